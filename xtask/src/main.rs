@@ -1,0 +1,183 @@
+//! `cargo xtask <command>`: the project's automation, with no dependencies.
+//!
+//! - `cargo xtask ci`: every check CI runs, in order; each step prints its name and, on failure,
+//!   the exact command to rerun it.
+
+mod tidy;
+
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+  ci      format, lint, tidy (layering and crypto-backend checks), tests, docs and benches in
+          test mode: everything CI runs
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") if args.len() == 1 => ci(),
+        Some("-h" | "--help" | "help") => {
+            say(USAGE);
+            return ExitCode::SUCCESS;
+        }
+        _ => {
+            eprint_line(USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprint_line(&format!("\nxtask: {} failed", failure.step));
+            if let Some(command) = failure.rerun {
+                eprint_line(&format!("rerun with: {command}"));
+            }
+            if !failure.detail.is_empty() {
+                eprint_line(&failure.detail);
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A failed step: its name, how to rerun it, and what went wrong.
+pub(crate) struct Failure {
+    pub(crate) step: String,
+    pub(crate) rerun: Option<String>,
+    pub(crate) detail: String,
+}
+
+#[expect(clippy::print_stdout, reason = "xtask reports progress on stdout")]
+pub(crate) fn say(text: &str) {
+    println!("{text}");
+}
+
+#[expect(clippy::print_stderr, reason = "xtask reports failures on stderr")]
+pub(crate) fn eprint_line(text: &str) {
+    eprintln!("{text}");
+}
+
+fn ci() -> Result<(), Failure> {
+    let started = Instant::now();
+    let nextest = Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+
+    step("fmt", &["cargo", "fmt", "--all", "--", "--check"], &[])?;
+    step(
+        "clippy",
+        &[
+            "cargo",
+            "clippy",
+            "--locked",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    timed("tidy", tidy::run)?;
+    if nextest {
+        step(
+            "test",
+            &[
+                "cargo",
+                "nextest",
+                "run",
+                "--locked",
+                "--workspace",
+                "--no-fail-fast",
+            ],
+            &[],
+        )?;
+    } else {
+        say("(cargo-nextest not found; using cargo test)");
+        step(
+            "test",
+            &["cargo", "test", "--locked", "--workspace", "--no-fail-fast"],
+            &[],
+        )?;
+    }
+    // nextest does not run doctests.
+    step(
+        "doctest",
+        &["cargo", "test", "--locked", "--workspace", "--doc"],
+        &[],
+    )?;
+    step(
+        "doc",
+        &["cargo", "doc", "--locked", "--workspace", "--no-deps"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    // Criterion runs every benchmark once, as a test, when started without `--bench`.
+    step(
+        "benches (test mode)",
+        &[
+            "cargo",
+            "test",
+            "--locked",
+            "--package",
+            "vespa-tls-benches",
+            "--benches",
+        ],
+        &[],
+    )?;
+    say(&format!(
+        "\nxtask ci: all steps passed in {:.0?}",
+        started.elapsed()
+    ));
+    Ok(())
+}
+
+fn timed(name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
+    say(&format!("\n== {name}"));
+    let started = Instant::now();
+    f()?;
+    say(&format!("== {name}: ok ({:.1?})", started.elapsed()));
+    Ok(())
+}
+
+/// Runs one command as a named step, streaming its output.
+fn step(name: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), Failure> {
+    let rendered = render(argv, env);
+    timed(name, || {
+        say(&format!("$ {rendered}"));
+        let status = Command::new(argv[0])
+            .args(&argv[1..])
+            .envs(env.iter().copied())
+            .status()
+            .map_err(|e| Failure {
+                step: name.to_owned(),
+                rerun: Some(rendered.clone()),
+                detail: format!("could not start {}: {e}", argv[0]),
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(Failure {
+                step: name.to_owned(),
+                rerun: Some(rendered.clone()),
+                detail: format!("exit status: {status}"),
+            })
+        }
+    })
+}
+
+fn render(argv: &[&str], env: &[(&str, &str)]) -> String {
+    let mut parts: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
+    parts.extend(argv.iter().map(|a| {
+        if a.contains(' ') {
+            format!("'{a}'")
+        } else {
+            (*a).to_owned()
+        }
+    }));
+    parts.join(" ")
+}
