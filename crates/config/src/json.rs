@@ -66,6 +66,9 @@ fn syntax(err: serde_json::Error) -> ConfigError {
         m if m.starts_with("EOF while parsing") => {
             format!("{m}: the file ends too early (truncated?)")
         }
+        "invalid unicode code point" => {
+            "a string is not valid UTF-8 or has an invalid \\u escape".to_owned()
+        }
         "recursion limit exceeded" => "nesting is too deep (at most 128 levels)".to_owned(),
         _ => message,
     };
