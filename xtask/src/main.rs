@@ -2,6 +2,7 @@
 //!
 //! - `cargo xtask ci`: every check CI runs, in order; each step prints its name and, on failure,
 //!   the exact command to rerun it.
+//! - `cargo xtask tidy`: only the architecture checks (see `tidy.rs`).
 
 mod tidy;
 
@@ -14,12 +15,14 @@ usage: cargo xtask <command>
 commands:
   ci      format, lint, tidy (layering and crypto-backend checks), tests, docs and benches in
           test mode: everything CI runs
+  tidy    only the layering and crypto-backend checks
 ";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") if args.len() == 1 => ci(),
+        Some("tidy") if args.len() == 1 => timed("tidy", tidy::run),
         Some("-h" | "--help" | "help") => {
             say(USAGE);
             return ExitCode::SUCCESS;

@@ -77,7 +77,7 @@ pub(crate) fn run() -> Result<(), Failure> {
     }
     Err(Failure {
         step: "tidy".into(),
-        rerun: Some("cargo xtask ci   (the tidy step runs after clippy)".into()),
+        rerun: Some("cargo xtask tidy".into()),
         detail: problems.join("\n"),
     })
 }
