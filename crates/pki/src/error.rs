@@ -1,0 +1,73 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+/// Why a certificate could not be issued, loaded or written.
+///
+/// Messages name the thing first (the file path, or which certificate or key) and never contain
+/// key material.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PkiError {
+    /// rcgen or aws-lc-rs refused to generate a key or sign a certificate.
+    #[error("{what}: {reason}")]
+    Generate {
+        /// What was being made, e.g. `CA certificate "ACME test root CA"`.
+        what: String,
+        /// The underlying library's reason.
+        reason: String,
+    },
+    /// A name (CN, DNS SAN, URI SAN) cannot be encoded.
+    #[error("{kind} {value:?}: {reason}")]
+    InvalidName {
+        /// `common name`, `DNS SAN` or `URI SAN`.
+        kind: &'static str,
+        /// The value as given.
+        value: String,
+        /// Why it cannot be encoded.
+        reason: String,
+    },
+    /// The requested parameters are inconsistent.
+    #[error("{what}: {reason}")]
+    InvalidParams {
+        /// Which certificate.
+        what: String,
+        /// What is wrong, with expected vs found.
+        reason: String,
+    },
+    /// An existing CA certificate or key given to [`CertificateAuthority::load`](crate::CertificateAuthority::load)
+    /// is unusable.
+    #[error("{what}: {reason}")]
+    Load {
+        /// `CA certificate` or `CA private key` (or the path, when the caller passed one).
+        what: String,
+        /// Expected vs found.
+        reason: String,
+    },
+    /// A file or directory could not be written.
+    #[error("{}: cannot {action}: {error}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// `create directory`, `write`, `rename into place`, …
+        action: &'static str,
+        /// The operating system's reason.
+        error: std::io::Error,
+    },
+}
+
+impl PkiError {
+    pub(crate) fn generate(what: impl Into<String>, error: rcgen::Error) -> Self {
+        PkiError::Generate {
+            what: what.into(),
+            reason: error.to_string(),
+        }
+    }
+
+    pub(crate) fn load(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        PkiError::Load {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}
