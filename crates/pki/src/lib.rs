@@ -43,6 +43,7 @@ mod write;
 
 pub use ca::{CertificateAuthority, IssuedCertificate};
 pub use error::PkiError;
+pub use pem::encode as encode_pem;
 pub use params::{CaParams, ExtendedKeyUsages, KeyType, NodeParams, Validity};
 pub use secret::SecretPem;
 pub use write::{

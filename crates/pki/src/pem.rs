@@ -1,9 +1,12 @@
-//! PEM encoding of DER certificates that rcgen did not make (a loaded CA's chain).
+//! PEM encoding of DER that rcgen did not make (a loaded CA's chain, converted keys).
 
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/// `-----BEGIN {label}-----`, base64 in 64-column lines, `-----END {label}-----`, LF endings.
-pub(crate) fn encode(label: &str, der: &[u8]) -> String {
+/// PEM text: `-----BEGIN {label}-----`, base64 in 64-column lines, `-----END {label}-----`,
+/// LF line endings.
+///
+/// When `der` is a private key, wrap the result in a [`SecretPem`](crate::SecretPem) at once.
+pub fn encode(label: &str, der: &[u8]) -> String {
     let mut body = String::with_capacity(der.len() * 4 / 3 + 4);
     for chunk in der.chunks(3) {
         let b = [

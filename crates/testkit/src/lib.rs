@@ -1,0 +1,34 @@
+//! Test fixtures for vespa-tls: a throw-away PKI for localhost and deliberately broken material.
+//!
+//! Built on `vespa-tls-pki`. One call, [`TestPki::new`], makes a CA and a server and a client
+//! certificate carrying `DNS:localhost` and `IP:127.0.0.1` (as Vespa's own test certificates
+//! do), writes Vespa's three files and a config file for each into a temp dir, and deletes
+//! the dir on drop. [`TestPki::fixture`] writes one of the [`Fixture`]s: expired, not yet valid,
+//! signed by another CA, serverAuth-only, encrypted keys, PKCS#1 / SEC1 / Ed25519 keys, the leaf
+//! not first, a key that does not match, empty files, keys and certificates in the wrong file.
+//!
+//! This crate is only ever a dev-dependency (`publish = false`). Every certificate is made at
+//! test time; no private key is committed.
+//!
+//! ```
+//! use vespa_tls_testkit::{Fixture, TestPki};
+//! let pki = TestPki::new()?;
+//! let broken = pki.fixture(Fixture::KeyDoesNotMatch)?;
+//! assert!(broken.files.private_key.exists());
+//! # Ok::<(), vespa_tls_testkit::TestkitError>(())
+//! ```
+#![warn(missing_docs)]
+
+mod convert;
+mod error;
+mod pki;
+
+pub use convert::{
+    EncryptedBy, ed25519_self_signed, encrypt_pkcs8, legacy_encrypted_sec1, pkcs8_to_pkcs1,
+    pkcs8_to_sec1,
+};
+pub use error::TestkitError;
+pub use pki::{
+    Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
+    TestPkiBuilder, bind_loopback, config_json, read_certificates,
+};
