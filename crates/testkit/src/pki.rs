@@ -88,7 +88,7 @@ impl Node {
 
 impl TestPkiBuilder {
     /// The instant certificates are valid around (default: the clock when built). Certificates
-    /// are valid from `now - 1 hour` to `now + 30 days`.
+    /// are valid from `now - 1 hour` to `now + 365 days`.
     pub fn now(mut self, now: OffsetDateTime) -> Self {
         self.now = Some(now);
         self
@@ -110,6 +110,8 @@ impl TestPkiBuilder {
     /// Makes the CA and the two nodes and writes their files.
     pub fn build(self) -> Result<TestPki, TestkitError> {
         let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        // Certificates keep whole seconds; so does `now`, so day counts come out exact.
+        let now = now.replace_nanosecond(0).unwrap_or(now);
         let dir = tempfile::Builder::new()
             .prefix("vespa-tls-testkit-")
             .tempdir()
@@ -177,7 +179,7 @@ impl TestPki {
         self.dir.path()
     }
 
-    /// The instant the certificates are valid around.
+    /// The instant the certificates are valid around (whole seconds).
     pub fn now(&self) -> OffsetDateTime {
         self.now
     }
@@ -202,7 +204,7 @@ impl TestPki {
         &self.client
     }
 
-    /// The default window: `now - 1 hour` to `now + 30 days`.
+    /// The default window: `now - 1 hour` to `now + 365 days`.
     pub fn validity(&self) -> Validity {
         default_validity(self.now)
     }
@@ -537,7 +539,7 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Te
 }
 
 fn default_validity(now: OffsetDateTime) -> Validity {
-    Validity::new(now - Duration::hours(1), now + Duration::days(30))
+    Validity::new(now - Duration::hours(1), now + Duration::days(365))
 }
 
 fn localhost_params(common_name: &str, validity: Validity, key_type: KeyType) -> NodeParams {

@@ -1,0 +1,252 @@
+//! `MaterialReport`: facts about loaded material for `status` and `check`, at a given time.
+
+use std::path::Path;
+
+use time::OffsetDateTime;
+use vespa_tls_config::{Diagnostic, Diagnostics, Files, Severity};
+
+use crate::cert::{self, CertificateFacts, Parsed};
+use crate::codes;
+use crate::key::KeyKind;
+use crate::material::CryptoMaterial;
+
+/// A certificate that expires within this many days gets a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
+/// Whether the leaf chains to the CA bundle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainTrust {
+    /// A path of verified signatures leads from the leaf to a certificate in the bundle.
+    Trusted {
+        /// 0-based index of that certificate in [`MaterialReport::ca_certificates`].
+        anchor: usize,
+        /// How many certificates of the chain the path uses (1: the leaf alone).
+        path_len: usize,
+    },
+    /// No such path.
+    NotTrusted {
+        /// Where the path ends and why.
+        reason: String,
+    },
+}
+
+impl ChainTrust {
+    /// Whether the leaf chains to the bundle.
+    pub fn is_trusted(&self) -> bool {
+        matches!(self, ChainTrust::Trusted { .. })
+    }
+}
+
+/// What is loaded, as facts (never secrets), and findings about it at [`now`](Self::now).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaterialReport {
+    /// The time the report was made for (passed in; nothing here reads the clock).
+    pub now: OffsetDateTime,
+    /// The files, as given.
+    pub files: Files,
+    /// The CA bundle's certificates, in file order.
+    pub ca_certificates: Vec<CertificateFacts>,
+    /// The chain, leaf first.
+    pub chain: Vec<CertificateFacts>,
+    /// The private key's type.
+    pub key_kind: KeyKind,
+    /// Whether the leaf chains to the CA bundle (signatures only; validity is separate).
+    pub trust: ChainTrust,
+    /// Whole days from `now` until the leaf expires (negative once expired).
+    pub leaf_days_to_expiry: i64,
+    /// The key file's permission bits (Unix, when loaded from disk).
+    pub key_file_mode: Option<u32>,
+    /// Findings: expired / not yet valid (errors), expiring soon, not chained to the bundle,
+    /// missing EKUs, a key file readable by others (warnings). Codes are in [`codes`].
+    pub diagnostics: Diagnostics,
+}
+
+impl CryptoMaterial {
+    /// The facts and findings for this material at `now`.
+    pub fn report(&self, now: OffsetDateTime) -> MaterialReport {
+        let ca: Vec<Parsed<'_>> = self
+            .ca_certificates()
+            .iter()
+            .filter_map(|d| cert::parse(d).ok())
+            .collect();
+        let chain: Vec<Parsed<'_>> = self
+            .chain()
+            .iter()
+            .filter_map(|d| cert::parse(d).ok())
+            .collect();
+        let ca_facts: Vec<CertificateFacts> = ca.iter().map(cert::facts).collect();
+        let chain_facts: Vec<CertificateFacts> = chain.iter().map(cert::facts).collect();
+        let trust = trust(&chain, &ca, &self.files().ca_certificates);
+        let files = self.files().clone();
+
+        let mut diagnostics = Diagnostics::new();
+        for (i, facts) in chain_facts.iter().enumerate() {
+            validity(&mut diagnostics, &files.certificates, i, facts, now);
+        }
+        for (i, facts) in ca_facts.iter().enumerate() {
+            validity(&mut diagnostics, &files.ca_certificates, i, facts, now);
+        }
+        if let ChainTrust::NotTrusted { reason } = &trust {
+            diagnostics.push(Diagnostic::at_path(
+                Severity::Warning,
+                codes::CHAIN_NOT_TRUSTED,
+                &files.certificates,
+                format!(
+                    "the leaf does not chain to {}: {reason}; peers that trust the same bundle \
+                     will refuse this node",
+                    files.ca_certificates.display()
+                ),
+            ));
+        }
+        let leaf = &chain_facts[0];
+        if !leaf.allows_server_and_client() {
+            let ekus: Vec<&str> = leaf
+                .extended_key_usages
+                .iter()
+                .flatten()
+                .map(|oid| eku_name(oid))
+                .collect();
+            diagnostics.push(Diagnostic::at_path(
+                Severity::Warning,
+                codes::MISSING_EXTENDED_KEY_USAGE,
+                &files.certificates,
+                format!(
+                    "expected the leaf's extended key usage to allow serverAuth and clientAuth \
+                     (every Vespa node is both), found {}",
+                    ekus.join(", ")
+                ),
+            ));
+        }
+        if let Some(mode) = self.key_file_mode()
+            && mode & 0o077 != 0
+        {
+            diagnostics.push(Diagnostic::at_path(
+                Severity::Warning,
+                codes::PRIVATE_KEY_PERMISSIONS,
+                &files.private_key,
+                format!(
+                    "expected mode 0600 or stricter, found {mode:04o}: group or others can \
+                     access the private key; run `chmod 600` and make the Vespa user its owner"
+                ),
+            ));
+        }
+        MaterialReport {
+            now,
+            leaf_days_to_expiry: leaf.days_to_expiry(now),
+            files,
+            ca_certificates: ca_facts,
+            chain: chain_facts,
+            key_kind: self.key_kind(),
+            trust,
+            key_file_mode: self.key_file_mode(),
+            diagnostics,
+        }
+    }
+}
+
+fn trust(chain: &[Parsed<'_>], ca: &[Parsed<'_>], ca_path: &Path) -> ChainTrust {
+    let mut used = vec![false; chain.len()];
+    let mut current = 0;
+    used[0] = true;
+    for path_len in 1..=chain.len() {
+        let cert = &chain[current];
+        if let Some(anchor) = ca
+            .iter()
+            .position(|a| a.der == cert.der || cert::issued_by(cert, a))
+        {
+            return ChainTrust::Trusted { anchor, path_len };
+        }
+        let next = (0..chain.len()).find(|&j| !used[j] && cert::issued_by(cert, &chain[j]));
+        match next {
+            Some(j) => {
+                used[j] = true;
+                current = j;
+            }
+            None => {
+                let tbs = cert.cert.tbs_certificate();
+                return ChainTrust::NotTrusted {
+                    reason: format!(
+                        "no certificate in {} or in the chain issued certificate {} ({}), \
+                         whose issuer is {}",
+                        ca_path.display(),
+                        current + 1,
+                        cert::subject(&cert.cert),
+                        tbs.issuer()
+                    ),
+                };
+            }
+        }
+    }
+    ChainTrust::NotTrusted {
+        reason: "the chain loops".to_owned(),
+    }
+}
+
+fn validity(
+    diagnostics: &mut Diagnostics,
+    path: &Path,
+    index: usize,
+    facts: &CertificateFacts,
+    now: OffsetDateTime,
+) {
+    let which = format!("certificate {} ({})", index + 1, facts.subject);
+    if now > facts.not_after {
+        diagnostics.push(Diagnostic::at_path(
+            Severity::Error,
+            codes::CERTIFICATE_EXPIRED,
+            path,
+            format!(
+                "{which} expired at {} ({} days ago); issue a new one",
+                utc(facts.not_after),
+                (now - facts.not_after).whole_days()
+            ),
+        ));
+    } else if now < facts.not_before {
+        diagnostics.push(Diagnostic::at_path(
+            Severity::Error,
+            codes::CERTIFICATE_NOT_YET_VALID,
+            path,
+            format!(
+                "{which} is not valid until {}; check this host's clock and the issuer's",
+                utc(facts.not_before)
+            ),
+        ));
+    } else if facts.days_to_expiry(now) < EXPIRY_WARNING_DAYS {
+        diagnostics.push(Diagnostic::at_path(
+            Severity::Warning,
+            codes::CERTIFICATE_EXPIRES_SOON,
+            path,
+            format!(
+                "{which} expires at {} (in {} days)",
+                utc(facts.not_after),
+                facts.days_to_expiry(now)
+            ),
+        ));
+    }
+}
+
+fn eku_name(oid: &str) -> &str {
+    match oid {
+        "1.3.6.1.5.5.7.3.1" => "serverAuth",
+        "1.3.6.1.5.5.7.3.2" => "clientAuth",
+        "1.3.6.1.5.5.7.3.3" => "codeSigning",
+        "1.3.6.1.5.5.7.3.4" => "emailProtection",
+        "1.3.6.1.5.5.7.3.8" => "timeStamping",
+        "1.3.6.1.5.5.7.3.9" => "OCSPSigning",
+        other => other,
+    }
+}
+
+/// `2026-11-27 19:38:07 UTC`.
+pub(crate) fn utc(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
