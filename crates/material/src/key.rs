@@ -264,3 +264,90 @@ fn sec1_curve(der: &[u8]) -> Result<Option<ObjectIdentifier>, String> {
             .map_err(|_| "EC parameters that are not a named curve".to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_types_vespa_cannot_use_are_named() {
+        let path = Path::new("/k");
+        let oid = ObjectIdentifier::new_unwrap;
+        let cases: &[(ObjectIdentifier, Option<ObjectIdentifier>, &str)] = &[
+            (OID_EC, Some(OID_P521), "found an EC key on curve P-521"),
+            (
+                OID_EC,
+                Some(OID_SECP256K1),
+                "found an EC key on curve secp256k1",
+            ),
+            (
+                OID_EC,
+                Some(oid("1.2.3.4")),
+                "found an EC key on curve 1.2.3.4",
+            ),
+            (OID_EC, None, "found an EC key with no named curve"),
+            (OID_ED448, None, "found an Ed448 key"),
+            (OID_X25519, None, "found an X25519 key (key agreement only)"),
+            (OID_RSA_PSS, None, "found an RSA-PSS key"),
+            (OID_DSA, None, "found a DSA key"),
+            (
+                oid("1.2.3.4.5"),
+                None,
+                "found a key with algorithm 1.2.3.4.5",
+            ),
+            (
+                OID_ED25519,
+                None,
+                "Vespa's Java processes cannot load Ed25519 keys",
+            ),
+        ];
+        for (algorithm, curve, expected) in cases {
+            let err = classify(path, *algorithm, *curve).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with("/k: expected an RSA or EC (P-256, P-384) private key, "),
+                "{text}"
+            );
+            assert!(text.ends_with(expected), "{text}");
+        }
+        assert_eq!(classify(path, OID_RSA, None).unwrap(), KeyKind::Rsa);
+        assert_eq!(
+            classify(path, OID_EC, Some(OID_P256)).unwrap(),
+            KeyKind::EcdsaP256
+        );
+        assert_eq!(
+            classify(path, OID_EC, Some(OID_P384)).unwrap(),
+            KeyKind::EcdsaP384
+        );
+    }
+
+    #[test]
+    fn garbage_in_a_key_block_is_an_invalid_key_without_its_bytes() {
+        let der = Zeroizing::new(b"\x30\x03\x02\x01\x00secret".to_vec());
+        let err = parse(Path::new("/k"), SectionKind::PrivateKey, der)
+            .err()
+            .unwrap();
+        assert!(matches!(err, MaterialError::InvalidKey { .. }), "{err:?}");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        let err = parse(
+            Path::new("/k"),
+            SectionKind::RsaPrivateKey,
+            Zeroizing::new(vec![0x30, 0x00]),
+        )
+        .err()
+        .unwrap();
+        assert!(
+            err.to_string()
+                .starts_with("/k: expected a valid RSA PRIVATE KEY block"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_key_debug_is_elided() {
+        let key = SecretKey(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![
+            1, 2, 3,
+        ])));
+        assert_eq!(format!("{key:?}"), "[secret elided]");
+    }
+}
