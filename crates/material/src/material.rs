@@ -93,7 +93,14 @@ impl CryptoMaterial {
             .collect();
         let matches =
             |p: &Parsed<'_>| cert::public_key_bytes(&p.cert) == parsed_key.public_key.as_slice();
-        let first = &parsed_chain[0];
+        let Some(first) = parsed_chain.first() else {
+            // certificate_file returns at least one certificate, each of which parses.
+            return Err(no_blocks(
+                &files.certificates,
+                certificates,
+                EXPECT_CERTIFICATES,
+            ));
+        };
         if !matches(first) {
             if let Some(i) = parsed_chain.iter().position(matches) {
                 return Err(MaterialError::LeafNotFirst {

@@ -98,6 +98,7 @@ impl CryptoMaterial {
                 ),
             ));
         }
+        // The chain is never empty and every certificate parsed at load, so the leaf is here.
         let leaf = &chain_facts[0];
         if !leaf.allows_server_and_client() {
             let ekus: Vec<&str> = leaf
