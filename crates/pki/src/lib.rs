@@ -43,8 +43,8 @@ mod write;
 
 pub use ca::{CertificateAuthority, IssuedCertificate};
 pub use error::PkiError;
-pub use pem::encode as encode_pem;
 pub use params::{CaParams, ExtendedKeyUsages, KeyType, NodeParams, Validity};
+pub use pem::encode as encode_pem;
 pub use secret::SecretPem;
 pub use write::{
     CaFiles, NodeFiles, write_ca_files, write_node_files, write_public_file, write_secret_file,
