@@ -3,13 +3,8 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use der::asn1::{Ia5StringRef, PrintableStringRef, Utf8StringRef};
-use der::oid::AssociatedOid as _;
-use der::oid::db::rfc4519::CN;
-use der::{Decode, Tag, Tagged};
-use x509_cert::Certificate;
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
+use der::asn1::{AnyRef, Ia5StringRef, PrintableStringRef, Utf8StringRef};
+use der::{Reader, SliceReader, Tag, TagNumber, Tagged};
 
 use crate::error::{AuthzError, SanKind};
 
@@ -51,14 +46,13 @@ impl PeerCredentials {
     ///   matched; other kinds ignored. An empty dNSName or URI, or one holding a NUL byte, is an
     ///   error (Vespa's C++ services reject such a certificate).
     pub fn from_der(der: &[u8]) -> Result<Self, AuthzError> {
-        let certificate = Certificate::from_der(der)?;
-        let tbs = certificate.tbs_certificate();
+        let parts = CertificateParts::split(der)?;
         let mut credentials = PeerCredentials::default();
-        for attribute in tbs.subject().iter() {
-            if attribute.oid != CN {
+        for attribute in parts.subject_attributes()? {
+            let (oid, value) = attribute?;
+            if oid != OID_COMMON_NAME {
                 continue;
             }
-            let value = attribute.value.to_ref();
             let text = match value.tag() {
                 Tag::Utf8String => Utf8StringRef::try_from(value)?.as_str(),
                 Tag::PrintableString => PrintableStringRef::try_from(value)?.as_str(),
@@ -76,32 +70,34 @@ impl PeerCredentials {
                 credentials.common_name = Some(text.to_owned());
             }
         }
-        let mut san_extensions = tbs
-            .extensions()
-            .into_iter()
-            .flatten()
-            .filter(|e| e.extn_id == SubjectAltName::OID);
-        let Some(extension) = san_extensions.next() else {
+        let Some(san) = parts.subject_alt_name()? else {
             return Ok(credentials);
         };
-        if san_extensions.next().is_some() {
-            return Err(AuthzError::DuplicateSanExtension);
-        }
-        let SubjectAltName(names) = SubjectAltName::from_der(extension.extn_value.as_bytes())?;
-        for name in &names {
-            match name {
-                GeneralName::DnsName(dns) => {
-                    credentials
-                        .dns_sans
-                        .push(san_text(dns.as_str(), SanKind::Dns)?);
+        let mut names = SliceReader::new(san)?;
+        let sequence: AnyRef<'_> = names.decode()?;
+        names.finish()?;
+        expect(sequence, Tag::Sequence)?;
+        let mut names = SliceReader::new(sequence.value())?;
+        while !names.is_finished() {
+            let name: AnyRef<'_> = names.decode()?;
+            let Tag::ContextSpecific {
+                constructed: false,
+                number,
+            } = name.tag()
+            else {
+                continue;
+            };
+            match number.value() {
+                GENERAL_NAME_DNS => {
+                    let text = Ia5StringRef::new(name.value())?.as_str();
+                    credentials.dns_sans.push(san_text(text, SanKind::Dns)?);
                 }
-                GeneralName::UniformResourceIdentifier(uri) => {
-                    credentials
-                        .uri_sans
-                        .push(san_text(uri.as_str(), SanKind::Uri)?);
+                GENERAL_NAME_URI => {
+                    let text = Ia5StringRef::new(name.value())?.as_str();
+                    credentials.uri_sans.push(san_text(text, SanKind::Uri)?);
                 }
-                GeneralName::IpAddress(octets) => {
-                    let bytes = octets.as_bytes();
+                GENERAL_NAME_IP => {
+                    let bytes = name.value();
                     if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
                         credentials.ip_sans.push(IpAddr::from(v4));
                     } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
@@ -151,6 +147,163 @@ impl fmt::Display for PeerCredentials {
         }
         f.write_str("]")
     }
+}
+
+/// The value bytes of OID 2.5.4.3 (id-at-commonName).
+const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+/// The value bytes of OID 2.5.29.17 (id-ce-subjectAltName).
+const OID_SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1D, 0x11];
+/// GeneralName choices (RFC 5280 §4.2.1.6), all IMPLICIT and primitive.
+const GENERAL_NAME_DNS: u32 = 2;
+const GENERAL_NAME_URI: u32 = 6;
+const GENERAL_NAME_IP: u32 = 7;
+
+/// The parts of a certificate that authorization reads, borrowed from the DER.
+///
+/// The peer's leaf has already been parsed and verified by the TLS stack, so this walks only the
+/// structure (`Certificate`, `TBSCertificate`, the subject and the extensions, RFC 5280 §4.1)
+/// without copying anything: a full decode costs several microseconds per handshake.
+struct CertificateParts<'a> {
+    subject: &'a [u8],
+    extensions: Option<&'a [u8]>,
+}
+
+impl<'a> CertificateParts<'a> {
+    fn split(der: &'a [u8]) -> der::Result<Self> {
+        let mut reader = SliceReader::new(der)?;
+        let certificate: AnyRef<'a> = reader.decode()?;
+        reader.finish()?;
+        certificate.sequence(|cert| {
+            let tbs: AnyRef<'a> = cert.decode()?;
+            expect(cert.decode()?, Tag::Sequence)?; // signatureAlgorithm
+            expect(cert.decode()?, Tag::BitString)?; // signatureValue
+            tbs.sequence(|tbs| {
+                if matches!(Tag::peek(tbs)?, Tag::ContextSpecific { constructed: true, number } if number == TagNumber(0))
+                {
+                    let _version: AnyRef<'a> = tbs.decode()?;
+                }
+                expect(tbs.decode()?, Tag::Integer)?; // serialNumber
+                expect(tbs.decode()?, Tag::Sequence)?; // signature
+                expect(tbs.decode()?, Tag::Sequence)?; // issuer
+                expect(tbs.decode()?, Tag::Sequence)?; // validity
+                let subject = expect(tbs.decode()?, Tag::Sequence)?;
+                expect(tbs.decode()?, Tag::Sequence)?; // subjectPublicKeyInfo
+                let mut extensions = None;
+                let mut last = 0;
+                while !tbs.is_finished() {
+                    // [1] issuerUniqueID, [2] subjectUniqueID, [3] extensions, in this order.
+                    let field: AnyRef<'a> = tbs.decode()?;
+                    let number = match field.tag() {
+                        Tag::ContextSpecific { constructed: false, number } if matches!(number.value(), 1 | 2) => number.value(),
+                        Tag::ContextSpecific { constructed: true, number } if number.value() == 3 => 3,
+                        tag => return Err(tag.unexpected_error(None).into()),
+                    };
+                    if number <= last {
+                        return Err(field.tag().unexpected_error(None).into());
+                    }
+                    last = number;
+                    if number == 3 {
+                        extensions = Some(field.value());
+                    }
+                }
+                Ok(CertificateParts {
+                    subject: subject.value(),
+                    extensions,
+                })
+            })
+        })
+    }
+
+    /// Every (attribute type, value) of the subject, in DER order.
+    fn subject_attributes(&self) -> der::Result<SubjectAttributes<'a>> {
+        Ok(SubjectAttributes {
+            rdns: SliceReader::new(self.subject)?,
+            rdn: None,
+            failed: false,
+        })
+    }
+
+    /// The value of the one subjectAltName extension, if any.
+    fn subject_alt_name(&self) -> Result<Option<&'a [u8]>, AuthzError> {
+        let Some(extensions) = self.extensions else {
+            return Ok(None);
+        };
+        let mut outer = SliceReader::new(extensions)?;
+        let sequence: AnyRef<'a> = outer.decode()?;
+        outer.finish()?;
+        expect(sequence, Tag::Sequence)?;
+        let mut reader = SliceReader::new(sequence.value())?;
+        let mut found = None;
+        while !reader.is_finished() {
+            let extension: AnyRef<'a> = reader.decode()?;
+            let (oid, value) = extension.sequence(|ext| {
+                let oid = expect(ext.decode()?, Tag::ObjectIdentifier)?;
+                if Tag::peek(ext)? == Tag::Boolean {
+                    let _critical: bool = ext.decode()?;
+                }
+                let value = expect(ext.decode()?, Tag::OctetString)?;
+                Ok::<_, der::Error>((oid.value(), value.value()))
+            })?;
+            if oid == OID_SUBJECT_ALT_NAME {
+                if found.is_some() {
+                    return Err(AuthzError::DuplicateSanExtension);
+                }
+                found = Some(value);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Walks `SEQUENCE OF SET OF SEQUENCE { type OID, value ANY }` without allocating.
+struct SubjectAttributes<'a> {
+    rdns: SliceReader<'a>,
+    rdn: Option<SliceReader<'a>>,
+    failed: bool,
+}
+
+impl<'a> Iterator for SubjectAttributes<'a> {
+    type Item = der::Result<(&'a [u8], AnyRef<'a>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let item = self.step().transpose();
+        if matches!(item, Some(Err(_))) {
+            self.failed = true;
+        }
+        item
+    }
+}
+
+impl<'a> SubjectAttributes<'a> {
+    fn step(&mut self) -> der::Result<Option<(&'a [u8], AnyRef<'a>)>> {
+        loop {
+            if let Some(rdn) = &mut self.rdn {
+                if !rdn.is_finished() {
+                    let attribute: AnyRef<'a> = rdn.decode()?;
+                    return attribute.sequence(|atv| {
+                        let oid = expect(atv.decode()?, Tag::ObjectIdentifier)?;
+                        let value: AnyRef<'a> = atv.decode()?;
+                        Ok(Some((oid.value(), value)))
+                    });
+                }
+                self.rdn = None;
+            }
+            if self.rdns.is_finished() {
+                return Ok(None);
+            }
+            let set = expect(self.rdns.decode()?, Tag::Set)?;
+            self.rdn = Some(SliceReader::new(set.value())?);
+        }
+    }
+}
+
+/// `value` when it has the expected tag; an error naming both tags otherwise.
+fn expect(value: AnyRef<'_>, tag: Tag) -> der::Result<AnyRef<'_>> {
+    value.tag().assert_eq(tag)?;
+    Ok(value)
 }
 
 /// Writes `[a, b]` like Java's `List.toString()`.

@@ -1,0 +1,143 @@
+//! The borrowed DER walker agrees with a full x509-cert decode, and never panics on mutations.
+
+use std::net::IpAddr;
+use std::sync::LazyLock;
+
+use der::asn1::{Ia5StringRef, PrintableStringRef, Utf8StringRef};
+use der::{Decode, Tag, Tagged};
+use proptest::prelude::*;
+use rcgen::string::Ia5String;
+use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, SanType};
+use vespa_tls_authz::PeerCredentials;
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+/// The same rules, applied to x509-cert's fully decoded certificate; `None` where the rules
+/// reject the certificate.
+fn oracle(der: &[u8]) -> Option<PeerCredentials> {
+    let certificate = Certificate::from_der(der).ok()?;
+    let tbs = certificate.tbs_certificate();
+    let mut credentials = PeerCredentials::default();
+    for attribute in tbs.subject().iter() {
+        if attribute.oid != der::oid::db::rfc4519::CN {
+            continue;
+        }
+        let value = attribute.value.to_ref();
+        let text = match value.tag() {
+            Tag::Utf8String => Utf8StringRef::try_from(value).ok()?.as_str(),
+            Tag::PrintableString => PrintableStringRef::try_from(value).ok()?.as_str(),
+            Tag::Ia5String => Ia5StringRef::try_from(value).ok()?.as_str(),
+            _ => return None,
+        };
+        if text.contains('\0') {
+            return None;
+        }
+        if !text.is_empty() {
+            credentials.common_name = Some(text.to_owned());
+        }
+    }
+    let Some((_, SubjectAltName(names))) = tbs.get_extension::<SubjectAltName>().ok()? else {
+        return Some(credentials);
+    };
+    for name in names {
+        match name {
+            GeneralName::DnsName(s) | GeneralName::UniformResourceIdentifier(s)
+                if s.as_str().is_empty() || s.as_str().contains('\0') =>
+            {
+                return None;
+            }
+            GeneralName::DnsName(s) => credentials.dns_sans.push(s.to_string()),
+            GeneralName::UniformResourceIdentifier(s) => credentials.uri_sans.push(s.to_string()),
+            GeneralName::IpAddress(octets) => {
+                let bytes = octets.as_bytes();
+                if let Ok(v4) = <[u8; 4]>::try_from(bytes) {
+                    credentials.ip_sans.push(IpAddr::from(v4));
+                } else if let Ok(v6) = <[u8; 16]>::try_from(bytes) {
+                    credentials.ip_sans.push(IpAddr::from(v6));
+                }
+            }
+            _ => {}
+        }
+    }
+    Some(credentials)
+}
+
+fn certificate(cn: &str, extra_cn: Option<&str>, dns: &[&str], uris: &[&str]) -> Vec<u8> {
+    let mut params = CertificateParams::default();
+    let mut dn = DistinguishedName::new();
+    dn.push(DnType::OrganizationName, "Org");
+    dn.push(DnType::CommonName, cn);
+    if let Some(extra) = extra_cn {
+        dn.push(
+            DnType::CustomDnType(vec![2, 5, 4, 3]),
+            DnValue::Utf8String(extra.to_owned()),
+        );
+    }
+    params.distinguished_name = dn;
+    params.subject_alt_names = dns
+        .iter()
+        .map(|d| SanType::DnsName(Ia5String::try_from(*d).expect("ASCII")))
+        .chain(
+            uris.iter()
+                .map(|u| SanType::URI(Ia5String::try_from(*u).expect("ASCII"))),
+        )
+        .chain([SanType::IpAddress(IpAddr::from([192, 0, 2, 7]))])
+        .collect();
+    let key = KeyPair::generate().expect("key generation");
+    params
+        .self_signed(&key)
+        .expect("self-signing")
+        .der()
+        .to_vec()
+}
+
+/// Generated once: key generation dominates otherwise.
+static CORPUS: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    vec![
+        certificate(
+            "node1",
+            None,
+            &["node1.example.com"],
+            &["vespa://app/node1"],
+        ),
+        certificate("", Some("second"), &["a.example.com", "b.example.com"], &[]),
+        certificate("first", Some(""), &[], &["spiffe://example.com/ns/x"]),
+        certificate("x", None, &[], &[]),
+    ]
+});
+
+#[test]
+fn walker_agrees_with_x509_cert_on_generated_certificates() {
+    for der in CORPUS.iter() {
+        let expected = oracle(der).expect("generated certificates are valid");
+        assert_eq!(PeerCredentials::from_der(der).ok(), Some(expected));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    /// Flipped or truncated bytes: the walker never panics, and whenever the full decode accepts
+    /// the bytes the walker reads the same credentials (it may accept more: it checks structure
+    /// only, the TLS stack has already verified the certificate).
+    #[test]
+    fn mutations_never_panic_and_agree_when_both_accept(
+        which in 0usize..4,
+        position in any::<prop::sample::Index>(),
+        byte in any::<u8>(),
+        truncate in any::<bool>(),
+    ) {
+        let mut der = CORPUS[which].clone();
+        let at = position.index(der.len());
+        if truncate {
+            der.truncate(at);
+        } else {
+            der[at] = byte;
+        }
+        let ours = PeerCredentials::from_der(&der);
+        if let Some(theirs) = oracle(&der) {
+            prop_assert_eq!(ours, Ok(theirs));
+        }
+    }
+}
