@@ -1,0 +1,301 @@
+//! `TlsContext`: one immutable snapshot of config, rules and material as rustls configs.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::client::ResolvesClientCert;
+use rustls::pki_types::CertificateDer;
+use rustls::server::{
+    ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier,
+};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
+use time::OffsetDateTime;
+use vespa_tls_authz::{
+    AuthorizationResult, Authorizer, AuthzError, HandshakeDecision, PeerCredentials,
+};
+use vespa_tls_config::{
+    AuthorizationMode, CapabilityMode, Diagnostics, Environment, TransportSecurityOptions,
+};
+use vespa_tls_material::{CryptoMaterial, MaterialReport};
+
+use crate::error::ContextError;
+use crate::metrics::TlsMetrics;
+use crate::provider;
+use crate::verifier::{PeerCheck, RateLimiter, VespaClientVerifier, VespaServerVerifier};
+
+/// How often one peer's `log_only` authorization failure, or one server's legacy hostname
+/// match, is logged.
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The two run-time modes a context applies (from `VESPA_TLS_INSECURE_AUTHORIZATION_MODE` and
+/// `VESPA_TLS_CAPABILITIES_ENFORCEMENT_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsModes {
+    /// What a peer no policy authorizes gets.
+    pub authorization: AuthorizationMode,
+    /// What a failed capability check does.
+    pub capability: CapabilityMode,
+}
+
+impl Default for TlsModes {
+    /// Both `enforce`.
+    fn default() -> Self {
+        TlsModes {
+            authorization: AuthorizationMode::Enforce,
+            capability: CapabilityMode::Enforce,
+        }
+    }
+}
+
+impl From<&Environment> for TlsModes {
+    fn from(env: &Environment) -> Self {
+        TlsModes {
+            authorization: env.authorization_mode,
+            capability: env.capability_mode,
+        }
+    }
+}
+
+/// A verified peer: its credentials and what the authorization mode made of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerAuthorization {
+    /// What the peer's leaf certificate presents.
+    pub credentials: PeerCredentials,
+    /// The decision under the context's authorization mode (capabilities, matched policies).
+    pub decision: HandshakeDecision,
+}
+
+/// One immutable TLS identity: a rustls `ServerConfig` that requires and authorizes client
+/// certificates, and a `ClientConfig` that presents ours and verifies and authorizes servers.
+///
+/// Both configs share one `Arc<CertifiedKey>`; neither resumes sessions, so every handshake
+/// runs the verifiers.
+pub struct TlsContext {
+    server: Arc<ServerConfig>,
+    client: Arc<ClientConfig>,
+    authorizer: Arc<Authorizer>,
+    modes: TlsModes,
+    options: TransportSecurityOptions,
+    material: MaterialReport,
+    warnings: Diagnostics,
+    metrics: Arc<TlsMetrics>,
+}
+
+impl fmt::Debug for TlsContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsContext")
+            .field("modes", &self.modes)
+            .field("files", &self.options.files)
+            .field("leaf", &self.material.chain.first().map(|c| &c.subject))
+            .finish_non_exhaustive()
+    }
+}
+
+impl TlsContext {
+    /// Builds a context from already-parsed options, a compiled authorizer and loaded material.
+    ///
+    /// `metrics` is shared by every snapshot of one process so counters survive reloads.
+    pub fn build(
+        options: &TransportSecurityOptions,
+        authorizer: Authorizer,
+        material: &CryptoMaterial,
+        modes: TlsModes,
+        metrics: Arc<TlsMetrics>,
+    ) -> Result<TlsContext, ContextError> {
+        let (provider, versions) = provider::narrowed(options);
+        let rustls_error = |path: &std::path::Path, e: rustls::Error| ContextError::Rustls {
+            path: path.to_owned(),
+            message: e.to_string(),
+        };
+        let files = &options.files;
+
+        let mut roots = RootCertStore::empty();
+        for ca in material.ca_certificates() {
+            roots
+                .add(ca.clone())
+                .map_err(|e| rustls_error(&files.ca_certificates, e))?;
+        }
+        let roots = Arc::new(roots);
+
+        // One key object for both directions. rustls takes the key by value, so it gets one
+        // copy per context build (never per connection); aws-lc-rs keeps its own form of it.
+        let key = provider
+            .key_provider
+            .load_private_key(material.private_key().clone_key())
+            .map_err(|e| rustls_error(&files.private_key, e))?;
+        let certified = Arc::new(CertifiedKey::new(material.chain().to_vec(), key));
+        certified.keys_match().or_else(|e| match e {
+            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown) => Ok(()),
+            e => Err(rustls_error(&files.certificates, e)),
+        })?;
+
+        let authorizer = Arc::new(authorizer);
+        let peer = Arc::new(PeerCheck {
+            authorizer: Arc::clone(&authorizer),
+            mode: modes.authorization,
+            metrics: Arc::clone(&metrics),
+            log_limiter: RateLimiter::new(LOG_INTERVAL),
+        });
+
+        let webpki_client =
+            WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+                .build()
+                .map_err(|e| ContextError::Rustls {
+                    path: files.ca_certificates.clone(),
+                    message: e.to_string(),
+                })?;
+        let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&versions)
+            .map_err(|e| rustls_error(&files.certificates, e))?
+            .with_client_cert_verifier(Arc::new(VespaClientVerifier {
+                inner: webpki_client,
+                peer: Arc::clone(&peer),
+            }))
+            .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified))));
+        // No resumption: every handshake runs the verifier and the authorization rules.
+        server.session_storage = Arc::new(NoServerSessionStorage {});
+        server.send_tls13_tickets = 0;
+
+        let mut client = ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(&versions)
+            .map_err(|e| rustls_error(&files.certificates, e))?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(VespaServerVerifier {
+                roots,
+                provider: Arc::clone(&provider),
+                peer,
+                hostname_validation: !options.disable_hostname_validation,
+                legacy_limiter: RateLimiter::new(LOG_INTERVAL),
+            }))
+            .with_client_cert_resolver(Arc::new(OneCertificate(certified)));
+        client.resumption = rustls::client::Resumption::disabled();
+
+        let now = OffsetDateTime::now_utc();
+        let report = material.report(now);
+        let warnings = report.diagnostics.clone();
+        Ok(TlsContext {
+            server: Arc::new(server),
+            client: Arc::new(client),
+            authorizer,
+            modes,
+            options: options.clone(),
+            material: report,
+            warnings,
+            metrics,
+        })
+    }
+
+    /// Compiles the rules, loads the three files and builds, returning every finding
+    /// (authorization rules, material) alongside.
+    pub fn from_options(
+        options: &TransportSecurityOptions,
+        modes: TlsModes,
+        metrics: Arc<TlsMetrics>,
+    ) -> Result<(TlsContext, Diagnostics), ContextError> {
+        let (authorizer, mut diagnostics) = Authorizer::compile(options.authorized_peers.as_ref());
+        let material = CryptoMaterial::load(&options.files)?;
+        let context = TlsContext::build(options, authorizer, &material, modes, metrics)?;
+        diagnostics.extend(context.warnings.clone());
+        Ok((context, diagnostics))
+    }
+
+    /// The rustls server configuration (client certificate required and authorized).
+    pub fn server_config(&self) -> Arc<ServerConfig> {
+        Arc::clone(&self.server)
+    }
+
+    /// The rustls client configuration (presents our certificate, verifies the server).
+    pub fn client_config(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.client)
+    }
+
+    /// Authorizes a peer's certificate chain (leaf first) with this snapshot's rules, without
+    /// applying the authorization mode.
+    pub fn authorize_peer(
+        &self,
+        chain: &[CertificateDer<'_>],
+    ) -> Result<AuthorizationResult, AuthzError> {
+        let credentials = leaf_credentials(chain)?;
+        Ok(self.authorizer.authorize(&credentials))
+    }
+
+    /// The credentials and mode-applied decision for a peer that completed a handshake with
+    /// this context: what a transport attaches to the connection.
+    pub fn peer_authorization(
+        &self,
+        chain: &[CertificateDer<'_>],
+    ) -> Result<PeerAuthorization, AuthzError> {
+        let credentials = leaf_credentials(chain)?;
+        let decision = self
+            .authorizer
+            .decide(&credentials, self.modes.authorization);
+        Ok(PeerAuthorization {
+            credentials,
+            decision,
+        })
+    }
+
+    /// The modes this snapshot applies.
+    pub fn modes(&self) -> TlsModes {
+        self.modes
+    }
+
+    /// The options this snapshot was built from.
+    pub fn options(&self) -> &TransportSecurityOptions {
+        &self.options
+    }
+
+    /// The compiled authorization rules.
+    pub fn authorizer(&self) -> &Authorizer {
+        &self.authorizer
+    }
+
+    /// Facts about the loaded material at the time this snapshot was built.
+    pub fn material(&self) -> &MaterialReport {
+        &self.material
+    }
+
+    /// Warnings about our own material (leaf not chaining to our CA bundle, missing EKUs,
+    /// expiry): reported, never a reason to refuse a reload.
+    pub fn warnings(&self) -> &Diagnostics {
+        &self.warnings
+    }
+
+    /// The process-wide counters.
+    pub fn metrics(&self) -> &Arc<TlsMetrics> {
+        &self.metrics
+    }
+}
+
+fn leaf_credentials(chain: &[CertificateDer<'_>]) -> Result<PeerCredentials, AuthzError> {
+    match chain.first() {
+        Some(leaf) => PeerCredentials::from_der(leaf),
+        None => PeerCredentials::from_der(&[]),
+    }
+}
+
+/// Our one certificate, for both directions.
+#[derive(Debug)]
+struct OneCertificate(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for OneCertificate {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+}
+
+impl ResolvesClientCert for OneCertificate {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(Arc::clone(&self.0))
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,58 @@
+//! The one error type of this crate.
+
+use std::path::PathBuf;
+
+use vespa_tls_config::{ConfigError, EnvError};
+use vespa_tls_material::MaterialError;
+
+/// Why a TLS context could not be built or reloaded. The message names the file first.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// `VESPA_TLS_CONFIG_FILE` is unset or empty.
+    #[error(
+        "{} is not set: TLS is not configured",
+        vespa_tls_config::CONFIG_FILE_VAR
+    )]
+    NotConfigured,
+    /// A `VESPA_TLS_*` variable has a value we do not accept.
+    #[error(transparent)]
+    Environment(#[from] EnvError),
+    /// The config file cannot be read.
+    #[error("{}: cannot read the TLS config file: {source}", path.display())]
+    ReadConfig {
+        /// The config file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The config file is not a valid Vespa TLS config.
+    #[error("{}: {source}", path.display())]
+    Config {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong, with its JSON pointer or line and column.
+        source: ConfigError,
+    },
+    /// One of the three credential files is missing or wrong (the error names the file).
+    #[error(transparent)]
+    Material(#[from] MaterialError),
+    /// rustls refused the material (rare: the loader checks the same things first).
+    #[error("{}: rustls cannot use this material: {message}", path.display())]
+    Rustls {
+        /// The file involved.
+        path: PathBuf,
+        /// rustls's reason.
+        message: String,
+    },
+    /// A directory cannot be watched for changes.
+    #[error("{}: cannot watch for changes: {message}", path.display())]
+    Watch {
+        /// The directory.
+        path: PathBuf,
+        /// The watcher's reason.
+        message: String,
+    },
+    /// The background reload thread could not be started.
+    #[error("cannot start the TLS reload thread: {0}")]
+    Thread(std::io::Error),
+}

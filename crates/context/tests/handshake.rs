@@ -1,0 +1,372 @@
+//! Full mTLS handshakes in memory through `TlsContext`: authorization both ways and in every
+//! mode, hostname validation, cipher and protocol narrowing, and no resumption.
+
+mod common;
+
+use std::net::IpAddr;
+
+use common::{context, handshake, options};
+use rustls::HandshakeKind;
+use vespa_tls_authz::Capability;
+use vespa_tls_config::{AuthorizationMode, CapabilityMode, CipherSuite, TlsProtocol};
+use vespa_tls_context::{PeerRejection, TlsModes, vespa_protocol, vespa_suite};
+use vespa_tls_pki::{ExtendedKeyUsages, NodeParams};
+use vespa_tls_testkit::TestPki;
+
+fn modes(authorization: AuthorizationMode) -> TlsModes {
+    TlsModes {
+        authorization,
+        capability: CapabilityMode::Enforce,
+    }
+}
+
+const ONLY_OTHERS: &str = r#""authorized-peers": [{"name": "others", "required-credentials": [{"field": "CN", "must-match": "someone-else"}]}]"#;
+const CLIENT_TELEMETRY: &str = r#""authorized-peers": [{"name": "clients", "capabilities": ["vespa.telemetry"], "required-credentials": [{"field": "CN", "must-match": "client.*"}, {"field": "SAN_DNS", "must-match": "localhost"}]}]"#;
+
+#[test]
+fn mutual_tls_without_rules_grants_everything() {
+    let pki = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(
+        outcome.ok(),
+        "{:?} {:?}",
+        outcome.client_error,
+        outcome.server_error
+    );
+    let peer = server
+        .peer_authorization(
+            outcome
+                .server
+                .peer_certificates()
+                .expect("client certificate"),
+        )
+        .unwrap();
+    assert_eq!(peer.credentials.common_name(), Some("client.localhost"));
+    assert!(peer.decision.accept);
+    assert_eq!(peer.decision.capabilities.len(), 32);
+    // The client side sees the server's certificate.
+    let server_peer = client
+        .peer_authorization(
+            outcome
+                .client
+                .peer_certificates()
+                .expect("server certificate"),
+        )
+        .unwrap();
+    assert_eq!(
+        server_peer.credentials.common_name(),
+        Some("server.localhost")
+    );
+}
+
+#[test]
+fn server_authorizes_clients_in_each_mode() {
+    let pki = TestPki::new().unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+
+    // enforce + matching policy: the policy's capabilities.
+    let server = context(
+        pki.server().files(),
+        CLIENT_TELEMETRY,
+        modes(AuthorizationMode::Enforce),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(outcome.ok());
+    let peer = server
+        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .unwrap();
+    assert_eq!(peer.decision.matched_policies, ["clients"]);
+    assert!(
+        peer.decision
+            .capabilities
+            .contains(Capability::ContentStateApi)
+    );
+    assert_eq!(peer.decision.capabilities.len(), 6);
+
+    // enforce + no matching policy: refused, with the reason, and counted.
+    let server = context(
+        pki.server().files(),
+        ONLY_OTHERS,
+        modes(AuthorizationMode::Enforce),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    let error = outcome.server_error.expect("the server refuses");
+    let rejection = PeerRejection::from_rustls(&error).expect("our rejection");
+    let text = rejection.to_string();
+    assert!(
+        text.contains("client.localhost") && text.contains("others"),
+        "{text}"
+    );
+    assert!(outcome.client_error.is_some(), "the client hears the alert");
+    assert_eq!(
+        server.metrics().snapshot().server.invalid_peer_credentials,
+        1
+    );
+
+    // log_only: let through with no capabilities, and counted.
+    let server = context(
+        pki.server().files(),
+        ONLY_OTHERS,
+        modes(AuthorizationMode::LogOnly),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(outcome.ok());
+    let peer = server
+        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .unwrap();
+    assert!(peer.decision.accept);
+    assert!(peer.decision.capabilities.is_empty());
+    assert!(peer.decision.denied.is_some());
+    assert_eq!(
+        server.metrics().snapshot().server.invalid_peer_credentials,
+        1
+    );
+
+    // disable: no authorization, all capabilities.
+    let server = context(
+        pki.server().files(),
+        ONLY_OTHERS,
+        modes(AuthorizationMode::Disable),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(outcome.ok());
+    let peer = server
+        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .unwrap();
+    assert_eq!(peer.decision.capabilities.len(), 32);
+    assert_eq!(
+        server.metrics().snapshot().server.invalid_peer_credentials,
+        0
+    );
+}
+
+#[test]
+fn client_authorizes_servers_with_its_own_rules() {
+    let pki = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = context(pki.client().files(), ONLY_OTHERS, TlsModes::default());
+    let outcome = handshake(&client, &server, "localhost");
+    let error = outcome.client_error.expect("the client refuses the server");
+    assert!(matches!(
+        PeerRejection::from_rustls(&error),
+        Some(PeerRejection::NotAuthorized { .. })
+    ));
+    assert_eq!(
+        client.metrics().snapshot().client.invalid_peer_credentials,
+        1
+    );
+    let servers_only = r#""authorized-peers": [{"name": "servers", "required-credentials": [{"field": "CN", "must-match": "server.localhost"}]}]"#;
+    let client = context(pki.client().files(), servers_only, TlsModes::default());
+    assert!(handshake(&client, &server, "localhost").ok());
+}
+
+#[test]
+fn certificates_from_another_ca_are_refused_both_ways() {
+    let pki = TestPki::new().unwrap();
+    let other = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let stranger = context(other.client().files(), "", TlsModes::default());
+    let outcome = handshake(&stranger, &server, "localhost");
+    assert!(outcome.client_error.is_some() || outcome.server_error.is_some());
+    assert!(!outcome.ok());
+}
+
+#[test]
+fn hostname_validation() {
+    let pki = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = context(pki.client().files(), "", TlsModes::default());
+    assert!(handshake(&client, &server, "localhost").ok());
+    assert!(handshake(&client, &server, "127.0.0.1").ok(), "IP SAN");
+    for wrong in ["example.com", "10.0.0.1"] {
+        let outcome = handshake(&client, &server, wrong);
+        let error = outcome.client_error.expect("mismatch refused");
+        assert!(
+            matches!(
+                PeerRejection::from_rustls(&error),
+                Some(PeerRejection::Hostname(_))
+            ),
+            "{wrong}: {error}"
+        );
+    }
+    let lenient = context(
+        pki.client().files(),
+        r#""disable-hostname-validation": true"#,
+        TlsModes::default(),
+    );
+    assert!(handshake(&lenient, &server, "example.com").ok());
+}
+
+#[test]
+fn hostname_cn_fallback_and_partial_wildcards_pass_as_in_vespa() {
+    let pki = TestPki::new().unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let validity = pki.validity();
+    // No DNS SAN: the CN is used.
+    let cn_only = pki
+        .issue("cn-only", &NodeParams::new("node7.example.com", validity))
+        .unwrap();
+    let server = context(cn_only.files(), "", TlsModes::default());
+    assert!(handshake(&client, &server, "node7.example.com").ok());
+    assert!(!handshake(&client, &server, "node8.example.com").ok());
+    // With a DNS SAN, the CN is ignored.
+    let with_san = pki
+        .issue(
+            "with-san",
+            &NodeParams::new("node7.example.com", validity).with_dns("other.example.com"),
+        )
+        .unwrap();
+    let server = context(with_san.files(), "", TlsModes::default());
+    assert!(!handshake(&client, &server, "node7.example.com").ok());
+    // Partial-label wildcard.
+    let partial = pki
+        .issue(
+            "partial",
+            &NodeParams::new("web", validity).with_dns("web*.example.com"),
+        )
+        .unwrap();
+    let server = context(partial.files(), "", TlsModes::default());
+    assert!(handshake(&client, &server, "web12.example.com").ok());
+    assert!(!handshake(&client, &server, "mail.example.com").ok());
+    assert!(!handshake(&client, &server, "web1.a.example.com").ok());
+}
+
+#[test]
+fn server_auth_only_client_certificates_are_refused() {
+    let pki = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let params = pki
+        .localhost_params("server-only")
+        .with_extended_key_usages(ExtendedKeyUsages::ServerAuthOnly);
+    let node = pki.issue("server-only", &params).unwrap();
+    let client = context(node.files(), "", TlsModes::default());
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(
+        outcome.server_error.is_some(),
+        "a client certificate needs clientAuth"
+    );
+}
+
+#[test]
+fn ciphers_and_protocols_are_narrowed() {
+    let pki = TestPki::new().unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = context(
+        pki.server().files(),
+        r#""accepted-ciphers": ["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]"#,
+        TlsModes::default(),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(outcome.ok());
+    let suite = outcome.server.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(vespa_suite(suite), Some(CipherSuite::Tls13Aes256GcmSha384));
+    assert_eq!(
+        vespa_protocol(outcome.server.protocol_version().unwrap()),
+        Some(TlsProtocol::Tls13)
+    );
+
+    let server = context(
+        pki.server().files(),
+        r#""accepted-protocols": ["TLSv1.2"], "accepted-ciphers": ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]"#,
+        TlsModes::default(),
+    );
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(
+        outcome.ok(),
+        "{:?} {:?}",
+        outcome.client_error,
+        outcome.server_error
+    );
+    assert_eq!(
+        vespa_protocol(outcome.client.protocol_version().unwrap()),
+        Some(TlsProtocol::Tls12)
+    );
+    let suite = outcome.client.negotiated_cipher_suite().unwrap().suite();
+    assert_eq!(
+        vespa_suite(suite),
+        Some(CipherSuite::EcdheEcdsaWithChacha20Poly1305Sha256)
+    );
+
+    // Nothing in common: the handshake fails.
+    let client12 = context(
+        pki.client().files(),
+        r#""accepted-protocols": ["TLSv1.2"], "accepted-ciphers": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]"#,
+        TlsModes::default(),
+    );
+    assert!(!handshake(&client12, &server, "localhost").ok());
+}
+
+#[test]
+fn sessions_are_never_resumed() {
+    let pki = TestPki::new().unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = context(pki.server().files(), "", TlsModes::default());
+    for _ in 0..3 {
+        let outcome = handshake(&client, &server, "localhost");
+        assert!(outcome.ok());
+        assert_eq!(outcome.client.handshake_kind(), Some(HandshakeKind::Full));
+        assert_eq!(outcome.server.handshake_kind(), Some(HandshakeKind::Full));
+    }
+    let tls12 = context(
+        pki.client().files(),
+        r#""accepted-protocols": ["TLSv1.2"]"#,
+        TlsModes::default(),
+    );
+    for _ in 0..2 {
+        let outcome = handshake(&tls12, &server, "localhost");
+        assert!(outcome.ok());
+        assert_eq!(outcome.client.handshake_kind(), Some(HandshakeKind::Full));
+    }
+}
+
+#[test]
+fn rsa_material_works() {
+    let pki = TestPki::builder()
+        .key_type(vespa_tls_pki::KeyType::Rsa2048)
+        .build()
+        .unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let outcome = handshake(&client, &server, "localhost");
+    assert!(
+        outcome.ok(),
+        "{:?} {:?}",
+        outcome.client_error,
+        outcome.server_error
+    );
+}
+
+#[test]
+fn intermediate_chains_work() {
+    let pki = TestPki::builder().intermediate(true).build().unwrap();
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = context(pki.server().files(), "", TlsModes::default());
+    assert!(handshake(&client, &server, "localhost").ok());
+}
+
+#[test]
+fn options_round_trip_through_the_context() {
+    let pki = TestPki::new().unwrap();
+    let opts = options(
+        pki.server().files(),
+        r#""disable-hostname-validation": true"#,
+    );
+    let ctx = context(
+        pki.server().files(),
+        r#""disable-hostname-validation": true"#,
+        TlsModes::default(),
+    );
+    assert_eq!(ctx.options(), &opts);
+    assert_eq!(ctx.material().chain[0].dns_names, ["localhost"]);
+    assert_eq!(
+        ctx.material().chain[0].ip_addresses,
+        ["127.0.0.1".parse::<IpAddr>().unwrap()]
+    );
+    assert!(
+        ctx.warnings()
+            .iter()
+            .all(|d| d.severity != vespa_tls_config::Severity::Error)
+    );
+}
