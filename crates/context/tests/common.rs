@@ -1,5 +1,4 @@
 //! Shared helpers: contexts from test PKIs, and in-memory handshakes.
-#![allow(dead_code, reason = "each test file uses a different subset")]
 
 use std::sync::Arc;
 
@@ -9,7 +8,7 @@ use vespa_tls_config::{Files, TransportSecurityOptions};
 use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
 
 /// Options naming `files`, plus extra top-level JSON members (`""` for none).
-pub fn options(files: &Files, extra: &str) -> TransportSecurityOptions {
+pub(crate) fn options(files: &Files, extra: &str) -> TransportSecurityOptions {
     let mut json = format!(
         r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
         files.ca_certificates, files.certificates, files.private_key
@@ -24,7 +23,7 @@ pub fn options(files: &Files, extra: &str) -> TransportSecurityOptions {
         .0
 }
 
-pub fn context(files: &Files, extra: &str, modes: TlsModes) -> TlsContext {
+pub(crate) fn context(files: &Files, extra: &str, modes: TlsModes) -> TlsContext {
     TlsContext::from_options(
         &options(files, extra),
         modes,
@@ -34,15 +33,15 @@ pub fn context(files: &Files, extra: &str, modes: TlsModes) -> TlsContext {
     .0
 }
 
-pub struct Outcome {
-    pub client: ClientConnection,
-    pub server: ServerConnection,
-    pub client_error: Option<rustls::Error>,
-    pub server_error: Option<rustls::Error>,
+pub(crate) struct Outcome {
+    pub(crate) client: ClientConnection,
+    pub(crate) server: ServerConnection,
+    pub(crate) client_error: Option<rustls::Error>,
+    pub(crate) server_error: Option<rustls::Error>,
 }
 
 impl Outcome {
-    pub fn ok(&self) -> bool {
+    pub(crate) fn ok(&self) -> bool {
         self.client_error.is_none()
             && self.server_error.is_none()
             && !self.client.is_handshaking()
@@ -68,7 +67,7 @@ fn transfer<A, B>(from: &mut ConnectionCommon<A>, to: &mut ConnectionCommon<B>) 
 
 /// A full handshake in memory between a client of `client_ctx` dialling `name` and a server
 /// of `server_ctx`, with some application data both ways when it succeeds.
-pub fn handshake(client_ctx: &TlsContext, server_ctx: &TlsContext, name: &str) -> Outcome {
+pub(crate) fn handshake(client_ctx: &TlsContext, server_ctx: &TlsContext, name: &str) -> Outcome {
     let server_name = ServerName::try_from(name.to_owned()).expect("valid server name");
     let mut client =
         ClientConnection::new(client_ctx.client_config(), server_name).expect("client connection");
