@@ -296,3 +296,32 @@ impl ClientCertVerifier for VespaClientVerifier {
         self.inner.supported_verify_schemes()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limiter_allows_one_line_per_key_per_interval() {
+        let limiter = RateLimiter::new(Duration::from_secs(3600));
+        assert!(limiter.allow("a"));
+        assert!(!limiter.allow("a"));
+        assert!(limiter.allow("b"));
+        let quick = RateLimiter::new(Duration::ZERO);
+        assert!(quick.allow("a"));
+        assert!(quick.allow("a"));
+    }
+
+    #[test]
+    fn rate_limiter_stays_bounded() {
+        let limiter = RateLimiter::new(Duration::from_secs(3600));
+        for i in 0..(RateLimiter::MAX_KEYS * 2) {
+            limiter.allow(&i.to_string());
+        }
+        assert!(lock_len(&limiter) <= RateLimiter::MAX_KEYS);
+    }
+
+    fn lock_len(limiter: &RateLimiter) -> usize {
+        limiter.last.lock().map(|m| m.len()).unwrap_or(usize::MAX)
+    }
+}

@@ -1,0 +1,378 @@
+//! Live reloading through `ReloadingTlsContext`, with real files in temp dirs: atomic renames,
+//! `..data` symlink swaps, in-place rewrites, bad writes, deleted and unreadable files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{context, handshake};
+use vespa_tls_config::Files;
+use vespa_tls_context::{
+    ContextError, ReloadEvent, ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsContext,
+    TlsModes,
+};
+use vespa_tls_material::CryptoMaterial;
+use vespa_tls_testkit::{Node, TestPki};
+
+fn watching() -> ReloadOptions {
+    ReloadOptions {
+        interval: Duration::from_secs(3600),
+        watch: true,
+        debounce: Duration::from_millis(100),
+    }
+}
+
+fn manual() -> ReloadOptions {
+    ReloadOptions {
+        watch: false,
+        ..watching()
+    }
+}
+
+fn config_json(files: &Files, extra: &str) -> String {
+    let mut json = format!(
+        r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
+        files.ca_certificates, files.certificates, files.private_key
+    );
+    if !extra.is_empty() {
+        json.push_str(", ");
+        json.push_str(extra);
+    }
+    json.push('}');
+    json
+}
+
+/// Writes `contents` to a sibling and renames it over `path`: what the seed guide recommends.
+fn replace(path: &Path, contents: &[u8]) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn fingerprint(files: &Files) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    CryptoMaterial::load(files).unwrap().report(now).chain[0]
+        .sha256_fingerprint
+        .clone()
+}
+
+fn served(ctx: &ReloadingTlsContext) -> String {
+    ctx.status().certificate.sha256_fingerprint
+}
+
+/// Polls until `done` or 10 s pass; returns how long it took.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !done() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    start.elapsed()
+}
+
+fn handshake_ok(client: &TlsContext, server: &TlsContext) -> bool {
+    handshake(client, server, "localhost").ok()
+}
+
+struct Setup {
+    pki: TestPki,
+    config: PathBuf,
+    client: TlsContext,
+}
+
+fn setup(extra: &str) -> Setup {
+    let pki = TestPki::new().unwrap();
+    let config = pki.dir().join("tls.json");
+    replace(&config, config_json(pki.server().files(), extra).as_bytes());
+    let client = context(pki.client().files(), "", TlsModes::default());
+    Setup {
+        pki,
+        config,
+        client,
+    }
+}
+
+fn rotated(pki: &TestPki, name: &str) -> Node {
+    pki.issue(name, &pki.localhost_params("server.localhost"))
+        .unwrap()
+}
+
+#[test]
+fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
+    assert_eq!(ctx.status().generation, 1);
+    assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
+    let events = ctx.subscribe();
+
+    let next = rotated(&s.pki, "next");
+    let expected = fingerprint(next.files());
+    replace(&s.config, config_json(next.files(), "").as_bytes());
+    let took = wait_for("the rotated certificate", || served(&ctx) == expected);
+    eprintln!("new material in effect {took:?} after the rename");
+    assert_eq!(ctx.status().generation, 2);
+    assert_eq!(ctx.metrics().snapshot().successful_config_reloads, 1);
+    assert_eq!(ctx.metrics().snapshot().failed_config_reloads, 0);
+    assert_eq!(
+        events.recv_timeout(Duration::from_secs(1)),
+        Ok(ReloadEvent::Reloaded { generation: 2 })
+    );
+    assert!(handshake_ok(&s.client, &ctx.current()));
+}
+
+#[test]
+fn kubernetes_data_symlink_swap_is_seen() {
+    let s = setup("");
+    let secrets = s.pki.dir().join("secrets");
+    let install = |generation: &str, node: &Node| {
+        let dir = secrets.join(generation);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(&node.files().ca_certificates, dir.join("ca.pem")).unwrap();
+        std::fs::copy(&node.files().certificates, dir.join("tls.crt")).unwrap();
+        std::fs::copy(&node.files().private_key, dir.join("tls.key")).unwrap();
+    };
+    install("..2026_11_27_a", s.pki.server());
+    std::os::unix::fs::symlink("..2026_11_27_a", secrets.join("..data")).unwrap();
+    for name in ["ca.pem", "tls.crt", "tls.key"] {
+        std::os::unix::fs::symlink(format!("..data/{name}"), secrets.join(name)).unwrap();
+    }
+    let files = Files {
+        ca_certificates: secrets.join("ca.pem"),
+        certificates: secrets.join("tls.crt"),
+        private_key: secrets.join("tls.key"),
+    };
+    replace(&s.config, config_json(&files, "").as_bytes());
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
+    assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
+
+    // What the kubelet does: new directory, new `..data_tmp` link, rename over `..data`.
+    let next = rotated(&s.pki, "next");
+    install("..2026_11_27_b", &next);
+    std::os::unix::fs::symlink("..2026_11_27_b", secrets.join("..data_tmp")).unwrap();
+    std::fs::rename(secrets.join("..data_tmp"), secrets.join("..data")).unwrap();
+    let expected = fingerprint(next.files());
+    let took = wait_for("the swapped certificate", || served(&ctx) == expected);
+    eprintln!("new material in effect {took:?} after the swap");
+    assert_eq!(ctx.metrics().snapshot().failed_config_reloads, 0);
+    assert!(handshake_ok(&s.client, &ctx.current()));
+
+    // And a second swap, after the watcher re-resolved the links.
+    let third = rotated(&s.pki, "third");
+    install("..2026_11_27_c", &third);
+    std::os::unix::fs::symlink("..2026_11_27_c", secrets.join("..data_tmp")).unwrap();
+    std::fs::rename(secrets.join("..data_tmp"), secrets.join("..data")).unwrap();
+    let expected = fingerprint(third.files());
+    wait_for("the second swap", || served(&ctx) == expected);
+}
+
+#[test]
+fn in_place_rewrites_are_picked_up_once_quiet() {
+    let s = setup("");
+    let dir = s.pki.dir().join("in-place");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = Files {
+        ca_certificates: dir.join("ca.pem"),
+        certificates: dir.join("cert.pem"),
+        private_key: dir.join("key.pem"),
+    };
+    let old = s.pki.server().files();
+    std::fs::copy(&old.ca_certificates, &files.ca_certificates).unwrap();
+    std::fs::copy(&old.certificates, &files.certificates).unwrap();
+    std::fs::copy(&old.private_key, &files.private_key).unwrap();
+    replace(&s.config, config_json(&files, "").as_bytes());
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
+
+    // Non-atomic: truncate-and-write the certificate, pause, then the key.
+    let next = rotated(&s.pki, "next");
+    std::fs::write(
+        &files.certificates,
+        std::fs::read(&next.files().certificates).unwrap(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(30));
+    std::fs::write(
+        &files.private_key,
+        std::fs::read(&next.files().private_key).unwrap(),
+    )
+    .unwrap();
+    let expected = fingerprint(next.files());
+    wait_for("the rewritten certificate", || served(&ctx) == expected);
+    assert!(handshake_ok(&s.client, &ctx.current()));
+}
+
+#[test]
+fn a_bad_write_keeps_the_old_context_until_fixed() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
+    let old = served(&ctx);
+    let events = ctx.subscribe();
+
+    replace(&s.config, br#"{"files": {"ca-certificates": "/nope"}}"#);
+    wait_for("a failed reload", || {
+        ctx.metrics().snapshot().failed_config_reloads >= 1
+    });
+    assert_eq!(served(&ctx), old);
+    let status = ctx.status();
+    assert_eq!(status.generation, 1);
+    let error = status.last_error.expect("last error recorded").error;
+    assert!(
+        error.starts_with(&s.config.display().to_string()),
+        "{error}"
+    );
+    assert!(
+        error.contains("missing required key \"certificates\""),
+        "{error}"
+    );
+    assert!(matches!(
+        events.recv_timeout(Duration::from_secs(1)),
+        Ok(ReloadEvent::Failed { .. })
+    ));
+    assert!(
+        handshake_ok(&s.client, &ctx.current()),
+        "the old context keeps serving"
+    );
+
+    let next = rotated(&s.pki, "next");
+    replace(&s.config, config_json(next.files(), "").as_bytes());
+    let expected = fingerprint(next.files());
+    wait_for("the fix", || served(&ctx) == expected);
+    assert!(ctx.status().last_error.is_none());
+}
+
+#[test]
+fn deleted_and_unreadable_files_fail_the_reload_and_name_the_file() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
+    let key = s.pki.server().files().private_key.clone();
+    let saved = std::fs::read(&key).unwrap();
+    std::fs::remove_file(&key).unwrap();
+    let error = ctx.reload().unwrap_err();
+    assert!(
+        error.to_string().starts_with(&key.display().to_string()),
+        "{error}"
+    );
+    assert_eq!(ctx.metrics().snapshot().failed_config_reloads, 1);
+    assert!(handshake_ok(&s.client, &ctx.current()));
+
+    // A directory where the certificate should be: unreadable even for root.
+    let cert = s.pki.server().files().certificates.clone();
+    std::fs::write(&key, &saved).unwrap();
+    let saved_cert = std::fs::read(&cert).unwrap();
+    std::fs::remove_file(&cert).unwrap();
+    std::fs::create_dir(&cert).unwrap();
+    let error = ctx.reload().unwrap_err();
+    assert!(
+        error.to_string().starts_with(&cert.display().to_string()),
+        "{error}"
+    );
+    assert_eq!(ctx.metrics().snapshot().failed_config_reloads, 2);
+
+    // The config file itself gone.
+    std::fs::remove_dir(&cert).unwrap();
+    std::fs::write(&cert, saved_cert).unwrap();
+    std::fs::rename(&s.config, s.config.with_extension("gone")).unwrap();
+    let error = ctx.reload().unwrap_err();
+    assert!(matches!(error, ContextError::ReadConfig { .. }), "{error}");
+    std::fs::rename(s.config.with_extension("gone"), &s.config).unwrap();
+    assert_eq!(
+        ctx.reload().unwrap(),
+        ReloadOutcome::Unchanged { generation: 1 }
+    );
+}
+
+#[test]
+fn identical_content_does_not_churn() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
+    let before = ctx.current();
+    assert_eq!(
+        ctx.reload().unwrap(),
+        ReloadOutcome::Unchanged { generation: 1 }
+    );
+    assert!(Arc::ptr_eq(&before, &ctx.current()));
+    assert_eq!(ctx.metrics().snapshot().successful_config_reloads, 0);
+    // Rewriting the same bytes is still no change.
+    replace(&s.config, &std::fs::read(&s.config).unwrap());
+    assert_eq!(
+        ctx.reload().unwrap(),
+        ReloadOutcome::Unchanged { generation: 1 }
+    );
+}
+
+#[test]
+fn rule_changes_apply_to_new_handshakes_only() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
+    let before = ctx.current();
+    assert!(handshake_ok(&s.client, &before));
+    let deny_all = r#""authorized-peers": [{"name": "nobody", "required-credentials": [{"field": "CN", "must-match": "nobody"}]}]"#;
+    replace(
+        &s.config,
+        config_json(s.pki.server().files(), deny_all).as_bytes(),
+    );
+    assert_eq!(
+        ctx.reload().unwrap(),
+        ReloadOutcome::Reloaded { generation: 2 }
+    );
+    let after = ctx.current();
+    assert!(
+        !handshake_ok(&s.client, &after),
+        "new handshakes use the new rules"
+    );
+    assert!(
+        handshake_ok(&s.client, &before),
+        "a snapshot taken before keeps the old rules"
+    );
+    assert_eq!(
+        served(&ctx),
+        fingerprint(s.pki.server().files()),
+        "same certificate"
+    );
+}
+
+#[test]
+fn the_interval_reloads_without_watching() {
+    let s = setup("");
+    let options = ReloadOptions {
+        interval: Duration::from_millis(200),
+        watch: false,
+        debounce: Duration::from_millis(50),
+    };
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
+    let next = rotated(&s.pki, "next");
+    replace(&s.config, config_json(next.files(), "").as_bytes());
+    let expected = fingerprint(next.files());
+    wait_for("the interval reload", || served(&ctx) == expected);
+}
+
+#[test]
+fn a_bad_start_is_an_error() {
+    let pki = TestPki::new().unwrap();
+    let missing = pki.dir().join("missing.json");
+    let error =
+        ReloadingTlsContext::from_file(&missing, TlsModes::default(), manual()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with(&missing.display().to_string()),
+        "{error}"
+    );
+    let bad = pki.dir().join("bad.json");
+    std::fs::write(&bad, b"{").unwrap();
+    let error = ReloadingTlsContext::from_file(&bad, TlsModes::default(), manual()).unwrap_err();
+    assert!(error.to_string().contains("line 1"), "{error}");
+}
+
+#[test]
+fn dropping_stops_the_background_thread() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
+    let started = Instant::now();
+    drop(ctx);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
