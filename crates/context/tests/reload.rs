@@ -47,13 +47,16 @@ fn config_json(files: &Files, extra: &str) -> String {
 /// Writes `contents` to a sibling and renames it over `path`: what the seed guide recommends.
 fn replace(path: &Path, contents: &[u8]) {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).unwrap();
-    std::fs::rename(&tmp, path).unwrap();
+    std::fs::write(&tmp, contents).expect("test setup");
+    std::fs::rename(&tmp, path).expect("test setup");
 }
 
 fn fingerprint(files: &Files) -> String {
     let now = time::OffsetDateTime::now_utc();
-    CryptoMaterial::load(files).unwrap().report(now).chain[0]
+    CryptoMaterial::load(files)
+        .expect("test setup")
+        .report(now)
+        .chain[0]
         .sha256_fingerprint
         .clone()
 }
@@ -86,7 +89,7 @@ struct Setup {
 }
 
 fn setup(extra: &str) -> Setup {
-    let pki = TestPki::new().unwrap();
+    let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
     replace(&config, config_json(pki.server().files(), extra).as_bytes());
     let client = context(pki.client().files(), "", TlsModes::default());
@@ -99,7 +102,7 @@ fn setup(extra: &str) -> Setup {
 
 fn rotated(pki: &TestPki, name: &str) -> Node {
     pki.issue(name, &pki.localhost_params("server.localhost"))
-        .unwrap()
+        .expect("test setup")
 }
 
 #[test]
