@@ -21,6 +21,7 @@
 
 mod convert;
 mod error;
+mod memory;
 mod pki;
 
 pub use convert::{
@@ -28,6 +29,7 @@ pub use convert::{
     pkcs8_to_sec1,
 };
 pub use error::TestkitError;
+pub use memory::{HandshakeOutcome, handshake_in_memory};
 pub use pki::{
     Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
     TestPkiBuilder, bind_loopback, config_json, read_certificates,
