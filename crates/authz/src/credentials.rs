@@ -1,7 +1,7 @@
 //! The peer's credentials: what authorization reads from the verified leaf certificate.
 
 use std::fmt;
-use std::net::IpAddr;
+use core::net::IpAddr;
 
 use der::asn1::{AnyRef, Ia5StringRef, PrintableStringRef, Utf8StringRef};
 use der::{Reader, SliceReader, Tag, TagNumber, Tagged};
