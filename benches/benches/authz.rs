@@ -37,7 +37,11 @@ const GLOB_CASES: &[(&str, GlobDialect, &str)] = &[
         GlobDialect::Dns,
         "vespa-monitoring.example.com",
     ),
-    ("node-??.example.com", GlobDialect::Dns, "node-42.example.com"),
+    (
+        "node-??.example.com",
+        GlobDialect::Dns,
+        "node-42.example.com",
+    ),
     (
         "vespa://myapp/content/*",
         GlobDialect::Uri,

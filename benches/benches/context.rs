@@ -1,0 +1,164 @@
+//! Full in-memory mTLS handshakes through `TlsContext` versus the same handshake on bare rustls
+//! configs with webpki's verifiers (same certificates, same aws-lc-rs provider, same key
+//! exchange preference — X25519MLKEM768 first — no resumption on either), and reload times.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use rustls::pki_types::ServerName;
+use rustls::server::WebPkiClientVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
+use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes};
+use vespa_tls_material::CryptoMaterial;
+use vespa_tls_pki::KeyType;
+use vespa_tls_testkit::{Node, TestPki, handshake_in_memory};
+
+fn context(node: &Node) -> TlsContext {
+    let json = std::fs::read(node.config_path()).expect("config file");
+    let (options, _) = vespa_tls_config::parse_slice(&json).expect("config parses");
+    TlsContext::from_options(
+        &options,
+        TlsModes::default(),
+        Arc::new(TlsMetrics::default()),
+    )
+    .expect("context builds")
+    .0
+}
+
+/// What a Rust service would write without vespa-tls: webpki verifiers, one certificate.
+fn bare(pki: &TestPki) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let load = |node: &Node| CryptoMaterial::load(node.files()).expect("material");
+    let (server_material, client_material) = (load(pki.server()), load(pki.client()));
+    let mut roots = RootCertStore::empty();
+    for ca in server_material.ca_certificates() {
+        roots.add(ca.clone()).expect("CA certificate");
+    }
+    let roots = Arc::new(roots);
+    let verifier =
+        WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
+            .build()
+            .expect("client verifier");
+    let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(
+            server_material.chain().to_vec(),
+            server_material.private_key().clone_key(),
+        )
+        .expect("server certificate");
+    server.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+    server.send_tls13_tickets = 0;
+    let mut client = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_client_auth_cert(
+            client_material.chain().to_vec(),
+            client_material.private_key().clone_key(),
+        )
+        .expect("client certificate");
+    client.resumption = rustls::client::Resumption::disabled();
+    (Arc::new(client), Arc::new(server))
+}
+
+fn handshakes(c: &mut Criterion) {
+    let localhost = ServerName::try_from("localhost").expect("name");
+    let mut group = c.benchmark_group("context/handshake");
+    group.measurement_time(Duration::from_secs(8));
+    for (name, key_type) in [
+        ("ecdsa_p256", KeyType::EcdsaP256),
+        ("rsa_2048", KeyType::Rsa2048),
+    ] {
+        let pki = TestPki::builder()
+            .key_type(key_type)
+            .build()
+            .expect("test PKI");
+        let (server, client) = (context(pki.server()), context(pki.client()));
+        let check = handshake_in_memory(
+            client.client_config(),
+            server.server_config(),
+            localhost.clone(),
+        );
+        assert!(check.ok(), "TlsContext handshake must succeed");
+        assert_eq!(
+            check
+                .client
+                .negotiated_key_exchange_group()
+                .map(|g| g.name()),
+            Some(rustls::NamedGroup::X25519MLKEM768)
+        );
+        group.bench_function(format!("tls_context/{name}"), |b| {
+            b.iter(|| {
+                handshake_in_memory(
+                    client.client_config(),
+                    server.server_config(),
+                    localhost.clone(),
+                )
+            })
+        });
+        let (bare_client, bare_server) = bare(&pki);
+        let check = handshake_in_memory(
+            Arc::clone(&bare_client),
+            Arc::clone(&bare_server),
+            localhost.clone(),
+        );
+        assert!(check.ok(), "bare rustls handshake must succeed");
+        group.bench_function(format!("bare_rustls/{name}"), |b| {
+            b.iter(|| {
+                handshake_in_memory(
+                    Arc::clone(&bare_client),
+                    Arc::clone(&bare_server),
+                    localhost.clone(),
+                )
+            })
+        });
+    }
+    group.finish();
+}
+
+fn reloads(c: &mut Criterion) {
+    let pki = TestPki::new().expect("test PKI");
+    let json = std::fs::read(pki.server().config_path()).expect("config");
+    let (options, _) = vespa_tls_config::parse_slice(&json).expect("config parses");
+    c.bench_function("context/build_from_files", |b| {
+        b.iter(|| {
+            TlsContext::from_options(
+                &options,
+                TlsModes::default(),
+                Arc::new(TlsMetrics::default()),
+            )
+            .expect("context builds")
+        })
+    });
+
+    // A full reload: the config file alternates between two node identities, so every
+    // iteration reads, validates, builds and publishes a new snapshot.
+    let other = pki
+        .issue("other", &pki.localhost_params("server.localhost"))
+        .expect("node");
+    let configs = [json, std::fs::read(other.config_path()).expect("config")];
+    let path = pki.dir().join("reload.json");
+    std::fs::write(&path, &configs[0]).expect("write config");
+    let manual = ReloadOptions {
+        watch: false,
+        ..ReloadOptions::default()
+    };
+    let ctx = ReloadingTlsContext::from_file(&path, TlsModes::default(), manual).expect("loads");
+    let mut next = 1;
+    c.bench_function("context/reload_changed", |b| {
+        b.iter(|| {
+            std::fs::write(&path, &configs[next]).expect("write config");
+            next = 1 - next;
+            ctx.reload().expect("reload")
+        })
+    });
+    c.bench_function("context/reload_unchanged", |b| {
+        b.iter(|| ctx.reload().expect("reload"))
+    });
+}
+
+criterion_group!(benches, handshakes, reloads);
+criterion_main!(benches);
