@@ -1,7 +1,7 @@
 //! The peer's credentials: what authorization reads from the verified leaf certificate.
 
-use std::fmt;
 use core::net::IpAddr;
+use std::fmt;
 
 use der::asn1::{AnyRef, Ia5StringRef, PrintableStringRef, Utf8StringRef};
 use der::{Reader, SliceReader, Tag, TagNumber, Tagged};

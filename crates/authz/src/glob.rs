@@ -1,8 +1,9 @@
 //! Vespa's two glob dialects, parsed once and matched in time linear in the input.
 //!
-//! In both dialects a boundary character splits the pattern and the input into segments, and
-//! nothing but a literal boundary in the pattern can match a boundary in the input (`*` and `?`
-//! never cross it). So a pattern matches iff the input has exactly as many segments as the
+//! Literal text before the first wildcard and after the last one is compared directly. For the
+//! part in between, in both dialects a boundary character splits the pattern and the input into
+//! segments, and nothing but a literal boundary in the pattern can match a boundary in the input
+//! (`*` and `?` never cross it). So it matches iff the input has exactly as many segments as the
 //! pattern and each input segment matches its pattern segment. Within a segment, the pattern is
 //! a list of fixed-width chunks separated by `*`; the first chunk is anchored at the start, the
 //! last at the end, and the middle ones are placed leftmost-first, which is optimal for globs.
@@ -397,6 +398,14 @@ mod tests {
             ("*a?c*", "xxa.cxx", false),
             ("a*a", "a", false),
             ("a*a", "aa", true),
+            // The literal prefix and suffix must not overlap in the input.
+            ("ab*b", "ab", false),
+            ("ab*b", "abb", true),
+            ("a?a", "a", false),
+            ("é*é", "é", false),
+            ("é*é", "éé", true),
+            ("x.*.y", "x..y", true),
+            ("x.*.y", "x.y", false),
             // Seed guide example.
             (
                 "*.us-east-*.monitor.example.com",
