@@ -16,4 +16,4 @@ pub use provider::{vespa_protocol, vespa_suite};
 pub use reload::{
     ReloadEvent, ReloadFailure, ReloadOptions, ReloadOutcome, ReloadStatus, ReloadingTlsContext,
 };
-pub use verifier::PeerRejection;
+pub use verifier::{PeerRejection, RateLimiter};

@@ -59,9 +59,10 @@ impl PeerRejection {
     }
 }
 
-/// At most one log line per key per interval, in a bounded table.
+/// At most one log line per key (a peer address, a peer identity) per interval, in a bounded
+/// table: what keeps a misbehaving peer from flooding the log.
 #[derive(Debug)]
-pub(crate) struct RateLimiter {
+pub struct RateLimiter {
     interval: Duration,
     last: Mutex<HashMap<String, Instant>>,
 }
@@ -69,7 +70,8 @@ pub(crate) struct RateLimiter {
 impl RateLimiter {
     const MAX_KEYS: usize = 4096;
 
-    pub(crate) fn new(interval: Duration) -> Self {
+    /// A limiter allowing one line per key per `interval`.
+    pub fn new(interval: Duration) -> Self {
         RateLimiter {
             interval,
             last: Mutex::new(HashMap::new()),
@@ -77,7 +79,7 @@ impl RateLimiter {
     }
 
     /// Whether a line about `key` may be logged now.
-    pub(crate) fn allow(&self, key: &str) -> bool {
+    pub fn allow(&self, key: &str) -> bool {
         let now = Instant::now();
         let mut last = match self.last.lock() {
             Ok(guard) => guard,

@@ -1,0 +1,304 @@
+//! The server side: accept a socket, detect TLS in mixed mode, handshake, authorize.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, timeout_at};
+use vespa_tls_config::MixedMode;
+use vespa_tls_context::{
+    ContextError, PeerRejection, RateLimiter, ReloadOptions, ReloadingTlsContext, Side, TlsContext,
+    TlsMetrics, vespa_protocol, vespa_suite,
+};
+
+use crate::auth::ConnectionAuthContext;
+use crate::error::{Peer, TransportError};
+use crate::snoop::{NotTlsReason, Snoop, classify};
+use crate::source::{ServerMode, TlsSource, server_mode};
+use crate::stream::{BrokenCounter, Rewind, TransportStream};
+
+/// The default deadline for the snoop and the TLS handshake together.
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often one peer address's failures are logged.
+const LOG_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Accepts connections the way a Vespa server does. Cheap to clone; share one per listener.
+///
+/// - TLS not configured: every connection is plaintext.
+/// - `tls_client_tls_server` (or the mixed mode unset): TLS only. Bytes that are not a TLS
+///   handshake record are refused at once; everything else goes to rustls.
+/// - `plaintext_client_mixed_server` / `tls_client_mixed_server`: Vespa's 8-byte ClientHello
+///   snoop decides, and the bytes it read are replayed to TLS or to the plaintext side.
+///
+/// One deadline covers snoop and handshake, so a silent or slow client never holds a task.
+/// Each connection uses the TLS snapshot current when it was accepted.
+#[derive(Debug, Clone)]
+pub struct Acceptor {
+    source: TlsSource,
+    mixed: MixedMode,
+    handshake_timeout: Duration,
+    log_limiter: Arc<RateLimiter>,
+}
+
+impl Acceptor {
+    /// An acceptor for `source` in mixed mode `mixed`.
+    pub fn new(source: TlsSource, mixed: MixedMode) -> Self {
+        Acceptor {
+            source,
+            mixed,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            log_limiter: Arc::new(RateLimiter::new(LOG_INTERVAL)),
+        }
+    }
+
+    /// Reads the `VESPA_TLS_*` environment (through [`ReloadingTlsContext::from_env`]).
+    pub fn from_env(reload: ReloadOptions) -> Result<Acceptor, ContextError> {
+        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
+        let source = match ReloadingTlsContext::from_env(reload)? {
+            Some(context) => TlsSource::Reloading(Arc::new(context)),
+            None => TlsSource::disabled(),
+        };
+        Ok(Acceptor::new(source, env.mixed_mode))
+    }
+
+    /// Sets the deadline for snoop and handshake together (default 10 s).
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Where TLS contexts come from.
+    pub fn source(&self) -> &TlsSource {
+        &self.source
+    }
+
+    /// The mixed mode.
+    pub fn mixed_mode(&self) -> MixedMode {
+        self.mixed
+    }
+
+    /// The process-wide counters.
+    pub fn metrics(&self) -> Arc<TlsMetrics> {
+        self.source.metrics()
+    }
+
+    /// Accepts a TCP connection (Nagle off).
+    pub async fn accept_tcp(
+        &self,
+        stream: TcpStream,
+    ) -> Result<(TransportStream<TcpStream>, ConnectionAuthContext), TransportError> {
+        let peer = stream.peer_addr().ok();
+        let _ = stream.set_nodelay(true);
+        self.accept(stream, peer).await
+    }
+
+    /// Accepts a connection over any byte stream; `peer_address` is used in logs and messages.
+    pub async fn accept<IO>(
+        &self,
+        io: IO,
+        peer_address: Option<SocketAddr>,
+    ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let metrics = self.source.metrics();
+        let peer = Peer(peer_address);
+        let deadline = Instant::now() + self.handshake_timeout;
+        let mode = server_mode(&self.source, self.mixed);
+        let context = match (mode, self.source.current()) {
+            (ServerMode::PlaintextOnly, _) | (_, None) => {
+                return Ok(self.plaintext(Vec::new(), io, peer_address, &metrics));
+            }
+            (_, Some(context)) => context,
+        };
+        let mut io = io;
+        let result = self
+            .snoop_and_handshake(&mut io, mode, &context, peer, deadline)
+            .await;
+        match result {
+            Ok(Decision::Plaintext(prefix)) => {
+                Ok(self.plaintext(prefix, io, peer_address, &metrics))
+            }
+            Ok(Decision::Tls(prefix)) => {
+                self.handshake(context, prefix, io, peer, deadline, &metrics)
+                    .await
+            }
+            Err(error) => {
+                TlsMetrics::bump(&metrics.server.failed_tls_handshakes);
+                self.log_failure(&error, peer);
+                Err(error)
+            }
+        }
+    }
+
+    fn plaintext<IO>(
+        &self,
+        prefix: Vec<u8>,
+        io: IO,
+        peer_address: Option<SocketAddr>,
+        metrics: &Arc<TlsMetrics>,
+    ) -> (TransportStream<IO>, ConnectionAuthContext) {
+        TlsMetrics::bump(&metrics.server.insecure_connections);
+        tracing::debug!("{}: plaintext connection accepted", Peer(peer_address));
+        let auth = ConnectionAuthContext::plaintext(
+            peer_address,
+            self.source.capability_mode(),
+            Arc::clone(metrics),
+        );
+        (TransportStream::Plain(Rewind::new(prefix, io)), auth)
+    }
+
+    /// Reads as much as the mode needs to decide, within the deadline.
+    async fn snoop_and_handshake<IO>(
+        &self,
+        io: &mut IO,
+        mode: ServerMode,
+        _context: &Arc<TlsContext>,
+        peer: Peer,
+        deadline: Instant,
+    ) -> Result<Decision, TransportError>
+    where
+        IO: AsyncRead + Unpin,
+    {
+        let mut prefix = Vec::with_capacity(2048);
+        loop {
+            let snoop = classify(&prefix);
+            match (mode, snoop) {
+                (ServerMode::Mixed, Snoop::Tls) => return Ok(Decision::Tls(prefix)),
+                (ServerMode::Mixed, Snoop::NotTls(_)) => return Ok(Decision::Plaintext(prefix)),
+                // TLS only: refuse what is plainly not a TLS handshake record (rules 1–2); leave
+                // everything else to rustls, which also takes ClientHellos over several records.
+                (
+                    ServerMode::TlsOnly,
+                    Snoop::NotTls(reason @ (NotTlsReason::NotHandshake | NotTlsReason::Version)),
+                ) => return Err(TransportError::PlaintextRefused { peer, reason }),
+                (ServerMode::TlsOnly, Snoop::Tls | Snoop::NotTls(_)) => {
+                    return Ok(Decision::Tls(prefix));
+                }
+                (ServerMode::TlsOnly, Snoop::NeedMore) if prefix.len() >= 3 => {
+                    return Ok(Decision::Tls(prefix));
+                }
+                _ => {}
+            }
+            let read = timeout_at(deadline, io.read_buf(&mut prefix)).await;
+            match read {
+                Err(_) => {
+                    return Err(TransportError::Timeout {
+                        peer,
+                        stage: "ClientHello",
+                        timeout: self.handshake_timeout,
+                    });
+                }
+                Ok(Ok(0)) => {
+                    return Err(TransportError::ClosedDuringSnoop {
+                        peer,
+                        received: prefix.len(),
+                    });
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(source)) => return Err(TransportError::Io { peer, source }),
+            }
+        }
+    }
+
+    async fn handshake<IO>(
+        &self,
+        context: Arc<TlsContext>,
+        prefix: Vec<u8>,
+        io: IO,
+        peer: Peer,
+        deadline: Instant,
+        metrics: &Arc<TlsMetrics>,
+    ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let acceptor = tokio_rustls::TlsAcceptor::from(context.server_config());
+        let accepted = timeout_at(deadline, acceptor.accept(Rewind::new(prefix, io))).await;
+        let result = match accepted {
+            Err(_) => Err(TransportError::Timeout {
+                peer,
+                stage: "TLS handshake",
+                timeout: self.handshake_timeout,
+            }),
+            Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
+            Ok(Ok(stream)) => {
+                let (_, connection) = stream.get_ref();
+                auth_context(&context, connection, peer, Arc::clone(metrics))
+                    .map(|auth| (stream, auth))
+            }
+        };
+        match result {
+            Ok((stream, auth)) => {
+                TlsMetrics::bump(&metrics.server.tls_connections);
+                tracing::debug!(
+                    "{peer}: TLS connection accepted from {}, capabilities {}",
+                    auth.peer_credentials()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    auth.capabilities()
+                );
+                let broken = BrokenCounter::new(Arc::clone(metrics), Side::Server);
+                Ok((TransportStream::ServerTls(Box::new(stream), broken), auth))
+            }
+            Err(error) => {
+                TlsMetrics::bump(&metrics.server.failed_tls_handshakes);
+                self.log_failure(&error, peer);
+                Err(error)
+            }
+        }
+    }
+
+    fn log_failure(&self, error: &TransportError, peer: Peer) {
+        let key = peer.0.map(|a| a.ip().to_string()).unwrap_or_default();
+        if !self.log_limiter.allow(&key) {
+            return;
+        }
+        match error.rustls_error().and_then(PeerRejection::from_rustls) {
+            Some(rejection) => tracing::warn!("{peer}: refused: {rejection}"),
+            None => tracing::info!("{error}"),
+        }
+    }
+}
+
+enum Decision {
+    Tls(Vec<u8>),
+    Plaintext(Vec<u8>),
+}
+
+/// The connection's auth context from a finished handshake (either side).
+pub(crate) fn auth_context<D>(
+    context: &TlsContext,
+    connection: &rustls::ConnectionCommon<D>,
+    peer: Peer,
+    metrics: Arc<TlsMetrics>,
+) -> Result<ConnectionAuthContext, TransportError> {
+    let credentials_error = |message: String| TransportError::Credentials { peer, message };
+    let chain = connection
+        .peer_certificates()
+        .ok_or_else(|| credentials_error("the peer presented no certificate".into()))?;
+    let authorization = context
+        .peer_authorization(chain)
+        .map_err(|e| credentials_error(e.to_string()))?;
+    let protocol = connection
+        .protocol_version()
+        .and_then(vespa_protocol)
+        .ok_or_else(|| credentials_error("unexpected TLS protocol version".into()))?;
+    let suite = connection
+        .negotiated_cipher_suite()
+        .and_then(|s| vespa_suite(s.suite()))
+        .ok_or_else(|| credentials_error("unexpected cipher suite".into()))?;
+    Ok(ConnectionAuthContext::tls(
+        peer.0,
+        protocol,
+        suite,
+        authorization.credentials,
+        authorization.decision.matched_policies,
+        authorization.decision.capabilities,
+        context.modes().capability,
+        metrics,
+    ))
+}

@@ -1,0 +1,150 @@
+//! The client side: plaintext or TLS by mixed mode, with SNI and hostname validation.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use vespa_tls_config::MixedMode;
+use vespa_tls_context::{ContextError, ReloadOptions, ReloadingTlsContext, Side, TlsMetrics};
+
+use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, auth_context};
+use crate::auth::ConnectionAuthContext;
+use crate::error::{Peer, TransportError};
+use crate::source::TlsSource;
+use crate::stream::{BrokenCounter, Rewind, TransportStream};
+
+/// Opens connections the way a Vespa client does. Cheap to clone.
+///
+/// Plaintext when TLS is not configured or in `plaintext_client_mixed_server`; TLS otherwise,
+/// sending the host name as SNI (not for IP literals) and validating it unless the config has
+/// `disable-hostname-validation`. The server is authorized with our own `authorized-peers`.
+///
+/// In TLS 1.3 the client finishes its handshake before the server has checked our certificate;
+/// a server that refuses us sends an alert afterwards, which surfaces as an error on the first
+/// read, never as data or a clean end of stream.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    source: TlsSource,
+    mixed: MixedMode,
+    handshake_timeout: Duration,
+}
+
+impl Connector {
+    /// A connector for `source` in mixed mode `mixed`.
+    pub fn new(source: TlsSource, mixed: MixedMode) -> Self {
+        Connector {
+            source,
+            mixed,
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+
+    /// Reads the `VESPA_TLS_*` environment (through [`ReloadingTlsContext::from_env`]).
+    pub fn from_env(reload: ReloadOptions) -> Result<Connector, ContextError> {
+        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
+        let source = match ReloadingTlsContext::from_env(reload)? {
+            Some(context) => TlsSource::Reloading(Arc::new(context)),
+            None => TlsSource::disabled(),
+        };
+        Ok(Connector::new(source, env.mixed_mode))
+    }
+
+    /// Sets the deadline for TCP connect and for the TLS handshake (each; default 10 s).
+    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
+        self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Where TLS contexts come from.
+    pub fn source(&self) -> &TlsSource {
+        &self.source
+    }
+
+    /// Whether connections from this connector use TLS.
+    pub fn uses_tls(&self) -> bool {
+        self.source.current().is_some() && self.mixed.client_uses_tls()
+    }
+
+    /// Connects to `address` over TCP and, if TLS is used, validates it as `host`.
+    pub async fn connect_tcp(
+        &self,
+        address: SocketAddr,
+        host: &str,
+    ) -> Result<(TransportStream<TcpStream>, ConnectionAuthContext), TransportError> {
+        let peer = Peer(Some(address));
+        let stream = match timeout(self.handshake_timeout, TcpStream::connect(address)).await {
+            Err(_) => {
+                return Err(TransportError::Timeout {
+                    peer,
+                    stage: "TCP connect",
+                    timeout: self.handshake_timeout,
+                });
+            }
+            Ok(Err(source)) => return Err(TransportError::Io { peer, source }),
+            Ok(Ok(stream)) => stream,
+        };
+        let _ = stream.set_nodelay(true);
+        self.connect(stream, host, Some(address)).await
+    }
+
+    /// Starts a connection over any byte stream to a server known as `host` (a DNS name or
+    /// an IP literal).
+    pub async fn connect<IO>(
+        &self,
+        io: IO,
+        host: &str,
+        peer_address: Option<SocketAddr>,
+    ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
+        let metrics = self.source.metrics();
+        let peer = Peer(peer_address);
+        let context = match self.source.current() {
+            Some(context) if self.mixed.client_uses_tls() => context,
+            _ => {
+                TlsMetrics::bump(&metrics.client.insecure_connections);
+                let auth = ConnectionAuthContext::plaintext(
+                    peer_address,
+                    self.source.capability_mode(),
+                    Arc::clone(&metrics),
+                );
+                return Ok((TransportStream::Plain(Rewind::new(Vec::new(), io)), auth));
+            }
+        };
+        let server_name = ServerName::try_from(host.to_owned()).map_err(|_| {
+            TransportError::InvalidServerName {
+                host: host.to_owned(),
+            }
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(context.client_config());
+        let result = match timeout(self.handshake_timeout, connector.connect(server_name, io)).await
+        {
+            Err(_) => Err(TransportError::Timeout {
+                peer,
+                stage: "TLS handshake",
+                timeout: self.handshake_timeout,
+            }),
+            Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
+            Ok(Ok(stream)) => {
+                let (_, connection) = stream.get_ref();
+                auth_context(&context, connection, peer, Arc::clone(&metrics)).map(|a| (stream, a))
+            }
+        };
+        match result {
+            Ok((stream, auth)) => {
+                TlsMetrics::bump(&metrics.client.tls_connections);
+                let broken = BrokenCounter::new(Arc::clone(&metrics), Side::Client);
+                Ok((TransportStream::ClientTls(Box::new(stream), broken), auth))
+            }
+            Err(error) => {
+                TlsMetrics::bump(&metrics.client.failed_tls_handshakes);
+                Err(error)
+            }
+        }
+    }
+}

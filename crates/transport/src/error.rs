@@ -1,0 +1,92 @@
+//! Why a connection could not be accepted or established.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::snoop::NotTlsReason;
+
+/// Why a connection failed before it could be used. Every variant names the peer.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The peer sent nothing conclusive (or did not finish the handshake) before the deadline.
+    #[error("{peer}: no complete {stage} within {timeout:?}")]
+    Timeout {
+        /// The peer, as `tcp/<address>` or `unknown peer`.
+        peer: Peer,
+        /// `ClientHello` or `TLS handshake`.
+        stage: &'static str,
+        /// The deadline that passed.
+        timeout: Duration,
+    },
+    /// The peer closed the connection before the snoop could decide.
+    #[error("{peer}: connection closed after {received} bytes, before TLS could be detected")]
+    ClosedDuringSnoop {
+        /// The peer.
+        peer: Peer,
+        /// How many bytes it sent.
+        received: usize,
+    },
+    /// A TLS-only server got something that is not a TLS ClientHello.
+    #[error("{peer}: plaintext refused, this server requires TLS ({})", reason.as_str())]
+    PlaintextRefused {
+        /// The peer.
+        peer: Peer,
+        /// Why the first bytes are not TLS.
+        reason: NotTlsReason,
+    },
+    /// The TLS handshake failed (certificate, authorization, protocol…).
+    #[error("{peer}: TLS handshake failed: {source}")]
+    Handshake {
+        /// The peer.
+        peer: Peer,
+        /// What rustls (or our verifier) said.
+        source: std::io::Error,
+    },
+    /// The peer completed a handshake but its credentials cannot be used.
+    #[error("{peer}: {message}")]
+    Credentials {
+        /// The peer.
+        peer: Peer,
+        /// Why.
+        message: String,
+    },
+    /// Reading from or writing to the socket failed.
+    #[error("{peer}: {source}")]
+    Io {
+        /// The peer.
+        peer: Peer,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The host name to connect to cannot be used as a TLS server name.
+    #[error("{host:?} is not a valid host name or IP address for TLS")]
+    InvalidServerName {
+        /// What was given.
+        host: String,
+    },
+}
+
+impl TransportError {
+    /// The rustls error behind a failed handshake, if that is what this is.
+    pub fn rustls_error(&self) -> Option<&rustls::Error> {
+        match self {
+            TransportError::Handshake { source, .. } => source
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<rustls::Error>()),
+            _ => None,
+        }
+    }
+}
+
+/// A peer in messages: `tcp/127.0.0.1:4080`, or `unknown peer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Peer(pub Option<SocketAddr>);
+
+impl std::fmt::Display for Peer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(address) => write!(f, "tcp/{address}"),
+            None => f.write_str("unknown peer"),
+        }
+    }
+}

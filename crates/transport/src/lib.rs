@@ -1,0 +1,48 @@
+//! Vespa-compatible mixed-mode TLS transport on tokio.
+//!
+//! An [`Acceptor`] turns an accepted socket into a [`TransportStream`] (TLS or plaintext, one
+//! type) and a [`ConnectionAuthContext`] (peer credentials, capabilities, matched policies);
+//! a [`Connector`] does the same for outgoing connections. Both follow the mixed-mode phase
+//! (`VESPA_TLS_INSECURE_MIXED_MODE`): a mixed server detects TLS from the first bytes with
+//! Vespa's 8-byte ClientHello [`snoop`] and replays them to whichever side takes the
+//! connection. Counters use Vespa's names ([`vespa_tls_context::TlsMetrics`]).
+//!
+//! ```no_run
+//! use vespa_tls_context::ReloadOptions;
+//! use vespa_tls_transport::Acceptor;
+//! use tokio::io::{AsyncReadExt, AsyncWriteExt};
+//!
+//! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
+//! let acceptor = Acceptor::from_env(ReloadOptions::default())?;
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:4080").await?;
+//! loop {
+//!     let (socket, _) = listener.accept().await?;
+//!     let acceptor = acceptor.clone();
+//!     tokio::spawn(async move {
+//!         let Ok((mut stream, auth)) = acceptor.accept_tcp(socket).await else { return };
+//!         let required = vespa_tls_authz::CapabilitySet::of(&[
+//!             vespa_tls_authz::Capability::ContentStatusPages,
+//!         ]);
+//!         if auth.verify_capabilities(required, "read", "/status").is_ok() {
+//!             let _ = stream.write_all(b"ok\n").await;
+//!         }
+//!     });
+//! }
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+mod acceptor;
+mod auth;
+mod connector;
+mod error;
+pub mod snoop;
+mod source;
+mod stream;
+
+pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use auth::{ConnectionAuthContext, ConnectionSecurity, PermissionDenied};
+pub use connector::Connector;
+pub use error::{Peer, TransportError};
+pub use source::TlsSource;
+pub use stream::{BrokenCounter, Rewind, TransportStream};
