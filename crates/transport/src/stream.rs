@@ -105,6 +105,15 @@ impl<IO> TransportStream<IO> {
         !matches!(self, TransportStream::Plain(_))
     }
 
+    /// The certificate chain the peer presented (leaf first), for TLS connections.
+    pub fn peer_certificates(&self) -> Option<&[rustls::pki_types::CertificateDer<'static>]> {
+        match self {
+            TransportStream::Plain(_) => None,
+            TransportStream::ServerTls(tls, _) => tls.get_ref().1.peer_certificates(),
+            TransportStream::ClientTls(tls, _) => tls.get_ref().1.peer_certificates(),
+        }
+    }
+
     /// The underlying I/O object (the TCP stream).
     pub fn get_ref(&self) -> &IO {
         match self {

@@ -1,6 +1,6 @@
 //! The rollout table (VESPA-BEHAVIOUR §1): every client phase against every server phase.
 
-mod common;
+pub mod common;
 
 use std::time::Duration;
 

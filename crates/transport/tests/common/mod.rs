@@ -13,9 +13,9 @@ use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_transport::{Acceptor, ConnectionAuthContext, Connector, TlsSource, TransportError};
 
 /// Every await in these tests is bounded by this.
-pub(crate) const LIMIT: Duration = Duration::from_secs(10);
+pub const LIMIT: Duration = Duration::from_secs(10);
 
-pub(crate) fn context(files: &Files, extra: &str, modes: TlsModes) -> Arc<TlsContext> {
+pub fn context(files: &Files, extra: &str, modes: TlsModes) -> Arc<TlsContext> {
     let mut json = format!(
         r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
         files.ca_certificates, files.certificates, files.private_key
@@ -33,13 +33,13 @@ pub(crate) fn context(files: &Files, extra: &str, modes: TlsModes) -> Arc<TlsCon
 
 /// What the server saw for one connection.
 #[derive(Debug)]
-pub(crate) enum Seen {
+pub enum Seen {
     Accepted(ConnectionAuthContext),
     Failed(TransportError),
 }
 
 impl Seen {
-    pub(crate) fn is_tls(&self) -> Option<bool> {
+    pub fn is_tls(&self) -> Option<bool> {
         match self {
             Seen::Accepted(auth) => Some(auth.is_tls()),
             Seen::Failed(_) => None,
@@ -47,10 +47,10 @@ impl Seen {
     }
 }
 
-pub(crate) struct EchoServer {
-    pub(crate) address: SocketAddr,
-    pub(crate) seen: Arc<Mutex<Vec<Seen>>>,
-    pub(crate) acceptor: Acceptor,
+pub struct EchoServer {
+    pub address: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub acceptor: Acceptor,
     task: JoinHandle<()>,
 }
 
@@ -61,12 +61,12 @@ impl Drop for EchoServer {
 }
 
 impl EchoServer {
-    pub(crate) fn seen_count(&self) -> usize {
+    pub fn seen_count(&self) -> usize {
         self.seen.lock().expect("lock").len()
     }
 
     /// Waits until the server has recorded `n` connections.
-    pub(crate) async fn wait_seen(&self, n: usize) {
+    pub async fn wait_seen(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + LIMIT;
         while self.seen_count() < n {
             assert!(
@@ -80,7 +80,7 @@ impl EchoServer {
 }
 
 /// An echo server: accepts with `acceptor`, echoes every byte until EOF.
-pub(crate) async fn echo_server(acceptor: Acceptor) -> EchoServer {
+pub async fn echo_server(acceptor: Acceptor) -> EchoServer {
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind loopback");
@@ -125,14 +125,14 @@ pub(crate) async fn echo_server(acceptor: Acceptor) -> EchoServer {
 
 /// What a client got.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Outcome {
+pub enum Outcome {
     Tls,
     Plaintext,
     Refused,
 }
 
 /// Connects, sends a message and checks the echo.
-pub(crate) async fn exchange(connector: &Connector, address: SocketAddr, host: &str) -> Outcome {
+pub async fn exchange(connector: &Connector, address: SocketAddr, host: &str) -> Outcome {
     let connected = timeout(LIMIT, connector.connect_tcp(address, host))
         .await
         .expect("bounded");
@@ -156,7 +156,7 @@ pub(crate) async fn exchange(connector: &Connector, address: SocketAddr, host: &
     }
 }
 
-pub(crate) fn source(ctx: Option<&Arc<TlsContext>>) -> TlsSource {
+pub fn source(ctx: Option<&Arc<TlsContext>>) -> TlsSource {
     match ctx {
         Some(ctx) => TlsSource::Fixed(Arc::clone(ctx)),
         None => TlsSource::disabled(),
@@ -164,4 +164,4 @@ pub(crate) fn source(ctx: Option<&Arc<TlsContext>>) -> TlsSource {
 }
 
 /// A phase of the rollout: `None` = `VESPA_TLS_CONFIG_FILE` unset.
-pub(crate) type Phase = Option<MixedMode>;
+pub type Phase = Option<MixedMode>;
