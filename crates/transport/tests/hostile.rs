@@ -25,7 +25,7 @@ struct Rig {
 }
 
 fn rig() -> Rig {
-    let pki = TestPki::new().unwrap();
+    let pki = TestPki::new().expect("test setup");
     let server_ctx = context(pki.server().files(), "", TlsModes::default());
     let client_ctx = context(pki.client().files(), "", TlsModes::default());
     Rig {
@@ -42,8 +42,8 @@ async fn server(rig: &Rig, mode: MixedMode) -> common::EchoServer {
 
 /// Sends `bytes`, then reads whatever comes back until EOF, error or 3 s.
 async fn poke(address: std::net::SocketAddr, bytes: &[u8]) -> (Vec<u8>, bool) {
-    let mut stream = TcpStream::connect(address).await.unwrap();
-    stream.write_all(bytes).await.unwrap();
+    let mut stream = TcpStream::connect(address).await.expect("test setup");
+    stream.write_all(bytes).await.expect("test setup");
     let mut got = Vec::new();
     let mut buf = [0u8; 4096];
     let closed = loop {
@@ -76,7 +76,7 @@ fn tls11_client_hello_with(record_version: u8, signature_algorithms: bool) -> Ve
         0xc0, 0x0a, 0xc0, 0x14, 0x00, 0x39, 0xc0, 0x09, 0xc0, 0x13, 0x00, 0x33, 0x00, 0x35, 0x00,
         0x2f, 0x00, 0xff,
     ];
-    body.extend_from_slice(&[0x00, u8::try_from(suites.len()).unwrap()]);
+    body.extend_from_slice(&[0x00, u8::try_from(suites.len()).expect("test setup")]);
     body.extend_from_slice(&suites);
     body.extend_from_slice(&[0x01, 0x00]); // compression: null
     let extensions = [
@@ -91,16 +91,21 @@ fn tls11_client_hello_with(record_version: u8, signature_algorithms: bool) -> Ve
     if signature_algorithms {
         extensions.extend_from_slice(&[0x00, 0x0d, 0x00, 0x04, 0x00, 0x02, 0x04, 0x03]);
     }
-    body.extend_from_slice(&[0x00, u8::try_from(extensions.len()).unwrap()]);
+    body.extend_from_slice(&[0x00, u8::try_from(extensions.len()).expect("test setup")]);
     body.extend_from_slice(&extensions);
-    let mut handshake = vec![0x01, 0x00, 0x00, u8::try_from(body.len()).unwrap()];
+    let mut handshake = vec![
+        0x01,
+        0x00,
+        0x00,
+        u8::try_from(body.len()).expect("test setup"),
+    ];
     handshake.extend_from_slice(&body);
     let mut record = vec![
         0x16,
         0x03,
         record_version,
         0x00,
-        u8::try_from(handshake.len()).unwrap(),
+        u8::try_from(handshake.len()).expect("test setup"),
     ];
     record.extend_from_slice(&handshake);
     record
@@ -110,7 +115,7 @@ fn failures(server: &common::EchoServer) -> Vec<String> {
     server
         .seen
         .lock()
-        .unwrap()
+        .expect("test setup")
         .iter()
         .filter_map(|s| match s {
             Seen::Failed(e) => Some(e.to_string()),
