@@ -1,0 +1,286 @@
+//! Interop with real peers: `openssl s_client` against our acceptor, our connector against
+//! `openssl s_server -Verify`. Skipped, with the reason printed, when openssl is missing.
+
+pub mod common;
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{LIMIT, Seen, context, echo_server, source};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::time::timeout;
+use vespa_tls_config::{Files, MixedMode};
+use vespa_tls_context::{TlsContext, TlsModes};
+use vespa_tls_pki::KeyType;
+use vespa_tls_testkit::TestPki;
+use vespa_tls_transport::{Acceptor, Connector, TransportError};
+
+fn openssl_available() -> bool {
+    match std::process::Command::new("openssl")
+        .arg("version")
+        .output()
+    {
+        Ok(out) if out.status.success() => true,
+        _ => {
+            eprintln!("skipped: `openssl` is not installed (apt-get install openssl)");
+            false
+        }
+    }
+}
+
+fn s_client(port: u16, ca: &Files, identity: Option<&Files>, extra: &[&str]) -> Child {
+    let mut cmd = Command::new("openssl");
+    cmd.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-servername",
+        "localhost",
+    ])
+    .arg("-CAfile")
+    .arg(&ca.ca_certificates)
+    .args(["-verify_return_error", "-quiet"])
+    .args(extra);
+    if let Some(files) = identity {
+        cmd.arg("-cert")
+            .arg(&files.certificates)
+            .arg("-key")
+            .arg(&files.private_key);
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("openssl s_client starts")
+}
+
+/// Sends a line through s_client and waits for it to come back.
+async fn echoes(child: &mut Child, line: &str) -> bool {
+    let mut stdin = child.stdin.take().expect("stdin");
+    if stdin.write_all(line.as_bytes()).await.is_err() {
+        return false;
+    }
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let wanted = line.trim_end();
+    let found = timeout(LIMIT, async {
+        while let Ok(Some(got)) = stdout.next_line().await {
+            if got == wanted {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    drop(stdin);
+    matches!(found, Ok(true))
+}
+
+struct Rig {
+    pki: TestPki,
+    server: Arc<TlsContext>,
+}
+
+fn rig(key_type: KeyType) -> Rig {
+    let pki = TestPki::builder()
+        .key_type(key_type)
+        .build()
+        .expect("test PKI");
+    let server = context(pki.server().files(), "", TlsModes::default());
+    Rig { pki, server }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
+    if !openssl_available() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let server = echo_server(Acceptor::new(
+        source(Some(&rig.server)),
+        MixedMode::TlsClientTlsServer,
+    ))
+    .await;
+    let mut client = s_client(
+        server.address.port(),
+        rig.pki.client().files(),
+        Some(rig.pki.client().files()),
+        &[],
+    );
+    assert!(
+        echoes(&mut client, "hello from openssl\n").await,
+        "the echo came back over TLS"
+    );
+    server.wait_seen(1).await;
+    let seen = server.seen.lock().expect("lock");
+    let Seen::Accepted(auth) = &seen[0] else {
+        panic!("accepted: {seen:?}")
+    };
+    assert!(auth.is_tls());
+    assert_eq!(
+        auth.peer_credentials().and_then(|c| c.common_name()),
+        Some("client.localhost")
+    );
+}
+
+async fn refused(rig: &Rig, identity: Option<&Files>, extra: &[&str]) -> TransportError {
+    let server = echo_server(Acceptor::new(
+        source(Some(&rig.server)),
+        MixedMode::TlsClientTlsServer,
+    ))
+    .await;
+    let mut client = s_client(
+        server.address.port(),
+        rig.pki.client().files(),
+        identity,
+        extra,
+    );
+    assert!(
+        !echoes(&mut client, "should not echo\n").await,
+        "no data may flow"
+    );
+    server.wait_seen(1).await;
+    let mut seen = server.seen.lock().expect("lock");
+    match seen.remove(0) {
+        Seen::Failed(error) => error,
+        Seen::Accepted(auth) => panic!("accepted {auth:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_client_without_a_certificate_is_refused() {
+    if !openssl_available() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let error = refused(&rig, None, &[]).await;
+    assert!(matches!(error, TransportError::Handshake { .. }), "{error}");
+    assert!(error.to_string().contains("certificate"), "{error}");
+    assert_eq!(
+        rig.server.metrics().snapshot().server.failed_tls_handshakes,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_client_with_another_cas_certificate_is_refused() {
+    if !openssl_available() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let other = TestPki::new().expect("test PKI");
+    let error = refused(&rig, Some(other.client().files()), &[]).await;
+    assert!(matches!(error, TransportError::Handshake { .. }), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_client_speaking_tls_1_1_is_refused() {
+    if !openssl_available() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let files = rig.pki.client().files().clone();
+    let error = refused(
+        &rig,
+        Some(&files),
+        &["-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0"],
+    )
+    .await;
+    assert!(matches!(error, TransportError::Handshake { .. }), "{error}");
+}
+
+/// Starts `openssl s_server -Verify 1 -rev` on an ephemeral port; returns it and the port.
+async fn s_server(rig: &Rig) -> (Child, u16) {
+    let files = rig.pki.server().files();
+    let mut child = Command::new("openssl")
+        .args([
+            "s_server",
+            "-accept",
+            "127.0.0.1:0",
+            "-naccept",
+            "1",
+            "-rev",
+            "-Verify",
+            "1",
+        ])
+        .arg("-CAfile")
+        .arg(&files.ca_certificates)
+        .arg("-cert")
+        .arg(&files.certificates)
+        .arg("-key")
+        .arg(&files.private_key)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("openssl s_server starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let port = timeout(LIMIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(rest) = line.strip_prefix("ACCEPT ") {
+                return rest.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
+            }
+        }
+        None
+    })
+    .await
+    .expect("s_server announces its port")
+    .expect("a port");
+    // Keep draining its output so it never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn our_connector_against_s_server_requiring_a_client_certificate() {
+    if !openssl_available() {
+        return;
+    }
+    for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
+        let rig = rig(key_type);
+        let client_ctx = context(rig.pki.client().files(), "", TlsModes::default());
+        let (_server, port) = s_server(&rig).await;
+        let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
+        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let (mut stream, auth) = timeout(LIMIT, connector.connect_tcp(address, "localhost"))
+            .await
+            .expect("bounded")
+            .unwrap_or_else(|e| panic!("{}: {e}", key_type.as_str()));
+        assert!(auth.is_tls());
+        assert_eq!(
+            auth.peer_credentials().and_then(|c| c.common_name()),
+            Some("server.localhost")
+        );
+        stream.write_all(b"abc\n").await.expect("write");
+        let mut reply = [0u8; 4];
+        timeout(LIMIT, stream.read_exact(&mut reply))
+            .await
+            .expect("bounded")
+            .expect("read");
+        assert_eq!(&reply, b"cba\n", "{}", key_type.as_str());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plaintext_client_cannot_talk_to_a_tls_only_server() {
+    let rig = rig(KeyType::EcdsaP256);
+    let server = echo_server(Acceptor::new(
+        source(Some(&rig.server)),
+        MixedMode::TlsClientTlsServer,
+    ))
+    .await;
+    let plain = Connector::new(source(None), MixedMode::TlsClientTlsServer)
+        .with_handshake_timeout(Duration::from_secs(2));
+    assert_eq!(
+        common::exchange(&plain, server.address, "localhost").await,
+        common::Outcome::Refused
+    );
+    server.wait_seen(1).await;
+    assert!(matches!(
+        &server.seen.lock().expect("lock")[0],
+        Seen::Failed(TransportError::PlaintextRefused { .. })
+    ));
+}
