@@ -17,6 +17,7 @@ use vespa_tls_pki::KeyType;
 use vespa_tls_testkit::TestPki;
 use vespa_tls_transport::{Acceptor, Connector, TransportError};
 
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
 fn openssl_available() -> bool {
     match std::process::Command::new("openssl")
         .arg("version")
