@@ -3,7 +3,9 @@
 //! - `cargo xtask ci`: every check CI runs, in order; each step prints its name and, on failure,
 //!   the exact command to rerun it.
 //! - `cargo xtask tidy`: only the architecture checks (see `tidy.rs`).
+//! - `cargo xtask fuzz`: builds and runs the cargo-fuzz targets in `fuzz/` (see `fuzz.rs`).
 
+mod fuzz;
 mod tidy;
 
 use std::process::{Command, ExitCode};
@@ -13,9 +15,10 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci      format, lint, tidy (layering and crypto-backend checks), tests, docs and benches in
-          test mode: everything CI runs
+  ci      format, lint, tidy (layering and crypto-backend checks), tests, docs, benches in
+          test mode and a fuzz smoke run: everything CI runs
   tidy    only the layering and crypto-backend checks
+  fuzz    build and run the fuzz targets (`cargo xtask fuzz --help`)
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +26,17 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") if args.len() == 1 => ci(),
         Some("tidy") if args.len() == 1 => timed("tidy", tidy::run),
+        Some("fuzz") if args[1..].iter().any(|a| a == "-h" || a == "--help") => {
+            say(fuzz::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Some("fuzz") => match fuzz::Options::parse(&args[1..]) {
+            Ok(options) => fuzz::run(&options),
+            Err(problem) => {
+                eprint_line(&format!("xtask fuzz: {problem}\n\n{}", fuzz::USAGE));
+                return ExitCode::from(2);
+            }
+        },
         Some("-h" | "--help" | "help") => {
             say(USAGE);
             return ExitCode::SUCCESS;
@@ -72,6 +86,19 @@ fn ci() -> Result<(), Failure> {
         .is_ok_and(|o| o.status.success());
 
     step("fmt", &["cargo", "fmt", "--all", "--", "--check"], &[])?;
+    // fuzz/ is its own workspace, which `--all` does not reach.
+    step(
+        "fmt (fuzz)",
+        &[
+            "cargo",
+            "fmt",
+            "--manifest-path",
+            "fuzz/Cargo.toml",
+            "--",
+            "--check",
+        ],
+        &[],
+    )?;
     step(
         "clippy",
         &[
@@ -132,6 +159,8 @@ fn ci() -> Result<(), Failure> {
         ],
         &[],
     )?;
+    // Seconds per target: catches a target that no longer builds or fails on its seeds.
+    timed("fuzz smoke", || fuzz::run(&fuzz::Options::smoke()))?;
     say(&format!(
         "\nxtask ci: all steps passed in {:.0?}",
         started.elapsed()
@@ -139,7 +168,7 @@ fn ci() -> Result<(), Failure> {
     Ok(())
 }
 
-fn timed(name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
+pub(crate) fn timed(name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
     say(&format!("\n== {name}"));
     let started = Instant::now();
     f()?;
@@ -173,7 +202,7 @@ fn step(name: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), Failure> 
     })
 }
 
-fn render(argv: &[&str], env: &[(&str, &str)]) -> String {
+pub(crate) fn render(argv: &[&str], env: &[(&str, &str)]) -> String {
     let mut parts: Vec<String> = env.iter().map(|(k, v)| format!("{k}='{v}'")).collect();
     parts.extend(argv.iter().map(|a| {
         if a.contains(' ') {
