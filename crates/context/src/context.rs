@@ -75,6 +75,7 @@ pub struct PeerAuthorization {
 pub struct TlsContext {
     server: Arc<ServerConfig>,
     client: Arc<ClientConfig>,
+    anonymous_client: Arc<ClientConfig>,
     authorizer: Arc<Authorizer>,
     modes: TlsModes,
     options: TransportSecurityOptions,
@@ -158,19 +159,27 @@ impl TlsContext {
         server.session_storage = Arc::new(NoServerSessionStorage {});
         server.send_tls13_tickets = 0;
 
-        let mut client = ClientConfig::builder_with_provider(Arc::clone(&provider))
-            .with_protocol_versions(&versions)
-            .map_err(|e| rustls_error(&files.certificates, e))?
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(VespaServerVerifier {
-                roots,
-                provider: Arc::clone(&provider),
-                peer,
-                hostname_validation: !options.disable_hostname_validation,
-                legacy_limiter: RateLimiter::new(LOG_INTERVAL),
-            }))
-            .with_client_cert_resolver(Arc::new(OneCertificate(certified)));
+        let server_verifier = Arc::new(VespaServerVerifier {
+            roots,
+            provider: Arc::clone(&provider),
+            peer,
+            hostname_validation: !options.disable_hostname_validation,
+            legacy_limiter: RateLimiter::new(LOG_INTERVAL),
+        });
+        let client_builder = || {
+            ClientConfig::builder_with_provider(Arc::clone(&provider))
+                .with_protocol_versions(&versions)
+                .map_err(|e| rustls_error(&files.certificates, e))
+                .map(|b| {
+                    b.dangerous()
+                        .with_custom_certificate_verifier(server_verifier.clone())
+                })
+        };
+        let mut client =
+            client_builder()?.with_client_cert_resolver(Arc::new(OneCertificate(certified)));
         client.resumption = rustls::client::Resumption::disabled();
+        let mut anonymous = client_builder()?.with_no_client_auth();
+        anonymous.resumption = rustls::client::Resumption::disabled();
 
         let now = OffsetDateTime::now_utc();
         let report = material.report(now);
@@ -178,6 +187,7 @@ impl TlsContext {
         Ok(TlsContext {
             server: Arc::new(server),
             client: Arc::new(client),
+            anonymous_client: Arc::new(anonymous),
             authorizer,
             modes,
             options: options.clone(),
@@ -209,6 +219,12 @@ impl TlsContext {
     /// The rustls client configuration (presents our certificate, verifies the server).
     pub fn client_config(&self) -> Arc<ClientConfig> {
         Arc::clone(&self.client)
+    }
+
+    /// A client configuration that verifies servers like [`client_config`](Self::client_config)
+    /// but presents no certificate: for tools that check a server *requires* one.
+    pub fn client_config_without_certificate(&self) -> Arc<ClientConfig> {
+        Arc::clone(&self.anonymous_client)
     }
 
     /// Authorizes a peer's certificate chain (leaf first) with this snapshot's rules, without

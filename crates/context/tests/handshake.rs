@@ -370,3 +370,20 @@ fn options_round_trip_through_the_context() {
             .all(|d| d.severity != vespa_tls_config::Severity::Error)
     );
 }
+
+#[test]
+fn a_client_without_a_certificate_is_refused() {
+    let pki = TestPki::new().unwrap();
+    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = context(pki.client().files(), "", TlsModes::default());
+    let outcome = vespa_tls_testkit::handshake_in_memory(
+        client.client_config_without_certificate(),
+        server.server_config(),
+        rustls::pki_types::ServerName::try_from("localhost").unwrap(),
+    );
+    assert!(
+        outcome.server_error.is_some(),
+        "the server requires a client certificate"
+    );
+    assert!(outcome.client_error.is_some(), "and says so with an alert");
+}

@@ -99,6 +99,12 @@ impl CertificateFacts {
         }
     }
 
+    /// The facts of one DER certificate (for example a peer's, seen in a handshake), or
+    /// `None` when it does not parse as X.509.
+    pub fn from_der(der: &CertificateDer<'static>) -> Option<CertificateFacts> {
+        parse(der).ok().map(|parsed| facts(&parsed))
+    }
+
     /// Whole days from `now` until `not_after` (negative once expired).
     pub fn days_to_expiry(&self, now: OffsetDateTime) -> i64 {
         (self.not_after - now).whole_days()
