@@ -1,0 +1,226 @@
+//! `vespa-tls ca`: the seed guide's Appendix A (root CA, host keys, CSRs, signing) without openssl.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow, bail};
+use rustls_pki_types::CertificateDer;
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use vespa_tls_config::{Files, TransportSecurityOptions};
+use vespa_tls_material::CertificateFacts;
+use vespa_tls_pki::{
+    CaParams, CertificateAuthority, KeyType, NodeParams, Validity, write_ca_files,
+    write_node_files, write_public_file,
+};
+
+use crate::cli::{CaConfigArgs, CaInitArgs, CaIssueArgs, KeyTypeArg};
+use crate::output::{Verdict, certificate_json, certificate_lines, say, say_json};
+
+const CA_NAME: &str = "ca";
+
+fn key_type(arg: KeyTypeArg) -> KeyType {
+    match arg {
+        KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
+        KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
+        KeyTypeArg::Rsa2048 => KeyType::Rsa2048,
+    }
+}
+
+/// Validity from one hour ago (tolerating clock skew between nodes) for `days` days.
+fn validity(days: i64) -> anyhow::Result<Validity> {
+    if days < 1 {
+        bail!("--days must be at least 1, found {days}");
+    }
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    Ok(Validity::new(
+        now - Duration::hours(1),
+        now + Duration::days(days),
+    ))
+}
+
+fn facts(der: &CertificateDer<'static>) -> anyhow::Result<CertificateFacts> {
+    CertificateFacts::from_der(der)
+        .ok_or_else(|| anyhow!("internal error: issued certificate does not parse"))
+}
+
+pub(crate) fn init(args: &CaInitArgs) -> anyhow::Result<Verdict> {
+    let cert = args.dir.join(format!("{CA_NAME}.pem"));
+    if cert.exists() && !args.force {
+        bail!(
+            "{}: a CA already exists; pass --force to replace it (every node certificate it issued stops being trusted)",
+            cert.display()
+        );
+    }
+    let params =
+        CaParams::new(args.cn.clone(), validity(args.days)?).with_key_type(key_type(args.key_type));
+    let ca = CertificateAuthority::new_root(&params)?;
+    let written = write_ca_files(&args.dir, CA_NAME, &ca)?;
+    let facts = facts(ca.cert_der())?;
+    let now = OffsetDateTime::now_utc();
+    if args.output.json {
+        say_json(&json!({
+            "certificate": written.certificate,
+            "private_key": written.private_key,
+            "ca": certificate_json(&facts, now),
+        }));
+    } else {
+        say(format!(
+            "created CA certificate {}",
+            written.certificate.display()
+        ));
+        say(format!(
+            "created CA key         {} (mode 0600; keep it secret and off the nodes)",
+            written.private_key.display()
+        ));
+        for line in certificate_lines(&facts, now) {
+            say(line);
+        }
+        say(format!(
+            "next: vespa-tls ca issue --dir {} --name <host> --san-dns <host name>",
+            args.dir.display()
+        ));
+    }
+    Ok(Verdict::Yes)
+}
+
+fn load_ca(dir: &Path) -> anyhow::Result<CertificateAuthority> {
+    let read = |name: String| -> anyhow::Result<String> {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{}: cannot read (make a CA first with `vespa-tls ca init --dir {}`)",
+                path.display(),
+                dir.display()
+            )
+        })
+    };
+    let cert = read(format!("{CA_NAME}.pem"))?;
+    let key = read(format!("{CA_NAME}.key"))?;
+    CertificateAuthority::load(&cert, &key).map_err(|e| anyhow!("{}: {e}", dir.display()))
+}
+
+fn check_name(name: &str) -> anyhow::Result<()> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        bail!("--name {name:?}: use letters, digits, '-', '_' and '.' only (it names a directory)");
+    }
+    Ok(())
+}
+
+pub(crate) fn issue(args: &CaIssueArgs) -> anyhow::Result<Verdict> {
+    check_name(&args.name)?;
+    let ca = load_ca(&args.dir)?;
+    let id = &args.identity;
+    let mut cns = id.cn.iter();
+    let first_cn = cns.next().cloned().unwrap_or_else(|| args.name.clone());
+    let mut params =
+        NodeParams::new(first_cn, validity(args.days)?).with_key_type(key_type(args.key_type));
+    for cn in cns {
+        params = params.with_common_name(cn.clone());
+    }
+    for dns in &id.san_dns {
+        params = params.with_dns(dns.clone());
+    }
+    for uri in &id.san_uri {
+        params = params.with_uri(uri.clone());
+    }
+    for ip in &id.san_ip {
+        params = params.with_ip(*ip);
+    }
+    let issued = ca.issue(&params)?;
+    let node_dir = args.dir.join(&args.name);
+    let written = write_node_files(&node_dir, &args.name, &issued, &ca.ca_bundle_pem())?;
+    let facts = facts(&issued.cert_der)?;
+    let now = OffsetDateTime::now_utc();
+    if args.output.json {
+        say_json(&json!({
+            "ca_certificates": written.files.ca_certificates,
+            "certificates": written.files.certificates,
+            "private_key": written.files.private_key,
+            "config": written.config_path,
+            "certificate": certificate_json(&facts, now),
+        }));
+    } else {
+        say(format!(
+            "issued {} for {}",
+            written.files.certificates.display(),
+            args.name
+        ));
+        say(format!(
+            "  key      {} (mode 0600)",
+            written.files.private_key.display()
+        ));
+        say(format!(
+            "  CA       {}",
+            written.files.ca_certificates.display()
+        ));
+        say(format!("  config   {}", written.config_path.display()));
+        for line in certificate_lines(&facts, now) {
+            say(line);
+        }
+        if id.san_dns.is_empty() && id.san_ip.is_empty() {
+            say(
+                "note: no --san-dns or --san-ip: clients that validate host names will only accept this through the CN",
+            );
+        }
+    }
+    Ok(Verdict::Yes)
+}
+
+fn node_files(dir: &Path, name: &str) -> anyhow::Result<Files> {
+    let node_dir: PathBuf = dir.join(name);
+    let node_dir = node_dir.canonicalize().with_context(|| {
+        format!(
+            "{}: no such node (issue it first with `vespa-tls ca issue --dir {} --name {name}`)",
+            node_dir.display(),
+            dir.display()
+        )
+    })?;
+    let files = Files {
+        ca_certificates: node_dir.join("ca-certificates.pem"),
+        certificates: node_dir.join(format!("{name}.pem")),
+        private_key: node_dir.join(format!("{name}.key")),
+    };
+    for path in [
+        &files.ca_certificates,
+        &files.certificates,
+        &files.private_key,
+    ] {
+        if !path.is_file() {
+            bail!(
+                "{}: missing (issue the node again with `vespa-tls ca issue`)",
+                path.display()
+            );
+        }
+    }
+    Ok(files)
+}
+
+pub(crate) fn config(args: &CaConfigArgs) -> anyhow::Result<Verdict> {
+    check_name(&args.name)?;
+    let files = node_files(&args.dir, &args.name)?;
+    let json = TransportSecurityOptions::with_files(files).to_json();
+    match &args.out {
+        Some(out) => {
+            write_public_file(out, json.as_bytes())?;
+            if args.output.json {
+                say_json(&json!({"written": out}));
+            } else {
+                say(format!("wrote {}", out.display()));
+                say(format!(
+                    "use it with: export VESPA_TLS_CONFIG_FILE={}",
+                    out.display()
+                ));
+            }
+        }
+        None => say(json.trim_end()),
+    }
+    Ok(Verdict::Yes)
+}

@@ -1,0 +1,181 @@
+//! `vespa-tls check`: the config file, the environment, the rules and the three files.
+
+use std::net::IpAddr;
+
+use serde_json::json;
+use time::OffsetDateTime;
+use vespa_tls_authz::Authorizer;
+use vespa_tls_config::{ConfigError, Diagnostic, Diagnostics, Environment, Location, Severity};
+use vespa_tls_context::hostname::{HostnameIdentity, verify_dns_name, verify_ip};
+use vespa_tls_material::{CertificateFacts, CryptoMaterial, codes as material_codes};
+
+use crate::cli::CheckArgs;
+use crate::output::{
+    Verdict, certificate_json, certificate_lines, config_path, counts, diagnostic_json, plural,
+    say, say_json,
+};
+
+pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
+    let path = config_path(args.config.as_deref())?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+    let now = OffsetDateTime::now_utc();
+    let mut findings = Diagnostics::new();
+    let mut certificate: Option<CertificateFacts> = None;
+    let mut files_checked = false;
+
+    match Environment::from_lookup(|name| std::env::var_os(name)) {
+        Ok((_, env)) => findings.extend(env),
+        Err(e) => findings.push(Diagnostic::at_variable(
+            Severity::Error,
+            "invalid-environment",
+            e.variable,
+            e.problem,
+        )),
+    }
+
+    match vespa_tls_config::parse_slice(&bytes) {
+        Err(e) => findings.push(config_error(&e)),
+        Ok((options, parsed)) => {
+            findings.extend(parsed);
+            let (_, rules) = Authorizer::compile(options.authorized_peers.as_ref());
+            findings.extend(rules);
+            if !args.no_files {
+                files_checked = true;
+                match CryptoMaterial::load(&options.files) {
+                    Err(e) => findings.push(e.to_diagnostic()),
+                    Ok(material) => {
+                        let report = material.report(now);
+                        for finding in report.diagnostics {
+                            if finding.code != material_codes::CERTIFICATE_EXPIRES_SOON {
+                                findings.push(finding);
+                            }
+                        }
+                        let soon = report
+                            .chain
+                            .iter()
+                            .map(|c| (c, &options.files.certificates));
+                        let cas = report
+                            .ca_certificates
+                            .iter()
+                            .map(|c| (c, &options.files.ca_certificates));
+                        for (facts, file) in soon.chain(cas) {
+                            let days = facts.days_to_expiry(now);
+                            if (0..args.warn_days).contains(&days) {
+                                findings.push(Diagnostic::at_path(
+                                    Severity::Warning,
+                                    material_codes::CERTIFICATE_EXPIRES_SOON,
+                                    file,
+                                    format!(
+                                        "certificate {} expires in {days} days (within --warn-days {})",
+                                        facts.subject, args.warn_days
+                                    ),
+                                ));
+                            }
+                        }
+                        if let Some(leaf) = report.chain.first() {
+                            for host in &args.hostname {
+                                findings.extend(
+                                    hostname_findings(leaf, host, &options.files.certificates)
+                                        .into_iter()
+                                        .collect(),
+                                );
+                            }
+                            certificate = Some(leaf.clone());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    let (errors, warnings, notes) = counts(&findings);
+    if args.output.json {
+        say_json(&json!({
+            "config": path.display().to_string(),
+            "files_checked": files_checked,
+            "ok": errors == 0,
+            "errors": errors,
+            "warnings": warnings,
+            "notes": notes,
+            "findings": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            "certificate": certificate.as_ref().map(|c| certificate_json(c, now)),
+        }));
+    } else {
+        for finding in &findings {
+            say(finding.to_string());
+        }
+        if let Some(leaf) = &certificate {
+            say("our certificate:");
+            for line in certificate_lines(leaf, now) {
+                say(line);
+            }
+        }
+        let scope = if files_checked {
+            "config and files"
+        } else {
+            "config only"
+        };
+        say(format!(
+            "{}: {} ({scope}): {}, {}, {}",
+            path.display(),
+            if errors == 0 { "ok" } else { "not ok" },
+            plural(errors, "error"),
+            plural(warnings, "warning"),
+            plural(notes, "note"),
+        ));
+    }
+    Ok(Verdict::from_ok(errors == 0))
+}
+
+fn config_error(e: &ConfigError) -> Diagnostic {
+    match e {
+        ConfigError::Syntax {
+            line,
+            column,
+            message,
+        } => Diagnostic {
+            severity: Severity::Error,
+            code: "config-syntax",
+            location: Some(Location::JsonPointer(String::new())),
+            message: format!("line {line}, column {column}: {message}"),
+        },
+        ConfigError::Invalid { pointer, message } => Diagnostic::at_pointer(
+            Severity::Error,
+            "config-invalid",
+            pointer.clone(),
+            message.clone(),
+        ),
+    }
+}
+
+fn hostname_findings(
+    leaf: &CertificateFacts,
+    host: &str,
+    file: &std::path::Path,
+) -> Vec<Diagnostic> {
+    let identity = HostnameIdentity {
+        dns_sans: &leaf.dns_names,
+        ip_sans: &leaf.ip_addresses,
+        common_name: leaf.common_names.last().map(String::as_str),
+    };
+    let result = match host.parse::<IpAddr>() {
+        Ok(ip) => verify_ip(ip, &identity),
+        Err(_) => verify_dns_name(host, &identity),
+    };
+    match result {
+        Ok(matched) if matched.is_legacy() => vec![Diagnostic::at_path(
+            Severity::Warning,
+            "hostname-legacy-match",
+            file,
+            format!("\"{host}\" is covered only by the {matched}; modern clients reject this"),
+        )],
+        Ok(_) => Vec::new(),
+        Err(mismatch) => vec![Diagnostic::at_path(
+            Severity::Error,
+            "hostname-not-covered",
+            file,
+            format!("{mismatch}; peers that validate hostnames will refuse it (see --hostname)"),
+        )],
+    }
+}

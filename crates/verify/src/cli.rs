@@ -1,0 +1,283 @@
+//! The command line: every command, flag and exit code.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXIT_CODES: &str = "\
+Exit status:
+  0  the answer is yes / no problems found
+  1  the command ran and the answer is no (for check: an error-level finding)
+  2  the command could not run (usage, unreadable input, internal error)";
+
+/// Check, verify, scan, explain and set up Vespa's internal mutual TLS.
+#[derive(Debug, Parser)]
+#[command(name = "vespa-tls", version, about, after_help = EXIT_CODES)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check a TLS config file and the files it names; report every problem and every place
+    /// where Vespa's Java and C++ processes would disagree.
+    #[command(after_help = EXIT_CODES)]
+    Check(CheckArgs),
+    /// Explain the authorization decision for a certificate or a set of names.
+    #[command(after_help = EXIT_CODES)]
+    Authz(AuthzArgs),
+    /// Verify one live endpoint: mTLS handshake, client certificate required, plaintext refused.
+    #[command(after_help = EXIT_CODES)]
+    Connect(ConnectArgs),
+    /// Verify many endpoints at once: the phase-3 safety check.
+    #[command(after_help = EXIT_CODES)]
+    Scan(ScanArgs),
+    /// Make a CA, node certificates and config files (no openssl needed).
+    #[command(subcommand)]
+    Ca(CaCommand),
+    /// Run a server on the library, honouring the VESPA_TLS_* variables and reloading live.
+    #[command(after_help = EXIT_CODES)]
+    Serve(ServeArgs),
+    /// A self-contained tour on loopback: certificates, the three rollout phases, an
+    /// unauthorized peer, a live rotation and a scan.
+    #[command(after_help = EXIT_CODES)]
+    Demo(DemoArgs),
+}
+
+/// Output format shared by every command.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct Output {
+    /// Write a machine-readable result to stdout (human output is the default).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CheckArgs {
+    /// The TLS config file [default: $VESPA_TLS_CONFIG_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Check the config file only, not the three files it names.
+    #[arg(long)]
+    pub(crate) no_files: bool,
+    /// Check that our certificate is valid for this host name or IP address.
+    #[arg(long, value_name = "H")]
+    pub(crate) hostname: Vec<String>,
+    /// Warn about certificates that expire within this many days.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub(crate) warn_days: i64,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// Names a peer presents: repeatable identity flags, spelled the same in every command.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct Identity {
+    /// Subject common name.
+    #[arg(long, value_name = "CN")]
+    pub(crate) cn: Vec<String>,
+    /// DNS subject alternative name (repeatable).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) san_dns: Vec<String>,
+    /// URI subject alternative name (repeatable).
+    #[arg(long, value_name = "URI")]
+    pub(crate) san_uri: Vec<String>,
+    /// IP subject alternative name (repeatable).
+    #[arg(long, value_name = "IP")]
+    pub(crate) san_ip: Vec<IpAddr>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AuthzArgs {
+    /// The TLS config file [default: $VESPA_TLS_CONFIG_FILE]; its files need not exist.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// A PEM certificate to evaluate (the first certificate in the file).
+    #[arg(long, value_name = "PEM", conflicts_with_all = ["cn", "san_dns", "san_uri", "san_ip"])]
+    pub(crate) cert: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) identity: Identity,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// The plaintext protocol a probe speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Protocol {
+    /// Vespa's RPC protocol: an frt.rpc.ping request.
+    Frt,
+    /// HTTP: GET /state/v1/health.
+    Http,
+    /// A line echoed back (what `vespa-tls serve` speaks by default).
+    Echo,
+}
+
+#[derive(Debug, Clone, Args)]
+pub(crate) struct ProbeArgs {
+    /// The TLS config file [default: $VESPA_TLS_CONFIG_FILE].
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// The protocol of the plaintext probe (and of the exchange after the handshake).
+    #[arg(long, value_enum, default_value_t = Protocol::Frt)]
+    pub(crate) protocol: Protocol,
+    /// Seconds to wait for each connection, handshake and reply.
+    #[arg(long, value_name = "S", default_value_t = 5.0)]
+    pub(crate) timeout: f64,
+    /// Do not fail when an endpoint still accepts plaintext (phases 1 and 2).
+    #[arg(long)]
+    pub(crate) allow_plaintext: bool,
+    /// Do not fail when it is unknown whether an endpoint accepts plaintext.
+    #[arg(long)]
+    pub(crate) allow_unknown: bool,
+    /// Fail on a server certificate that expires within this many days.
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub(crate) warn_days: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// HOST:PORT, [IPV6]:PORT, or Vespa's port-only form tcp/PORT (localhost).
+    pub(crate) target: String,
+    #[command(flatten)]
+    pub(crate) probe: ProbeArgs,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScanArgs {
+    /// Endpoints as HOST:PORT.
+    #[arg(required_unless_present = "targets")]
+    pub(crate) endpoints: Vec<String>,
+    /// A file with one endpoint per line (blank lines and # comments ignored).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) targets: Option<PathBuf>,
+    /// How many endpoints to probe at once.
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    pub(crate) concurrency: usize,
+    #[command(flatten)]
+    pub(crate) probe: ProbeArgs,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// Key algorithms for `ca` commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KeyTypeArg {
+    /// ECDSA on P-256 (the default; what the seed guide's Appendix A makes).
+    EcdsaP256,
+    /// ECDSA on P-384.
+    EcdsaP384,
+    /// RSA with a 2048-bit modulus.
+    Rsa2048,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CaCommand {
+    /// Create a root CA in DIR: ca.pem and ca.key (mode 0600).
+    #[command(after_help = EXIT_CODES)]
+    Init(CaInitArgs),
+    /// Issue a node certificate signed by the CA in DIR, into DIR/NAME/.
+    #[command(after_help = EXIT_CODES)]
+    Issue(CaIssueArgs),
+    /// Print (or write) a TLS config file for node NAME with absolute paths.
+    #[command(after_help = EXIT_CODES)]
+    Config(CaConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaInitArgs {
+    /// The CA directory (created if missing).
+    #[arg(long, value_name = "D")]
+    pub(crate) dir: PathBuf,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
+    pub(crate) key_type: KeyTypeArg,
+    /// The CA's common name.
+    #[arg(long, value_name = "CN", default_value = "Vespa TLS root CA")]
+    pub(crate) cn: String,
+    /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 3650)]
+    pub(crate) days: i64,
+    /// Replace an existing CA in DIR.
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaIssueArgs {
+    /// The CA directory made by `ca init`.
+    #[arg(long, value_name = "D")]
+    pub(crate) dir: PathBuf,
+    /// The node's name: its files go to DIR/NAME/.
+    #[arg(long, value_name = "N")]
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) identity: Identity,
+    /// Validity in days.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub(crate) days: i64,
+    /// Key algorithm.
+    #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
+    pub(crate) key_type: KeyTypeArg,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaConfigArgs {
+    /// The CA directory made by `ca init`.
+    #[arg(long, value_name = "D")]
+    pub(crate) dir: PathBuf,
+    /// The node's name, as given to `ca issue`.
+    #[arg(long, value_name = "N")]
+    pub(crate) name: String,
+    /// Write the config here (atomically) instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: String,
+    /// What to speak after the handshake.
+    #[arg(long, value_enum, default_value_t = ServeProtocol::Echo)]
+    pub(crate) protocol: ServeProtocol,
+    /// Seconds a client has for the TLS detection and handshake.
+    #[arg(long, value_name = "S", default_value_t = 10.0)]
+    pub(crate) handshake_timeout: f64,
+    /// Seconds between reloads when no file change is seen.
+    #[arg(long, value_name = "S", default_value_t = 3600.0)]
+    pub(crate) reload_interval: f64,
+    /// Do not log each connection (for load tests).
+    #[arg(long)]
+    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}
+
+/// What `serve` speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ServeProtocol {
+    /// Echo every byte back.
+    Echo,
+    /// Answer frt.rpc.ping like a Vespa service.
+    Frt,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Keep the demo's files in this directory instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: Output,
+}

@@ -1,0 +1,57 @@
+//! `vespa-tls`: the operator's tool for Vespa's internal mutual TLS.
+//!
+//! Exit status: 0 = yes / no problems, 1 = the command ran and the answer is no,
+//! 2 = the command could not run. Errors go to stderr as one line, thing first.
+
+mod authz;
+mod ca;
+mod check;
+mod cli;
+mod demo;
+pub mod frt;
+mod output;
+mod probe;
+mod serve;
+
+use std::io::IsTerminal as _;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+
+use crate::cli::{CaCommand, Cli, Command};
+use crate::output::Verdict;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // serve logs what the libraries see; the demo reports everything itself.
+    let level = match cli.command {
+        Command::Serve(_) => tracing::Level::INFO,
+        Command::Demo(_) => tracing::Level::ERROR,
+        _ => tracing::Level::WARN,
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let result = match &cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Authz(args) => authz::run(args),
+        Command::Connect(args) => probe::connect(args),
+        Command::Scan(args) => probe::scan(args),
+        Command::Ca(CaCommand::Init(args)) => ca::init(args),
+        Command::Ca(CaCommand::Issue(args)) => ca::issue(args),
+        Command::Ca(CaCommand::Config(args)) => ca::config(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Demo(args) => demo::run(args),
+    };
+    match result {
+        Ok(Verdict::Yes) => ExitCode::SUCCESS,
+        Ok(Verdict::No) => ExitCode::from(1),
+        Err(error) => {
+            output::note(format!("vespa-tls: error: {error:#}"));
+            ExitCode::from(2)
+        }
+    }
+}

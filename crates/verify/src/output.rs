@@ -1,0 +1,154 @@
+//! Writing results: human text or JSON on stdout, quietly giving up on a closed pipe.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context as _, anyhow};
+use serde_json::{Value, json};
+use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Severity};
+use vespa_tls_material::CertificateFacts;
+
+static PIPE_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes one line to stdout; after the reader went away (`| head`), writes nothing more.
+pub(crate) fn say(line: impl AsRef<str>) {
+    if PIPE_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if writeln!(out, "{}", line.as_ref())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        PIPE_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Writes a JSON document to stdout.
+pub(crate) fn say_json(value: &Value) {
+    say(serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+}
+
+/// Progress and notes for a person, on stderr.
+#[expect(
+    clippy::print_stderr,
+    reason = "the CLI's progress and notes go to stderr"
+)]
+pub(crate) fn note(line: impl AsRef<str>) {
+    eprintln!("{}", line.as_ref());
+}
+
+/// The answer of a command that ran: yes (exit 0) or no (exit 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    Yes,
+    No,
+}
+
+impl Verdict {
+    pub(crate) fn from_ok(ok: bool) -> Verdict {
+        if ok { Verdict::Yes } else { Verdict::No }
+    }
+}
+
+/// `--config FILE`, or `$VESPA_TLS_CONFIG_FILE`.
+pub(crate) fn config_path(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(path) = given {
+        return Ok(path.to_owned());
+    }
+    match std::env::var_os(CONFIG_FILE_VAR) {
+        Some(value) if !value.is_empty() => Ok(PathBuf::from(value)),
+        _ => Err(anyhow!(
+            "no TLS config file: pass --config FILE or set {CONFIG_FILE_VAR}"
+        )),
+    }
+}
+
+/// Reads a config file and parses it; any problem is an error naming the file.
+pub(crate) fn load_options(
+    path: &Path,
+) -> anyhow::Result<(vespa_tls_config::TransportSecurityOptions, Diagnostics)> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    vespa_tls_config::parse_slice(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
+    json!({
+        "severity": d.severity.as_str(),
+        "code": d.code,
+        "location": d.location.as_ref().map(ToString::to_string),
+        "message": d.message,
+    })
+}
+
+pub(crate) fn counts(diagnostics: &Diagnostics) -> (usize, usize, usize) {
+    let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
+    (
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Note),
+    )
+}
+
+pub(crate) fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// A certificate as an operator identifies it: subject, SANs, validity, fingerprint.
+pub(crate) fn certificate_json(facts: &CertificateFacts, now: time::OffsetDateTime) -> Value {
+    json!({
+        "subject": facts.subject,
+        "issuer": facts.issuer,
+        "dns_names": facts.dns_names,
+        "ip_addresses": facts.ip_addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "uris": facts.uris,
+        "serial": facts.serial,
+        "not_before": rfc3339(facts.not_before),
+        "not_after": rfc3339(facts.not_after),
+        "days_to_expiry": facts.days_to_expiry(now),
+        "sha256_fingerprint": facts.sha256_fingerprint,
+    })
+}
+
+pub(crate) fn certificate_lines(
+    facts: &CertificateFacts,
+    now: time::OffsetDateTime,
+) -> Vec<String> {
+    let mut names: Vec<String> = facts.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
+    names.extend(facts.ip_addresses.iter().map(|i| format!("IP:{i}")));
+    names.extend(facts.uris.iter().map(|u| format!("URI:{u}")));
+    let days = facts.days_to_expiry(now);
+    let expiry = if days < 0 {
+        format!("expired {} ({} days ago)", date(facts.not_after), -days)
+    } else {
+        format!("expires {} (in {days} days)", date(facts.not_after))
+    };
+    vec![
+        format!("  subject  {}", facts.subject),
+        format!(
+            "  names    {}",
+            if names.is_empty() {
+                "(no SAN)".to_owned()
+            } else {
+                names.join(", ")
+            }
+        ),
+        format!("  issuer   {}", facts.issuer),
+        format!("  validity {expiry}"),
+        format!("  sha256   {}", facts.sha256_fingerprint),
+    ]
+}
+
+pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| t.to_string())
+}
+
+fn date(t: time::OffsetDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}

@@ -1,0 +1,234 @@
+//! `vespa-tls serve`: a server on the library, configured only by the environment.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use vespa_tls_authz::CapabilitySet;
+use vespa_tls_config::Environment;
+use vespa_tls_context::{ReloadEvent, ReloadOptions, ReloadingTlsContext, TlsModes};
+use vespa_tls_transport::{
+    Acceptor, ConnectionAuthContext, ConnectionSecurity, TlsSource, TransportStream,
+};
+
+use crate::cli::{ServeArgs, ServeProtocol};
+use crate::frt;
+use crate::output::{Verdict, note, say};
+
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    if !(value.is_finite() && value > 0.0 && value <= 1e7) {
+        bail!("{flag} must be a positive number of seconds, found {value}");
+    }
+    Ok(Duration::from_secs_f64(value))
+}
+
+pub(crate) fn run(args: &ServeArgs) -> anyhow::Result<Verdict> {
+    let handshake_timeout = seconds(args.handshake_timeout, "--handshake-timeout")?;
+    let interval = seconds(args.reload_interval, "--reload-interval")?;
+    let (env, findings) = Environment::from_lookup(|name| std::env::var_os(name))?;
+    for finding in &findings {
+        note(format!("vespa-tls serve: {finding}"));
+    }
+    let runtime = crate::probe::runtime()?;
+    runtime.block_on(serve(args, env, handshake_timeout, interval))
+}
+
+async fn serve(
+    args: &ServeArgs,
+    env: Environment,
+    handshake_timeout: Duration,
+    interval: Duration,
+) -> anyhow::Result<Verdict> {
+    let json = args.output.json;
+    let source = match &env.config_file {
+        None => {
+            event(
+                json,
+                "tls",
+                json!({"tls": false}),
+                "TLS is off (VESPA_TLS_CONFIG_FILE is not set): plaintext only".into(),
+            );
+            TlsSource::disabled()
+        }
+        Some(path) => {
+            let options = ReloadOptions {
+                interval,
+                ..ReloadOptions::default()
+            };
+            let reloading = ReloadingTlsContext::from_file(path, TlsModes::from(&env), options)?;
+            let status = reloading.status();
+            event(
+                json,
+                "tls",
+                json!({
+                    "tls": true,
+                    "config": path.display().to_string(),
+                    "mixed_mode": env.mixed_mode.as_str(),
+                    "authorization_mode": env.authorization_mode.as_str(),
+                    "capability_mode": env.capability_mode.as_str(),
+                    "certificate_sha256": status.certificate.sha256_fingerprint,
+                }),
+                format!(
+                    "TLS config {} ({}, authorization {}, capabilities {}); certificate {} sha256 {}",
+                    path.display(),
+                    env.mixed_mode,
+                    env.authorization_mode,
+                    env.capability_mode,
+                    status.certificate.subject,
+                    status.certificate.sha256_fingerprint
+                ),
+            );
+            let reloading = Arc::new(reloading);
+            watch_reloads(Arc::clone(&reloading), json);
+            TlsSource::Reloading(reloading)
+        }
+    };
+    let acceptor = Acceptor::new(source, env.mixed_mode).with_handshake_timeout(handshake_timeout);
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("{}: cannot listen", args.listen))?;
+    let address = listener.local_addr()?;
+    if json {
+        say(json!({"event": "listening", "address": address.to_string()}).to_string());
+    } else {
+        say(format!("listening on {address}"));
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((socket, _)) = accepted else { continue };
+                let (acceptor, protocol, quiet) = (acceptor.clone(), args.protocol, args.quiet);
+                tokio::spawn(async move {
+                    match acceptor.accept_tcp(socket).await {
+                        Ok((stream, auth)) => {
+                            if !quiet {
+                                connection_event(json, &auth);
+                            }
+                            let _ = handle(stream, protocol).await;
+                        }
+                        Err(e) if !quiet => event(json, "refused", json!({"error": e.to_string()}), format!("refused: {e}")),
+                        Err(_) => {}
+                    }
+                });
+            }
+            _ = tokio::signal::ctrl_c() => break,
+            _ = terminate.recv() => break,
+        }
+    }
+    let counters = acceptor.metrics().snapshot();
+    event(
+        json,
+        "stopped",
+        json!({"counters": counters.entries().into_iter().collect::<std::collections::BTreeMap<_, _>>()}),
+        format!(
+            "stopped: {} TLS, {} plaintext, {} failed handshakes",
+            counters.server.tls_connections,
+            counters.server.insecure_connections,
+            counters.server.failed_tls_handshakes
+        ),
+    );
+    Ok(Verdict::Yes)
+}
+
+async fn handle(
+    mut stream: TransportStream<tokio::net::TcpStream>,
+    protocol: ServeProtocol,
+) -> std::io::Result<()> {
+    match protocol {
+        ServeProtocol::Frt => frt::serve_pings(stream).await,
+        ServeProtocol::Echo => {
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                let n = stream.read(&mut buf).await?;
+                if n == 0 {
+                    return stream.shutdown().await;
+                }
+                stream.write_all(&buf[..n]).await?;
+            }
+        }
+    }
+}
+
+fn connection_event(json: bool, auth: &ConnectionAuthContext) {
+    let peer = auth
+        .peer_address()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let capabilities = if auth.capabilities() == CapabilitySet::all() {
+        "all".to_owned()
+    } else {
+        auth.capabilities().sorted_names().join(", ")
+    };
+    let (security, detail) = match auth.security() {
+        ConnectionSecurity::Plaintext => ("plaintext".to_owned(), String::new()),
+        ConnectionSecurity::Tls {
+            protocol,
+            cipher_suite,
+        } => (
+            format!("{protocol} {cipher_suite}"),
+            auth.peer_credentials()
+                .map(|c| format!(" {c}"))
+                .unwrap_or_default(),
+        ),
+    };
+    event(
+        json,
+        "connection",
+        json!({
+            "peer": peer,
+            "tls": auth.is_tls(),
+            "security": security,
+            "credentials": auth.peer_credentials().map(ToString::to_string),
+            "matched_policies": auth.matched_policies(),
+            "capabilities": capabilities,
+        }),
+        format!(
+            "{peer}: {security}{detail} policies [{}] capabilities [{capabilities}]",
+            auth.matched_policies().join(", ")
+        ),
+    );
+}
+
+fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
+    let events = reloading.subscribe();
+    std::thread::spawn(move || {
+        while let Ok(e) = events.recv() {
+            match e {
+                ReloadEvent::Reloaded { generation } => {
+                    let status = reloading.status();
+                    event(
+                        json,
+                        "reloaded",
+                        json!({"generation": generation, "certificate_sha256": status.certificate.sha256_fingerprint}),
+                        format!(
+                            "reloaded: generation {generation}, certificate {} sha256 {}",
+                            status.certificate.subject, status.certificate.sha256_fingerprint
+                        ),
+                    );
+                }
+                ReloadEvent::Failed { error } => event(
+                    json,
+                    "reload-failed",
+                    json!({"error": error}),
+                    format!("reload failed, old config remains in effect: {error}"),
+                ),
+            }
+        }
+    });
+}
+
+/// One log line: a JSON object on stdout with `--json`, else text on stderr.
+fn event(json: bool, kind: &str, mut fields: serde_json::Value, text: String) {
+    if json {
+        if let Some(map) = fields.as_object_mut() {
+            map.insert("event".into(), kind.into());
+        }
+        say(fields.to_string());
+    } else {
+        note(format!("vespa-tls serve: {text}"));
+    }
+}
