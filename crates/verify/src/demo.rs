@@ -133,7 +133,17 @@ impl Drop for Server {
 }
 
 async fn start(acceptor: Acceptor, port: u16) -> anyhow::Result<Server> {
-    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    // A restarted node takes its old port back; the old listener closes asynchronously.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let listener = loop {
+        match TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(listener) => break listener,
+            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("127.0.0.1:{port}: cannot listen: {e}")),
+        }
+    };
     let address = listener.local_addr()?;
     let last_refusal = Arc::new(std::sync::Mutex::new(None));
     let (task_acceptor, refusal) = (acceptor.clone(), Arc::clone(&last_refusal));

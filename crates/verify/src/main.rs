@@ -23,9 +23,9 @@ use crate::output::Verdict;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    // serve logs what the libraries see; the demo reports everything itself.
+    // Library warnings (a failed reload, a refused peer) reach stderr; serve and the demo
+    // report connections and reloads themselves.
     let level = match cli.command {
-        Command::Serve(_) => tracing::Level::INFO,
         Command::Demo(_) => tracing::Level::ERROR,
         _ => tracing::Level::WARN,
     };

@@ -117,6 +117,8 @@ impl ProbeReport {
     /// What makes this endpoint fail the check.
     pub(crate) fn problems(&self, args: &ProbeArgs, now: OffsetDateTime) -> Vec<String> {
         let mut problems = Vec::new();
+        // When the handshake failed, what is unknown about the rest says nothing new.
+        let allow_unknown = args.allow_unknown || self.tls.is_err();
         match &self.tls {
             Err(e) => problems.push(format!("TLS handshake failed: {e}")),
             Ok(info) => {
@@ -146,7 +148,7 @@ impl ProbeReport {
             Answer::Yes(r) if !args.allow_plaintext => {
                 problems.push(format!("accepts plaintext: {r}"))
             }
-            Answer::Unknown(r) if !args.allow_unknown => {
+            Answer::Unknown(r) if !allow_unknown => {
                 problems.push(format!("unknown whether plaintext is accepted: {r}"));
             }
             _ => {}

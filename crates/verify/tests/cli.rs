@@ -1,0 +1,593 @@
+//! The `vespa-tls` binary as an operator runs it: exit codes, stdout, stderr and `--json`.
+
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
+
+fn run(args: &[&str]) -> Output {
+    run_env(args, &[])
+}
+
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(BIN);
+    cmd.args(args);
+    for var in [
+        "VESPA_TLS_CONFIG_FILE",
+        "VESPA_TLS_INSECURE_MIXED_MODE",
+        "VESPA_TLS_INSECURE_AUTHORIZATION_MODE",
+        "VESPA_TLS_CAPABILITIES_ENFORCEMENT_MODE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    cmd.output().expect("vespa-tls runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write test file");
+    path
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+const SEED_NAMED: &str = r#"{
+  "files": {"ca-certificates": "/nonexistent/ca.pem", "certificates": "/nonexistent/host.pem", "private-key": "/nonexistent/key.pem"},
+  "authorized-peers": [
+    {"name": "monitoring", "capabilities": ["vespa.telemetry"], "required-credentials": [
+      {"field": "CN", "must-match": "vespa-monitoring.example.com"},
+      {"field": "SAN_DNS", "must-match": "*.us-east-*.monitor.example.com"}]},
+    {"name": "cluster-p2p", "required-credentials": [
+      {"field": "SAN_DNS", "must-match": "*.mycluster.vespa.example.com"}]}
+  ]
+}"#;
+
+/// A CA and a node made with the tool itself.
+struct Pki {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+}
+
+fn pki() -> Pki {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca");
+    let out = run(&["ca", "init", "--dir", s(&ca)]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = run(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--cn",
+        "node1.example.com",
+        "--san-dns",
+        "localhost",
+        "--san-dns",
+        "node1.mycluster.vespa.example.com",
+        "--san-ip",
+        "127.0.0.1",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let config = dir.path().join("tls.json");
+    let out = run(&[
+        "ca",
+        "config",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--out",
+        s(&config),
+    ]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    Pki { dir, config }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&["check", "--no-such-flag"]);
+    assert_eq!(code(&out), 2);
+    let out = run(&["frobnicate"]);
+    assert_eq!(code(&out), 2);
+    let out = run(&["check"]);
+    assert_eq!(code(&out), 2, "no config anywhere");
+    assert!(
+        stderr(&out).starts_with("vespa-tls: error: no TLS config file"),
+        "{}",
+        stderr(&out)
+    );
+    let help = run(&["--help"]);
+    assert_eq!(code(&help), 0);
+    assert!(stdout(&help).contains("Exit status:"));
+}
+
+#[test]
+fn check_reports_the_guides_example_without_names() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let seed = SEED_NAMED.replace("\"name\": \"monitoring\", ", "");
+    let path = write(dir.path(), "tls.json", &seed);
+    let out = run(&["check", "--config", s(&path), "--no-files"]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("error: /authorized-peers/0: missing required key \"name\""),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&["check", "--config", s(&path), "--no-files", "--json"]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["errors"], 1);
+    assert_eq!(report["findings"][0]["location"], "/authorized-peers/0");
+    assert_eq!(report["findings"][0]["code"], "config-invalid");
+}
+
+#[test]
+fn check_warns_about_a_misspelled_key_and_exits_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let typo = SEED_NAMED.replace("authorized-peers", "authorised-peers");
+    let path = write(dir.path(), "tls.json", &typo);
+    let out = run(&["check", "--config", s(&path), "--no-files"]);
+    assert_eq!(code(&out), 0, "warnings alone exit 0");
+    assert!(
+        stdout(&out).contains("warning: /authorised-peers: unknown key \"authorised-peers\" is ignored; did you mean \"authorized-peers\"?"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_exit_codes_for_broken_and_missing_input() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = write(dir.path(), "broken.json", "{\n  \"files\": {\n");
+    let out = run(&["check", "--config", s(&broken)]);
+    assert_eq!(
+        code(&out),
+        1,
+        "a JSON syntax error is an error-level finding"
+    );
+    assert!(
+        stdout(&out).contains("line 3, column 1"),
+        "{}",
+        stdout(&out)
+    );
+    let missing = dir.path().join("missing.json");
+    let out = run(&["check", "--config", s(&missing)]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).starts_with(&format!(
+        "vespa-tls: error: {}: cannot read",
+        missing.display()
+    )));
+    // Files that do not exist are an error when files are checked.
+    let seed = write(dir.path(), "seed.json", SEED_NAMED);
+    let out = run(&["check", "--config", s(&seed)]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("/nonexistent/"), "{}", stdout(&out));
+    // A bad mode value in the environment is reported.
+    let out = run_env(
+        &["check", "--config", s(&seed), "--no-files"],
+        &[
+            ("VESPA_TLS_CONFIG_FILE", s(&seed)),
+            ("VESPA_TLS_INSECURE_MIXED_MODE", "tls_client_mixed"),
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("VESPA_TLS_INSECURE_MIXED_MODE: unknown value \"tls_client_mixed\""),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_material_made_by_ca_commands() {
+    let pki = pki();
+    let out = run(&[
+        "check",
+        "--config",
+        s(&pki.config),
+        "--hostname",
+        "localhost",
+        "--hostname",
+        "127.0.0.1",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(report["files_checked"], true);
+    assert_eq!(report["certificate"]["dns_names"][0], "localhost");
+    let out = run(&[
+        "check",
+        "--config",
+        s(&pki.config),
+        "--hostname",
+        "other.example.com",
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(stdout(&out).contains("certificate is not valid for \"other.example.com\""));
+    let out = run(&["check", "--config", s(&pki.config), "--warn-days", "400"]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("expires in 36"), "{}", stdout(&out));
+    // An encrypted key is an error naming the file.
+    let key = pki.dir.path().join("ca/node1/node1.key");
+    std::fs::write(
+        &key,
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
+    )
+    .expect("write");
+    let out = run(&["check", "--config", s(&pki.config)]);
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("encrypted private keys are not supported"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn ca_commands_write_what_they_say() {
+    let pki = pki();
+    let ca = pki.dir.path().join("ca");
+    use std::os::unix::fs::PermissionsExt as _;
+    for key in [ca.join("ca.key"), ca.join("node1/node1.key")] {
+        let mode = std::fs::metadata(&key).expect("key").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", key.display());
+    }
+    let out = run(&["ca", "init", "--dir", s(&ca)]);
+    assert_eq!(
+        code(&out),
+        2,
+        "an existing CA is not replaced without --force"
+    );
+    let out = run(&["ca", "config", "--dir", s(&ca), "--name", "node1"]);
+    assert_eq!(code(&out), 0);
+    let (options, _) = vespa_tls_config_parse(&stdout(&out));
+    assert!(options.starts_with('/'), "absolute paths: {options}");
+    let out = run(&["ca", "issue", "--dir", s(&ca), "--name", "../escape"]);
+    assert_eq!(code(&out), 2);
+    let out = run(&["ca", "config", "--dir", s(&ca), "--name", "nobody"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("no such node"), "{}", stderr(&out));
+    let out = run(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&pki.dir.path().join("no-ca")),
+        "--name",
+        "x",
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("vespa-tls ca init"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The `ca-certificates` path of a config printed by `ca config`, and the whole text.
+fn vespa_tls_config_parse(text: &str) -> (String, String) {
+    let value: Value = serde_json::from_str(text).expect("config is JSON");
+    (
+        value["files"]["ca-certificates"]
+            .as_str()
+            .expect("path")
+            .to_owned(),
+        text.to_owned(),
+    )
+}
+
+#[test]
+fn authz_explains_decisions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "tls.json", SEED_NAMED);
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--cn",
+        "vespa-monitoring.example.com",
+        "--san-dns",
+        "i1.us-east-2.monitor.example.com",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("authorized by monitoring"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("vespa.content.status_pages"));
+    assert!(stdout(&out).contains("policy \"cluster-p2p\" did not match"));
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--cn",
+        "vespa-monitoring.example.com",
+        "--san-dns",
+        "i1.us-west-1.monitor.example.com",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["decision"], "denied");
+    let reasons = report["not_matched"][0]["reasons"][0]
+        .as_str()
+        .expect("reason");
+    assert!(
+        reasons.contains("*.us-east-*.monitor.example.com"),
+        "{reasons}"
+    );
+    assert!(
+        reasons.contains("i1.us-west-1.monitor.example.com"),
+        "{reasons}"
+    );
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--san-dns",
+        "node9.mycluster.vespa.example.com",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 0);
+    assert_eq!(
+        json(&out)["capabilities"].as_array().map(Vec::len),
+        Some(32)
+    );
+    let out = run(&["authz", "--config", s(&config)]);
+    assert_eq!(code(&out), 2, "no peer given");
+}
+
+#[test]
+fn authz_reads_a_certificate() {
+    let pki = pki();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "tls.json", SEED_NAMED);
+    let cert = pki.dir.path().join("ca/node1/node1.pem");
+    let out = run(&["authz", "--config", s(&config), "--cert", s(&cert)]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(stdout(&out).contains("authorized by cluster-p2p"));
+    let out = run(&["authz", "--config", s(&config), "--cert", s(&config)]);
+    assert_eq!(code(&out), 2, "not a certificate");
+}
+
+/// `vespa-tls serve` on an ephemeral port; killed on drop.
+struct Served {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(env: &[(&str, &str)], protocol: &str) -> Served {
+    let mut cmd = Command::new(BIN);
+    cmd.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+        "--protocol",
+        protocol,
+        "--handshake-timeout",
+        "3",
+    ])
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    for var in ["VESPA_TLS_CONFIG_FILE", "VESPA_TLS_INSECURE_MIXED_MODE"] {
+        cmd.env_remove(var);
+    }
+    cmd.envs(env.iter().copied());
+    let mut child = cmd.spawn().expect("serve starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let start = Instant::now();
+    let address = loop {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "serve did not start"
+        );
+        let line = lines.next().expect("a line").expect("text");
+        let event: Value = serde_json::from_str(&line).expect("JSON event");
+        if event["event"] == "listening" {
+            break event["address"].as_str().expect("address").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Served { child, address }
+}
+
+#[test]
+fn connect_and_scan_against_serve_in_each_mode() {
+    let pki = pki();
+    let config = s(&pki.config);
+    let tls_only = serve(&[("VESPA_TLS_CONFIG_FILE", config)], "frt");
+    let mixed = serve(
+        &[
+            ("VESPA_TLS_CONFIG_FILE", config),
+            ("VESPA_TLS_INSECURE_MIXED_MODE", "tls_client_mixed_server"),
+        ],
+        "frt",
+    );
+    let plaintext = serve(&[], "frt");
+
+    let out = run(&["connect", &tls_only.address, "--config", config, "--json"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let report = json(&out);
+    assert_eq!(report["tls"]["protocol"], "TLSv1.3");
+    assert_eq!(report["tls"]["exchange"], "well-formed frt reply");
+    assert_eq!(report["requires_client_certificate"]["answer"], "yes");
+    assert_eq!(report["accepts_plaintext"]["answer"], "no");
+
+    let out = run(&["connect", &mixed.address, "--config", config]);
+    assert_eq!(code(&out), 1, "a mixed server accepts plaintext");
+    assert!(
+        stdout(&out).contains("accepts plaintext (frt): yes"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&[
+        "connect",
+        &mixed.address,
+        "--config",
+        config,
+        "--allow-plaintext",
+    ]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+
+    let out = run(&[
+        "connect",
+        &plaintext.address,
+        "--config",
+        config,
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(code(&out), 1, "no TLS at all");
+    assert!(
+        stdout(&out).contains("TLS with our certificate: FAILED"),
+        "{}",
+        stdout(&out)
+    );
+
+    let port = tls_only.address.rsplit(':').next().expect("port");
+    let out = run(&["connect", &format!("tcp/{port}"), "--config", config]);
+    assert_eq!(
+        code(&out),
+        0,
+        "tcp/PORT dials and validates localhost: {}",
+        stdout(&out)
+    );
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let targets = write(
+        dir.path(),
+        "targets",
+        &format!("# fleet\n{}\n\n{}\n", tls_only.address, mixed.address),
+    );
+    let out = run(&[
+        "scan",
+        "--targets",
+        s(&targets),
+        "--config",
+        config,
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["endpoints"], 2);
+    assert_eq!(report["failing"], 1);
+    assert_eq!(report["results"][0]["ok"], true);
+    assert_eq!(report["results"][1]["accepts_plaintext"]["answer"], "yes");
+    let out = run(&["scan", &tls_only.address, "--config", config]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 endpoints, 1 ok, 0 failing"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(&[
+        "scan",
+        &tls_only.address,
+        "--config",
+        config,
+        "--warn-days",
+        "1000",
+    ]);
+    assert_eq!(code(&out), 1, "certificate expiring within --warn-days");
+}
+
+#[test]
+fn connect_against_openssl_s_server() {
+    if Command::new("openssl")
+        .arg("version")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        eprintln!("skipped: `openssl` is not installed (apt-get install openssl)");
+        return;
+    }
+    let pki = pki();
+    let node = pki.dir.path().join("ca/node1");
+    let mut server = Command::new("openssl")
+        .args(["s_server", "-accept", "127.0.0.1:0", "-Verify", "1", "-rev"])
+        .arg("-CAfile")
+        .arg(node.join("ca-certificates.pem"))
+        .arg("-cert")
+        .arg(node.join("node1.pem"))
+        .arg("-key")
+        .arg(node.join("node1.key"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("openssl s_server");
+    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let port = loop {
+        let line = lines.next().expect("a line").expect("text");
+        if let Some(rest) = line.strip_prefix("ACCEPT ") {
+            break rest.rsplit(':').next().expect("port").to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let out = run(&[
+        "connect",
+        &format!("127.0.0.1:{port}"),
+        "--config",
+        s(&pki.config),
+        "--protocol",
+        "echo",
+        "--json",
+    ]);
+    let _ = server.kill();
+    let _ = server.wait();
+    let report = json(&out);
+    assert_eq!(report["tls"]["ok"], true, "{report}");
+    assert_eq!(
+        report["requires_client_certificate"]["answer"], "yes",
+        "{report}"
+    );
+    assert_eq!(report["accepts_plaintext"]["answer"], "no", "{report}");
+    assert_eq!(code(&out), 0);
+}
+
+#[test]
+fn demo_runs_end_to_end() {
+    let out = run(&["demo"]);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("every step behaved as expected"));
+    let out = run(&["demo", "--json"]);
+    assert_eq!(code(&out), 0);
+    let report = json(&out);
+    assert_eq!(report["ok"], true);
+    assert!(report["steps"].as_array().map_or(0, Vec::len) >= 12);
+}
