@@ -138,7 +138,7 @@ pub(crate) struct ProbeArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ConnectArgs {
-    /// HOST:PORT, [IPV6]:PORT, or Vespa's port-only form tcp/PORT (localhost).
+    #[arg(help = "HOST:PORT, [IPV6]:PORT, or Vespa's port-only form tcp/PORT (localhost)")]
     pub(crate) target: String,
     #[command(flatten)]
     pub(crate) probe: ProbeArgs,
