@@ -1,0 +1,654 @@
+//! A cluster node as a separate process (`reliability-node`), for the rolling upgrade.
+//!
+//! The node is a small service on the library, configured only by the `VESPA_TLS_*`
+//! environment, as a Vespa process is: one [`ReloadingTlsContext`] shared by an echo server
+//! ([`Acceptor`]) and by callers that send checked requests to every peer ([`Connector`]).
+//! Peers come from a file the orchestrator replaces atomically (`<version>` on the first line,
+//! then `<name> <address>` lines), re-read before every call.
+//!
+//! It speaks JSON lines on stdout: `listening` (address, mode), `stats` every 200 ms (peer
+//! calls, the peers-file version its in-flight calls use, every counter), `refused` (the
+//! acceptor's refusals) and, when its stdin closes, a graceful stop (callers finish, the
+//! listener closes, connections drain) then `stopped` with the final figures. The library's
+//! log lines go to stderr.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use vespa_tls_config::{Environment, MixedMode};
+use vespa_tls_context::ReloadingTlsContext;
+use vespa_tls_transport::{Acceptor, Connector, TlsSource};
+
+use crate::echo::{EchoServer, request};
+use crate::error::ScenarioError;
+use crate::load::LoadStats;
+use crate::payload::payload;
+
+/// The four variables a node reads; every spawn clears them first.
+pub const TLS_VARS: [&str; 4] = [
+    "VESPA_TLS_CONFIG_FILE",
+    "VESPA_TLS_INSECURE_MIXED_MODE",
+    "VESPA_TLS_INSECURE_AUTHORIZATION_MODE",
+    "VESPA_TLS_CAPABILITIES_ENFORCEMENT_MODE",
+];
+
+/// A rollout phase (docs/OPERATIONS.md, "Rolling TLS out without downtime").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Phase {
+    /// No TLS: `VESPA_TLS_CONFIG_FILE` unset.
+    P0,
+    /// `plaintext_client_mixed_server`.
+    P1,
+    /// `tls_client_mixed_server`.
+    P2,
+    /// `tls_client_tls_server`.
+    P3,
+}
+
+impl Phase {
+    /// Every phase, in rollout order.
+    pub const ALL: [Phase; 4] = [Phase::P0, Phase::P1, Phase::P2, Phase::P3];
+
+    /// The phase's number.
+    pub fn number(self) -> u8 {
+        self as u8
+    }
+
+    /// The mixed mode, or `None` in phase 0 (TLS off).
+    pub fn mixed_mode(self) -> Option<MixedMode> {
+        match self {
+            Phase::P0 => None,
+            Phase::P1 => Some(MixedMode::PlaintextClientMixedServer),
+            Phase::P2 => Some(MixedMode::TlsClientMixedServer),
+            Phase::P3 => Some(MixedMode::TlsClientTlsServer),
+        }
+    }
+
+    /// The environment a process of this phase gets (`config` is its TLS config file).
+    pub fn env(self, config: &Path) -> Vec<(&'static str, OsString)> {
+        match self.mixed_mode() {
+            None => Vec::new(),
+            Some(mode) => vec![
+                (TLS_VARS[0], config.as_os_str().to_owned()),
+                (TLS_VARS[1], mode.as_str().into()),
+            ],
+        }
+    }
+
+    /// A connector for an in-process client in this phase, on `context`.
+    pub fn connector(self, context: &Arc<vespa_tls_context::TlsContext>) -> Connector {
+        match self.mixed_mode() {
+            None => Connector::new(TlsSource::disabled(), MixedMode::TlsClientTlsServer),
+            Some(mode) => Connector::new(TlsSource::Fixed(Arc::clone(context)), mode),
+        }
+    }
+}
+
+/// Writes a peers file atomically: `version`, then one `name address` line per peer.
+pub fn write_peers(
+    path: &Path,
+    version: u64,
+    peers: &[(String, SocketAddr)],
+) -> Result<(), ScenarioError> {
+    let mut text = format!("{version}\n");
+    for (name, address) in peers {
+        text.push_str(&format!("{name} {address}\n"));
+    }
+    vespa_tls_pki::write_public_file(path, text.as_bytes())?;
+    Ok(())
+}
+
+/// Reads a peers file: its version and the peers other than `me`.
+pub fn read_peers(path: &Path, me: &str) -> Option<(u64, Vec<SocketAddr>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let version = lines.next()?.trim().parse().ok()?;
+    let peers = lines
+        .filter_map(|line| {
+            let (name, address) = line.split_once(' ')?;
+            (name != me).then(|| address.trim().parse().ok())?
+        })
+        .collect();
+    Some((version, peers))
+}
+
+/// The node's command line.
+#[derive(Debug, Clone)]
+pub struct NodeArgs {
+    /// The node's name (in payloads and in the peers file).
+    pub name: String,
+    /// The peers file.
+    pub peers: PathBuf,
+    /// Concurrent callers.
+    pub callers: usize,
+    /// Pause between one caller's calls.
+    pub pause: Duration,
+    /// Payload bytes per call.
+    pub payload_len: usize,
+}
+
+impl NodeArgs {
+    /// Parses `--name N --peers FILE [--callers N] [--pause-ms N] [--payload N]`.
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<NodeArgs, String> {
+        let mut out = NodeArgs {
+            name: String::new(),
+            peers: PathBuf::new(),
+            callers: 2,
+            pause: Duration::from_millis(20),
+            payload_len: 1024,
+        };
+        let mut args = args.into_iter();
+        while let Some(flag) = args.next() {
+            let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+            let number = || {
+                value
+                    .parse::<u64>()
+                    .map_err(|_| format!("{flag}: expected a number, found {value:?}"))
+            };
+            match flag.as_str() {
+                "--name" => out.name.clone_from(&value),
+                "--peers" => out.peers = PathBuf::from(&value),
+                "--callers" => {
+                    out.callers = usize::try_from(number()?).map_err(|e| e.to_string())?
+                }
+                "--pause-ms" => out.pause = Duration::from_millis(number()?),
+                "--payload" => {
+                    out.payload_len = usize::try_from(number()?).map_err(|e| e.to_string())?;
+                }
+                _ => return Err(format!("unknown argument {flag:?}")),
+            }
+        }
+        if out.name.is_empty() || out.peers.as_os_str().is_empty() {
+            return Err("usage: reliability-node --name N --peers FILE [--callers N] [--pause-ms N] [--payload N]".into());
+        }
+        Ok(out)
+    }
+}
+
+/// One JSON line on stdout (the node's interface to the orchestrator).
+fn emit(event: &str, mut fields: Value) {
+    if let Some(map) = fields.as_object_mut() {
+        map.insert("event".into(), event.into());
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{fields}");
+    let _ = out.flush();
+}
+
+/// Runs a node until its stdin closes (the body of `reliability-node`).
+pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
+    let node_error = |message: String| ScenarioError::Node {
+        node: args.name.clone(),
+        message,
+    };
+    let (env, findings) = Environment::from_lookup(|name| std::env::var_os(name))
+        .map_err(|e| node_error(e.to_string()))?;
+    for finding in &findings {
+        tracing::warn!("{finding}");
+    }
+    let source = match ReloadingTlsContext::from_env(crate::pki::watching())? {
+        Some(context) => TlsSource::Reloading(Arc::new(context)),
+        None => TlsSource::disabled(),
+    };
+    let tls = source.current().is_some();
+    let metrics = source.metrics();
+    let acceptor = Acceptor::new(source.clone(), env.mixed_mode);
+    let connector = Connector::new(source, env.mixed_mode);
+    let mut server = EchoServer::start(acceptor)
+        .await
+        .map_err(|e| node_error(format!("cannot listen: {e}")))?;
+    emit(
+        "listening",
+        json!({
+            "name": args.name,
+            "address": server.address.to_string(),
+            "tls": tls,
+            "mixed_mode": tls.then(|| env.mixed_mode.as_str()),
+            "client_uses_tls": connector.uses_tls(),
+        }),
+    );
+
+    let calls = Arc::new(LoadStats::default());
+    let stop = Arc::new(AtomicBool::new(false));
+    let last_read = Arc::new(AtomicU64::new(0));
+    let in_use: Vec<Arc<AtomicU64>> = (0..args.callers)
+        .map(|_| Arc::new(AtomicU64::new(u64::MAX)))
+        .collect();
+    let callers: Vec<_> = in_use
+        .iter()
+        .enumerate()
+        .map(|(i, in_use)| {
+            let (calls, stop, last_read, in_use) = (
+                Arc::clone(&calls),
+                Arc::clone(&stop),
+                Arc::clone(&last_read),
+                Arc::clone(in_use),
+            );
+            let (connector, args) = (connector.clone(), args.clone());
+            tokio::spawn(async move {
+                let origin = format!("{}-{i}", args.name);
+                let mut sequence = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    sequence += 1;
+                    if let Some((version, peers)) = read_peers(&args.peers, &args.name) {
+                        in_use.store(version, Ordering::SeqCst);
+                        last_read.fetch_max(version, Ordering::SeqCst);
+                        if !peers.is_empty() {
+                            let peer = peers[usize::try_from(sequence).unwrap_or(0) % peers.len()];
+                            let body = payload(&origin, sequence, args.payload_len);
+                            let outcome =
+                                request(&connector, peer, &body, Duration::from_secs(10)).await;
+                            calls.count(&outcome);
+                        }
+                        in_use.store(u64::MAX, Ordering::SeqCst);
+                    }
+                    tokio::time::sleep(args.pause).await;
+                }
+            })
+        })
+        .collect();
+
+    let figures = |server: &EchoServer| {
+        let oldest_in_use = in_use
+            .iter()
+            .map(|v| v.load(Ordering::SeqCst))
+            .min()
+            .unwrap_or(u64::MAX);
+        if let Some((version, _)) = read_peers(&args.peers, &args.name) {
+            last_read.fetch_max(version, Ordering::SeqCst);
+        }
+        let counters: BTreeMap<String, u64> = metrics.snapshot().entries().into_iter().collect();
+        json!({
+            "name": args.name,
+            "calls": calls.snapshot().to_json(),
+            "call_problems": calls.problems(),
+            "peers_version": oldest_in_use.min(last_read.load(Ordering::SeqCst)),
+            "served": server.stats.accepted.load(Ordering::Relaxed),
+            "refused": server.stats.refused.load(Ordering::Relaxed),
+            "counters": counters,
+        })
+    };
+
+    let (closed_tx, mut closed) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        // Any read error is as good as EOF: the orchestrator is gone.
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+        let _ = closed_tx.send(());
+    });
+    let mut reported_refusals = 0;
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    loop {
+        tokio::select! {
+            _ = &mut closed => break,
+            _ = tick.tick() => {
+                let refusals = server.stats.refusals();
+                for refusal in &refusals[reported_refusals..] {
+                    emit("refused", json!({"name": args.name, "error": refusal}));
+                }
+                reported_refusals = refusals.len();
+                emit("stats", figures(&server));
+            }
+        }
+    }
+    // Graceful: our calls finish first, then the listener closes and connections drain.
+    stop.store(true, Ordering::Relaxed);
+    for caller in callers {
+        let _ = tokio::time::timeout(Duration::from_secs(15), caller).await;
+    }
+    let drained = server.stop(Duration::from_secs(15)).await;
+    let mut last = figures(&server);
+    last["drained"] = drained.into();
+    emit("stopped", last);
+    Ok(())
+}
+
+/// What a node process said.
+#[derive(Debug, Default)]
+struct Heard {
+    events: Vec<Value>,
+    last_stats: Option<Value>,
+    stderr: Vec<String>,
+    /// The process closed its stdout: it exited.
+    stdout_closed: bool,
+}
+
+/// A running `reliability-node` process. Dropping it kills the process.
+#[derive(Debug)]
+pub struct NodeProcess {
+    name: String,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    heard: Arc<Mutex<Heard>>,
+    address: SocketAddr,
+    listening: Value,
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl NodeProcess {
+    /// Starts `binary` as node `name` with `env` (after clearing the four TLS variables) and
+    /// waits (at most `limit`) until it listens.
+    pub async fn spawn(
+        binary: &Path,
+        args: &NodeArgs,
+        env: &[(&'static str, OsString)],
+        limit: Duration,
+    ) -> Result<NodeProcess, ScenarioError> {
+        let mut command = Command::new(binary);
+        for var in TLS_VARS {
+            command.env_remove(var);
+        }
+        command
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .args(["--name", &args.name])
+            .arg("--peers")
+            .arg(&args.peers)
+            .args(["--callers", &args.callers.to_string()])
+            .args(["--pause-ms", &args.pause.as_millis().to_string()])
+            .args(["--payload", &args.payload_len.to_string()])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command
+            .spawn()
+            .map_err(|e| ScenarioError::io(binary, "start", e))?;
+        let heard = Arc::new(Mutex::new(Heard::default()));
+        if let Some(stdout) = child.stdout.take() {
+            let heard = Arc::clone(&heard);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    let value: Value = serde_json::from_str(&line)
+                        .unwrap_or_else(|_| json!({"event": "unparsed", "line": line}));
+                    let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
+                    if value["event"] == "stats" {
+                        heard.last_stats = Some(value);
+                    } else if heard.events.len() < 10_000 {
+                        heard.events.push(value);
+                    }
+                }
+                heard
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .stdout_closed = true;
+            });
+        }
+        if let Some(stderr) = child.stderr.take() {
+            let heard = Arc::clone(&heard);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { return };
+                    let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
+                    if heard.stderr.len() < 10_000 {
+                        heard.stderr.push(line);
+                    }
+                }
+            });
+        }
+        let stdin = child.stdin.take();
+        let mut node = NodeProcess {
+            name: args.name.clone(),
+            child,
+            stdin,
+            heard,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            listening: Value::Null,
+        };
+        let listening = node.wait_event("listening", limit).await?;
+        node.address = listening["address"]
+            .as_str()
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| node.error(format!("no address in {listening}")))?;
+        node.listening = listening;
+        Ok(node)
+    }
+
+    /// The node's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Its `listening` event.
+    pub fn listening(&self) -> &Value {
+        &self.listening
+    }
+
+    /// The latest `stats` event.
+    pub fn last_stats(&self) -> Option<Value> {
+        self.heard().last_stats.clone()
+    }
+
+    /// Every event of `kind` so far.
+    pub fn events(&self, kind: &str) -> Vec<Value> {
+        self.heard()
+            .events
+            .iter()
+            .filter(|e| e["event"] == kind)
+            .cloned()
+            .collect()
+    }
+
+    /// Every stderr line so far (the library's log).
+    pub fn stderr(&self) -> Vec<String> {
+        self.heard().stderr.clone()
+    }
+
+    /// Waits for a `stats` event satisfying `accept`.
+    pub async fn wait_stats(
+        &self,
+        what: &str,
+        accept: impl Fn(&Value) -> bool,
+        limit: Duration,
+    ) -> Result<Value, ScenarioError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(stats) = self.last_stats().filter(|s| accept(s)) {
+                return Ok(stats);
+            }
+            self.check_running()?;
+            if Instant::now() >= deadline {
+                return Err(ScenarioError::Timeout {
+                    what: format!("{}: {what}", self.name),
+                    limit,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Closes stdin (a graceful stop) and waits (at most `limit`) for the `stopped` event
+    /// and the exit.
+    pub async fn stop(mut self, limit: Duration) -> Result<Value, ScenarioError> {
+        drop(self.stdin.take());
+        let stopped = self.wait_event("stopped", limit).await?;
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) if status.success() => return Ok(stopped),
+                Ok(Some(status)) => return Err(self.error(format!("exited with {status}"))),
+                Ok(None) if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                Ok(None) => {
+                    return Err(self.error(format!("still running {limit:?} after stopped")));
+                }
+                Err(e) => return Err(self.error(format!("cannot wait: {e}"))),
+            }
+        }
+    }
+
+    async fn wait_event(&mut self, kind: &str, limit: Duration) -> Result<Value, ScenarioError> {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(event) = self.events(kind).into_iter().next() {
+                return Ok(event);
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Give the reader threads a moment to take the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                if let Some(event) = self.events(kind).into_iter().next() {
+                    return Ok(event);
+                }
+                return Err(self.error(format!(
+                    "exited ({status}) before {kind}; stderr: {}",
+                    self.stderr().join("\n")
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(ScenarioError::Timeout {
+                    what: format!("{}: {kind} event", self.name),
+                    limit,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn check_running(&self) -> Result<(), ScenarioError> {
+        if self.heard().stdout_closed {
+            return Err(self.error(format!("exited; stderr: {}", self.stderr().join("\n"))));
+        }
+        Ok(())
+    }
+
+    fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {
+        self.heard.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn error(&self, message: String) -> ScenarioError {
+        ScenarioError::Node {
+            node: self.name.clone(),
+            message,
+        }
+    }
+}
+
+/// The `vespa-tls` binary of this build: `$VESPA_TLS_BIN` if set, else `vespa-tls` in the
+/// profile directory of the running test (`target/<profile>/`, the parent of `deps/`), built
+/// there with `cargo build -p vespa-tls-verify` if it is missing.
+///
+/// `cargo nextest run --workspace` (what `cargo xtask ci` runs) and `cargo xtask soak` build
+/// it before any test starts; the fallback build covers `cargo test -p
+/// vespa-tls-reliability` alone.
+pub fn vespa_tls_binary() -> Result<PathBuf, ScenarioError> {
+    if let Some(path) = std::env::var_os("VESPA_TLS_BIN") {
+        return Ok(PathBuf::from(path));
+    }
+    let exe = std::env::current_exe().map_err(|e| ScenarioError::io("current_exe", "find", e))?;
+    let mut dir = exe.parent().map(Path::to_path_buf).unwrap_or_default();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    let binary = dir.join("vespa-tls");
+    if binary.exists() {
+        return Ok(binary);
+    }
+    let release = dir.file_name().is_some_and(|n| n == "release");
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut build = Command::new(cargo);
+    build.args([
+        "build",
+        "--locked",
+        "-p",
+        "vespa-tls-verify",
+        "--bin",
+        "vespa-tls",
+    ]);
+    if release {
+        build.arg("--release");
+    }
+    let status = build
+        .status()
+        .map_err(|e| ScenarioError::io(&binary, "build with cargo", e))?;
+    if !status.success() || !binary.exists() {
+        return Err(ScenarioError::Node {
+            node: "vespa-tls".into(),
+            message: format!(
+                "{} is missing and cargo build failed ({status})",
+                binary.display()
+            ),
+        });
+    }
+    Ok(binary)
+}
+
+/// What a finished command printed.
+#[derive(Debug, Clone)]
+pub struct CommandOutput {
+    /// Its exit code (`None` if killed by a signal).
+    pub code: Option<i32>,
+    /// Its stdout.
+    pub stdout: String,
+    /// Its stderr.
+    pub stderr: String,
+}
+
+/// Runs `command` to completion, killing it after `limit`. Blocking: call it from
+/// `spawn_blocking` in async code.
+pub fn run_command(command: &mut Command, limit: Duration) -> Result<CommandOutput, ScenarioError> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ScenarioError::io(format!("{command:?}"), "start", e))?;
+    let collect = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        })
+    };
+    let stdout = collect(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = collect(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(ScenarioError::Timeout {
+                    what: format!("{command:?}"),
+                    limit,
+                });
+            }
+        }
+    };
+    Ok(CommandOutput {
+        code: status.code(),
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
