@@ -85,6 +85,8 @@ impl Rotator {
             }
             Method::InPlace { .. } => {
                 let files = rotator.stable_files();
+                let dir = base.join("files");
+                std::fs::create_dir_all(&dir).map_err(|e| ScenarioError::io(&dir, "create", e))?;
                 write_public_file(&files.ca_certificates, ca_bundle_pem.as_bytes())?;
                 write_public_file(&files.certificates, first.certificates_pem().as_bytes())?;
                 write_secret_file(&files.private_key, first.key_pem.expose().as_bytes())?;
@@ -107,6 +109,13 @@ impl Rotator {
     /// The CA bundle the next rotation writes.
     pub fn set_ca_bundle(&mut self, ca_bundle_pem: &str) {
         ca_bundle_pem.clone_into(&mut self.ca_bundle_pem);
+    }
+
+    /// The extra config members (e.g. `authorized-peers`) the next rotation writes (with
+    /// [`Method::ConfigRename`] and [`Method::InPlace`]; the symlink swap's config is static,
+    /// as a mounted ConfigMap would be).
+    pub fn set_extra(&mut self, extra: &str) {
+        extra.clone_into(&mut self.extra);
     }
 
     /// Replaces the files of the config file with `next` by this rotator's method.
@@ -142,6 +151,10 @@ impl Rotator {
                 std::thread::sleep(between);
                 overwrite_slowly(&files.private_key, next.key_pem.expose().as_bytes())?;
                 overwrite_slowly(&files.ca_certificates, self.ca_bundle_pem.as_bytes())?;
+                overwrite_slowly(
+                    &self.config_path,
+                    config_json(&files, &self.extra).as_bytes(),
+                )?;
             }
         }
         Ok(())
