@@ -132,8 +132,8 @@ impl Hostile {
 pub struct HostileClients {
     /// A good client's config (for real ClientHellos).
     pub good: Arc<ClientConfig>,
-    /// Presents no certificate.
-    pub no_certificate: Connector,
+    /// Presents no certificate (a good client's config without one).
+    pub no_certificate: Arc<ClientConfig>,
     /// Presents a certificate from another CA.
     pub other_ca: Connector,
     /// Presents a certificate our rules deny.
@@ -311,12 +311,15 @@ pub async fn run(
         | Hostile::DeniedCertificate
         | Hostile::OversizedHello => {
             let connector = match hostile {
-                Hostile::NoCertificate => clients.no_certificate.clone(),
                 Hostile::OtherCa => clients.other_ca.clone(),
                 Hostile::DeniedCertificate => clients.denied.clone(),
                 _ => {
+                    let config = match hostile {
+                        Hostile::NoCertificate => &clients.no_certificate,
+                        _ => &clients.oversized,
+                    };
                     let started = Instant::now();
-                    let ok = oversized(address, &clients.oversized, bound).await;
+                    let ok = tls_exchange(address, config, bound).await;
                     return check_tls(expect, ok, started.elapsed(), bound, hostile, kind);
                 }
             };
@@ -434,8 +437,8 @@ fn check_raw(
     }
 }
 
-/// A TLS request with an oversized ClientHello: `true` when the echo came back over TLS.
-async fn oversized(address: SocketAddr, config: &Arc<ClientConfig>, bound: Duration) -> bool {
+/// A TLS request with a bare rustls config: `true` when the echo came back over TLS.
+async fn tls_exchange(address: SocketAddr, config: &Arc<ClientConfig>, bound: Duration) -> bool {
     let connector = tokio_rustls::TlsConnector::from(Arc::clone(config));
     let name = ServerName::try_from("localhost").expect("a valid DNS name");
     let attempt = async {
