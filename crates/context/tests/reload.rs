@@ -14,7 +14,7 @@ use vespa_tls_context::{
     TlsModes,
 };
 use vespa_tls_material::CryptoMaterial;
-use vespa_tls_testkit::{Node, TestPki};
+use vespa_tls_testkit::{Node, TestPki, config_json_with};
 
 fn watching() -> ReloadOptions {
     ReloadOptions {
@@ -29,19 +29,6 @@ fn manual() -> ReloadOptions {
         watch: false,
         ..watching()
     }
-}
-
-fn config_json(files: &Files, extra: &str) -> String {
-    let mut json = format!(
-        r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
-        files.ca_certificates, files.certificates, files.private_key
-    );
-    if !extra.is_empty() {
-        json.push_str(", ");
-        json.push_str(extra);
-    }
-    json.push('}');
-    json
 }
 
 /// Writes `contents` to a sibling and renames it over `path`: what the seed guide recommends.
@@ -91,7 +78,10 @@ struct Setup {
 fn setup(extra: &str) -> Setup {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
-    replace(&config, config_json(pki.server().files(), extra).as_bytes());
+    replace(
+        &config,
+        config_json_with(pki.server().files(), extra).as_bytes(),
+    );
     let client = context(pki.client().files(), "", TlsModes::default());
     Setup {
         pki,
@@ -115,7 +105,7 @@ fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
 
     let next = rotated(&s.pki, "next");
     let expected = fingerprint(next.files());
-    replace(&s.config, config_json(next.files(), "").as_bytes());
+    replace(&s.config, config_json_with(next.files(), "").as_bytes());
     let took = wait_for("the rotated certificate", || served(&ctx) == expected);
     eprintln!("new material in effect {took:?} after the rename");
     assert_eq!(ctx.status().generation, 2);
@@ -149,7 +139,7 @@ fn kubernetes_data_symlink_swap_is_seen() {
         certificates: secrets.join("tls.crt"),
         private_key: secrets.join("tls.key"),
     };
-    replace(&s.config, config_json(&files, "").as_bytes());
+    replace(&s.config, config_json_with(&files, "").as_bytes());
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
 
@@ -187,7 +177,7 @@ fn in_place_rewrites_are_picked_up_once_quiet() {
     std::fs::copy(&old.ca_certificates, &files.ca_certificates).unwrap();
     std::fs::copy(&old.certificates, &files.certificates).unwrap();
     std::fs::copy(&old.private_key, &files.private_key).unwrap();
-    replace(&s.config, config_json(&files, "").as_bytes());
+    replace(&s.config, config_json_with(&files, "").as_bytes());
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
 
     // Non-atomic: truncate-and-write the certificate, pause, then the key.
@@ -241,7 +231,7 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
     );
 
     let next = rotated(&s.pki, "next");
-    replace(&s.config, config_json(next.files(), "").as_bytes());
+    replace(&s.config, config_json_with(next.files(), "").as_bytes());
     let expected = fingerprint(next.files());
     wait_for("the fix", || served(&ctx) == expected);
     assert!(ctx.status().last_error.is_none());
@@ -316,7 +306,7 @@ fn rule_changes_apply_to_new_handshakes_only() {
     let deny_all = r#""authorized-peers": [{"name": "nobody", "required-credentials": [{"field": "CN", "must-match": "nobody"}]}]"#;
     replace(
         &s.config,
-        config_json(s.pki.server().files(), deny_all).as_bytes(),
+        config_json_with(s.pki.server().files(), deny_all).as_bytes(),
     );
     assert_eq!(
         ctx.reload().unwrap(),
@@ -348,7 +338,7 @@ fn the_interval_reloads_without_watching() {
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
     let next = rotated(&s.pki, "next");
-    replace(&s.config, config_json(next.files(), "").as_bytes());
+    replace(&s.config, config_json_with(next.files(), "").as_bytes());
     let expected = fingerprint(next.files());
     wait_for("the interval reload", || served(&ctx) == expected);
 }

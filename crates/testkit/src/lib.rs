@@ -32,5 +32,5 @@ pub use error::TestkitError;
 pub use memory::{HandshakeOutcome, handshake_in_memory};
 pub use pki::{
     Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
-    TestPkiBuilder, bind_loopback, config_json, read_certificates,
+    TestPkiBuilder, bind_loopback, config_json, config_json_with, read_certificates,
 };

@@ -9,8 +9,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{
-    ContextError, PeerRejection, RateLimiter, ReloadOptions, ReloadingTlsContext, Side, TlsContext,
-    TlsMetrics, vespa_protocol, vespa_suite,
+    ContextError, PeerRejection, RateLimiter, ReloadOptions, Side, TlsContext, TlsMetrics,
+    vespa_protocol, vespa_suite,
 };
 
 use crate::auth::ConnectionAuthContext;
@@ -54,14 +54,10 @@ impl Acceptor {
         }
     }
 
-    /// Reads the `VESPA_TLS_*` environment (through [`ReloadingTlsContext::from_env`]).
+    /// Reads the `VESPA_TLS_*` environment (see [`TlsSource::from_env`]).
     pub fn from_env(reload: ReloadOptions) -> Result<Acceptor, ContextError> {
-        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
-        let source = match ReloadingTlsContext::from_env(reload)? {
-            Some(context) => TlsSource::Reloading(Arc::new(context)),
-            None => TlsSource::disabled(),
-        };
-        Ok(Acceptor::new(source, env.mixed_mode))
+        let (source, mixed) = TlsSource::from_env(reload)?;
+        Ok(Acceptor::new(source, mixed))
     }
 
     /// Sets the deadline for snoop and handshake together (default 10 s).

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::{ContextError, ReloadOptions, ReloadingTlsContext, Side, TlsMetrics};
+use vespa_tls_context::{ContextError, ReloadOptions, Side, TlsMetrics};
 
 use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, auth_context};
 use crate::auth::ConnectionAuthContext;
@@ -43,14 +43,10 @@ impl Connector {
         }
     }
 
-    /// Reads the `VESPA_TLS_*` environment (through [`ReloadingTlsContext::from_env`]).
+    /// Reads the `VESPA_TLS_*` environment (see [`TlsSource::from_env`]).
     pub fn from_env(reload: ReloadOptions) -> Result<Connector, ContextError> {
-        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
-        let source = match ReloadingTlsContext::from_env(reload)? {
-            Some(context) => TlsSource::Reloading(Arc::new(context)),
-            None => TlsSource::disabled(),
-        };
-        Ok(Connector::new(source, env.mixed_mode))
+        let (source, mixed) = TlsSource::from_env(reload)?;
+        Ok(Connector::new(source, mixed))
     }
 
     /// Sets the deadline for TCP connect and for the TLS handshake (each; default 10 s).

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use vespa_tls_config::{CapabilityMode, MixedMode};
-use vespa_tls_context::{ReloadingTlsContext, TlsContext, TlsMetrics};
+use vespa_tls_context::{ContextError, ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics};
 
 /// The TLS side of a transport: none (plaintext only), a fixed context, or a reloading one.
 #[derive(Debug, Clone)]
@@ -20,6 +20,17 @@ pub enum TlsSource {
 }
 
 impl TlsSource {
+    /// Reads the `VESPA_TLS_*` environment: a reloading context when `VESPA_TLS_CONFIG_FILE`
+    /// is set (its initial load must succeed), plaintext only when it is not; and the mixed mode.
+    pub fn from_env(reload: ReloadOptions) -> Result<(TlsSource, MixedMode), ContextError> {
+        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
+        let source = match ReloadingTlsContext::from_env(reload)? {
+            Some(context) => TlsSource::Reloading(Arc::new(context)),
+            None => TlsSource::disabled(),
+        };
+        Ok((source, env.mixed_mode))
+    }
+
     /// Plaintext only.
     pub fn disabled() -> Self {
         TlsSource::Disabled {

@@ -5,19 +5,11 @@ use std::sync::Arc;
 use rustls::pki_types::ServerName;
 use vespa_tls_config::{Files, TransportSecurityOptions};
 use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
-use vespa_tls_testkit::{HandshakeOutcome, handshake_in_memory};
+use vespa_tls_testkit::{HandshakeOutcome, config_json_with, handshake_in_memory};
 
 /// Options naming `files`, plus extra top-level JSON members (`""` for none).
 pub(crate) fn options(files: &Files, extra: &str) -> TransportSecurityOptions {
-    let mut json = format!(
-        r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
-        files.ca_certificates, files.certificates, files.private_key
-    );
-    if !extra.is_empty() {
-        json.push_str(", ");
-        json.push_str(extra);
-    }
-    json.push('}');
+    let json = config_json_with(files, extra);
     vespa_tls_config::parse(&json)
         .unwrap_or_else(|e| panic!("{e}\n{json}"))
         .0

@@ -16,15 +16,7 @@ use vespa_tls_transport::{Acceptor, ConnectionAuthContext, Connector, TlsSource,
 pub const LIMIT: Duration = Duration::from_secs(10);
 
 pub fn context(files: &Files, extra: &str, modes: TlsModes) -> Arc<TlsContext> {
-    let mut json = format!(
-        r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
-        files.ca_certificates, files.certificates, files.private_key
-    );
-    if !extra.is_empty() {
-        json.push_str(", ");
-        json.push_str(extra);
-    }
-    json.push('}');
+    let json = vespa_tls_testkit::config_json_with(files, extra);
     let (options, _) = vespa_tls_config::parse(&json).expect("test config parses");
     let (ctx, _) = TlsContext::from_options(&options, modes, Arc::new(TlsMetrics::default()))
         .expect("context builds");
