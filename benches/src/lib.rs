@@ -1,6 +1,7 @@
 //! Inputs shared by the benchmarks in `benches/`.
 #![warn(missing_docs)]
 
+pub mod chart;
 pub mod cpu;
 
 /// The seed guide's authorization example with the policy names Vespa's Java services require.

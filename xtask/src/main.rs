@@ -4,7 +4,10 @@
 //!   the exact command to rerun it.
 //! - `cargo xtask tidy`: only the architecture checks (see `tidy.rs`).
 //! - `cargo xtask fuzz`: builds and runs the cargo-fuzz targets in `fuzz/` (see `fuzz.rs`).
+//! - `cargo xtask bench`: the criterion benchmarks, or with `--compare` the side-by-side
+//!   comparison against other TLS servers (see `bench.rs`).
 
+mod bench;
 mod fuzz;
 mod tidy;
 
@@ -19,6 +22,8 @@ commands:
           test mode and a fuzz smoke run: everything CI runs
   tidy    only the layering and crypto-backend checks
   fuzz    build and run the fuzz targets (`cargo xtask fuzz --help`)
+  bench   run the criterion benchmarks, or with --compare the side-by-side comparison
+          (`cargo xtask bench --help`)
 ";
 
 fn main() -> ExitCode {
@@ -34,6 +39,22 @@ fn main() -> ExitCode {
             Ok(options) => fuzz::run(&options),
             Err(problem) => {
                 eprint_line(&format!("xtask fuzz: {problem}\n\n{}", fuzz::USAGE));
+                return ExitCode::from(2);
+            }
+        },
+        Some("bench")
+            if args[1..]
+                .iter()
+                .take_while(|a| *a != "--")
+                .any(|a| a == "-h" || a == "--help") =>
+        {
+            say(bench::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Some("bench") => match bench::Options::parse(&args[1..]) {
+            Ok(options) => bench::run(&options),
+            Err(problem) => {
+                eprint_line(&format!("xtask bench: {problem}\n\n{}", bench::USAGE));
                 return ExitCode::from(2);
             }
         },

@@ -1,0 +1,158 @@
+//! The baseline of the comparison: what a Rust service would write with tokio-rustls alone.
+//!
+//! `bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS`
+//!
+//! Mutual TLS with rustls' webpki client verifier on the aws-lc-rs provider (the provider
+//! vespa-tls uses), the same key exchange preference, no session cache and no tickets; after the
+//! handshake the client certificate must be valid for the DNS name `--client-name` (webpki's
+//! subject-name check), else the connection is closed. Then it echoes what it reads, with a
+//! 32 KiB buffer as `vespa-tls serve --protocol echo` does. Prints
+//! `{"event":"listening","address":…}` on stdout like `vespa-tls serve --json`, runs until killed.
+
+use std::sync::Arc;
+
+use rustls::RootCertStore;
+use rustls::server::{NoServerSessionStorage, ServerConfig, WebPkiClientVerifier};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+const USAGE: &str =
+    "usage: bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS";
+
+struct Args {
+    listen: String,
+    ca: String,
+    cert: String,
+    key: String,
+    client_name: ServerName<'static>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut values: [Option<String>; 5] = Default::default();
+    let names = ["--listen", "--ca", "--cert", "--key", "--client-name"];
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let slot = names
+            .iter()
+            .position(|n| *n == arg)
+            .ok_or_else(|| format!("unknown argument {arg:?}"))?;
+        values[slot] = Some(args.next().ok_or_else(|| format!("{arg} needs a value"))?);
+    }
+    let [listen, ca, cert, key, client_name] =
+        values.map(|v| v.ok_or_else(|| "missing argument".to_owned()));
+    Ok(Args {
+        listen: listen?,
+        ca: ca?,
+        cert: cert?,
+        key: key?,
+        client_name: ServerName::try_from(client_name?).map_err(|e| e.to_string())?,
+    })
+}
+
+fn server_config(args: &Args) -> Result<ServerConfig, String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let read_certs = |path: &str| {
+        CertificateDer::pem_file_iter(path)
+            .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+            .map_err(|e| format!("{path}: {e}"))
+    };
+    let mut roots = RootCertStore::empty();
+    for ca in read_certs(&args.ca)? {
+        roots.add(ca).map_err(|e| format!("{}: {e}", args.ca))?;
+    }
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| format!("{}: {e}", args.ca))?;
+    let key = PrivateKeyDer::from_pem_file(&args.key).map_err(|e| format!("{}: {e}", args.key))?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(read_certs(&args.cert)?, key)
+        .map_err(|e| format!("{}: {e}", args.cert))?;
+    config.session_storage = Arc::new(NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    Ok(config)
+}
+
+/// Whether the client's leaf certificate is valid for `name`.
+fn client_name_ok(connection: &rustls::ServerConnection, name: &ServerName<'static>) -> bool {
+    let Some(leaf) = connection.peer_certificates().and_then(|c| c.first()) else {
+        return false;
+    };
+    webpki::EndEntityCert::try_from(leaf)
+        .and_then(|cert| cert.verify_is_valid_for_subject_name(name))
+        .is_ok()
+}
+
+async fn serve(args: Args) -> Result<(), String> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&args)?));
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("{}: {e}", args.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    say(&format!(r#"{{"event":"listening","address":"{address}"}}"#));
+    let name = Arc::new(args.client_name);
+    loop {
+        let Ok((socket, _)) = listener.accept().await else {
+            continue;
+        };
+        let (acceptor, name) = (acceptor.clone(), Arc::clone(&name));
+        tokio::spawn(async move {
+            let _ = socket.set_nodelay(true);
+            let Ok(mut stream) = acceptor.accept(socket).await else {
+                return;
+            };
+            if !client_name_ok(stream.get_ref().1, &name) {
+                return;
+            }
+            let mut buf = vec![0u8; 32 * 1024];
+            loop {
+                match stream.read(&mut buf).await {
+                    Ok(0) | Err(_) => {
+                        let _ = stream.shutdown().await;
+                        return;
+                    }
+                    Ok(n) => {
+                        if stream.write_all(&buf[..n]).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
+
+#[expect(clippy::print_stdout, reason = "the listening line is the output")]
+fn say(line: &str) {
+    println!("{line}");
+}
+
+#[expect(clippy::print_stderr, reason = "errors go to stderr")]
+fn fail(message: &str) -> std::process::ExitCode {
+    eprintln!("bare-server: error: {message}");
+    std::process::ExitCode::from(2)
+}
+
+fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(problem) => return fail(&format!("{problem}\n{USAGE}")),
+    };
+    // The same runtime shape as `vespa-tls serve`: two worker threads.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => return fail(&e.to_string()),
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}

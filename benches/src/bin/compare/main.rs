@@ -1,0 +1,740 @@
+//! The side-by-side comparison behind `cargo xtask bench --compare`.
+//!
+//! One run, one machine, the same certificates (ECDSA P-256, then RSA-2048) and the same
+//! tokio-rustls load generator for every server: `vespa-tls serve` (TLS-only and mixed), bare
+//! tokio-rustls (`bare-server`), `openssl s_server` and haproxy. Then a bulk stream through
+//! `vespa-tls serve` with TLS and without, memory per idle TLS connection, `openssl speed` on
+//! the AEADs and the cost of authorizing a peer. Prints the Markdown tables; with `--docs DIR`
+//! also replaces the generated section of `DIR/BENCHMARKS.md` and draws
+//! `DIR/benchmarks-handshakes.svg`. Loopback only; every loop is bounded in time and count.
+
+mod load;
+mod peers;
+mod report;
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+use tokio::runtime::Runtime;
+use vespa_tls_benches::chart::{ChartRow, handshake_chart};
+use vespa_tls_benches::cpu::{pid_cpu_time, pid_rss_bytes, process_cpu_time};
+use vespa_tls_pki::{CaParams, CertificateAuthority, KeyType, NodeParams, Validity};
+
+use crate::load::{ClientMaterial, Groups, Target};
+use crate::peers::{NodePaths, Peer, Tools};
+use crate::report::{AeadSpeed, Environment, IdleResult, Kind, Results, Row, Sample, StreamResult};
+
+const USAGE: &str = "\
+usage: compare --vespa-tls PATH --bare-server PATH [options]
+
+  --seconds S        measurement time per server and repeat (default 5)
+  --repeats N        measurements per server, medians reported (default 3)
+  --connections N    concurrent client connections (default 8)
+  --stream-mib N     bulk stream size in MiB (default 1024; 0 skips it)
+  --idle N           idle TLS connections for the memory figure (default 1000; 0 skips it)
+  --docs DIR         replace the generated section of DIR/BENCHMARKS.md, write the chart there
+  --command TEXT     the command recorded in the docs (default `cargo xtask bench --compare`)
+";
+
+const WARMUP: Duration = Duration::from_millis(500);
+const CLIENT_CN: &str = "client.localhost";
+/// The client certificates carry `DNS:localhost`; the name the bare server and s_server check.
+const CLIENT_DNS: &str = "localhost";
+
+struct Options {
+    vespa_tls: PathBuf,
+    bare_server: PathBuf,
+    seconds: f64,
+    repeats: usize,
+    connections: usize,
+    stream_mib: u64,
+    idle: usize,
+    docs: Option<PathBuf>,
+    command: String,
+}
+
+fn parse_args() -> Result<Options, String> {
+    let mut options = Options {
+        vespa_tls: PathBuf::new(),
+        bare_server: PathBuf::new(),
+        seconds: 5.0,
+        repeats: 3,
+        connections: 8,
+        stream_mib: 1024,
+        idle: 1000,
+        docs: None,
+        command: "cargo xtask bench --compare".into(),
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        fn number<T: std::str::FromStr>(flag: &str, text: &str) -> Result<T, String> {
+            text.parse()
+                .map_err(|_| format!("{flag}: not a number: {text:?}"))
+        }
+        match arg.as_str() {
+            "--vespa-tls" => options.vespa_tls = value()?.into(),
+            "--bare-server" => options.bare_server = value()?.into(),
+            "--seconds" => options.seconds = number(&arg, &value()?)?,
+            "--repeats" => options.repeats = number(&arg, &value()?)?,
+            "--connections" => options.connections = number(&arg, &value()?)?,
+            "--stream-mib" => options.stream_mib = number(&arg, &value()?)?,
+            "--idle" => options.idle = number(&arg, &value()?)?,
+            "--docs" => options.docs = Some(value()?.into()),
+            "--command" => options.command = value()?,
+            "-h" | "--help" => return Err(String::new()),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if options.vespa_tls.as_os_str().is_empty() || options.bare_server.as_os_str().is_empty() {
+        return Err("--vespa-tls and --bare-server are required".into());
+    }
+    if !(options.seconds > 0.0 && options.seconds <= 60.0) {
+        return Err("--seconds must be in (0, 60]".into());
+    }
+    if !(1..=10).contains(&options.repeats) || !(1..=256).contains(&options.connections) {
+        return Err("--repeats must be 1..=10 and --connections 1..=256".into());
+    }
+    if options.stream_mib > 8192 || options.idle > 10_000 {
+        return Err("--stream-mib must be ≤ 8192 and --idle ≤ 10000".into());
+    }
+    Ok(options)
+}
+
+#[expect(clippy::print_stdout, reason = "the comparison reports on stdout")]
+fn say(text: &str) {
+    println!("{text}");
+}
+
+#[expect(clippy::print_stderr, reason = "errors go to stderr")]
+fn complain(text: &str) {
+    eprintln!("{text}");
+}
+
+fn main() -> ExitCode {
+    let options = match parse_args() {
+        Ok(options) => options,
+        Err(problem) if problem.is_empty() => {
+            say(USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(problem) => {
+            complain(&format!("compare: {problem}\n\n{USAGE}"));
+            return ExitCode::from(2);
+        }
+    };
+    match run(&options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(problem) => {
+            complain(&format!("compare: error: {problem}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One certificate type's files and client material.
+struct Pki {
+    section: &'static str,
+    server: NodePaths,
+    client: NodePaths,
+    client_material: ClientMaterial,
+    intruder_material: ClientMaterial,
+    /// The `vespa-tls serve` config: the server's files and a policy requiring the client's CN.
+    vespa_config: PathBuf,
+}
+
+fn make_pki(dir: &Path, key_type: KeyType, section: &'static str) -> Result<Pki, String> {
+    let start = OffsetDateTime::now_utc() - time::Duration::hours(1);
+    let validity = Validity::days_from(start, 30);
+    let error = |e: vespa_tls_pki::PkiError| e.to_string();
+    let ca = CertificateAuthority::new_root(
+        &CaParams::new("vespa-tls bench CA", validity).with_key_type(key_type),
+    )
+    .map_err(error)?;
+    let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
+    let issue = |name: &str, params: NodeParams| -> Result<(NodePaths, ClientMaterial), String> {
+        let issued = ca.issue(&params.with_key_type(key_type)).map_err(error)?;
+        let written = vespa_tls_pki::write_node_files(dir, name, &issued, &ca.ca_bundle_pem())
+            .map_err(error)?;
+        let paths = NodePaths {
+            ca: written.files.ca_certificates.clone(),
+            cert: written.files.certificates.clone(),
+            key: written.files.private_key.clone(),
+        };
+        let material = ClientMaterial {
+            chain: vec![issued.cert_der.clone()],
+            key: issued.private_key_der().map_err(error)?,
+            roots: vec![ca.root_der().clone()],
+        };
+        Ok((paths, material))
+    };
+    let (server, _) = issue(
+        "server",
+        NodeParams::new("server.localhost", validity)
+            .with_dns(CLIENT_DNS)
+            .with_ip(localhost),
+    )?;
+    let (client, client_material) = issue(
+        "client",
+        NodeParams::new(CLIENT_CN, validity)
+            .with_dns(CLIENT_DNS)
+            .with_ip(localhost),
+    )?;
+    let (_, intruder_material) = issue(
+        "intruder",
+        NodeParams::new("intruder.localhost", validity).with_dns("intruder.localhost"),
+    )?;
+    let config = serde_json::json!({
+        "files": {
+            "ca-certificates": server.ca,
+            "certificates": server.cert,
+            "private-key": server.key,
+        },
+        "authorized-peers": [{
+            "name": "bench-client",
+            "required-credentials": [{ "field": "CN", "must-match": CLIENT_CN }],
+            "description": "the comparison's load generator",
+        }],
+    });
+    let vespa_config = dir.join("server-authorized.json");
+    std::fs::write(&vespa_config, config.to_string())
+        .map_err(|e| format!("{}: {e}", vespa_config.display()))?;
+    Ok(Pki {
+        section,
+        server,
+        client,
+        client_material,
+        intruder_material,
+        vespa_config,
+    })
+}
+
+/// A server under test with the client settings it is driven with.
+struct Scenario<'a> {
+    kind: Kind,
+    peer: &'a Peer,
+    target: Target,
+    /// The intruder's target, for the name check (`None` for the plaintext control).
+    intruder: Option<Target>,
+    /// A second process whose CPU is shown but not counted (haproxy's backend).
+    backend: Option<&'a Peer>,
+}
+
+fn run(options: &Options) -> Result<(), String> {
+    let started = Instant::now();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace dir")?
+        .to_owned();
+    let env = Environment::probe(&workspace);
+    say(&format!(
+        "compare: {} ({} cores), load average {}, {}",
+        env.cpu, env.cores, env.load_at_start, env.date
+    ));
+    let tools = Tools {
+        vespa_tls: options.vespa_tls.clone(),
+        bare_server: options.bare_server.clone(),
+        openssl: peers::which("openssl"),
+        haproxy: peers::which("haproxy"),
+    };
+    let mut skipped = Vec::new();
+    if let Err(reason) = &tools.openssl {
+        skipped.push(format!("openssl s_server and openssl speed: {reason}"));
+    }
+    if let Err(reason) = &tools.haproxy {
+        skipped.push(format!("haproxy: {reason}"));
+    }
+    for reason in &skipped {
+        say(&format!("compare: skipping {reason}"));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("client runtime: {e}"))?;
+    let temp = tempfile::Builder::new()
+        .prefix("vespa-tls-compare-")
+        .tempdir()
+        .map_err(|e| format!("temp dir: {e}"))?;
+    let openssl_conf = peers::write_openssl_conf(temp.path())?;
+
+    let mut rows = Vec::new();
+    let mut stream = None;
+    let mut idle = Vec::new();
+    for (key_type, section, dir) in [
+        (KeyType::EcdsaP256, "ECDSA P-256", "ecdsa"),
+        (KeyType::Rsa2048, "RSA-2048", "rsa"),
+    ] {
+        let dir = temp.path().join(dir);
+        let pki = make_pki(&dir, key_type, section)?;
+        let section_rows = compare_servers(&runtime, options, &tools, &pki, &dir, &openssl_conf)?;
+        rows.extend(section_rows);
+        if key_type == KeyType::EcdsaP256 {
+            if options.stream_mib > 0 {
+                stream = Some(bulk_stream(&runtime, options, &tools, &pki, &dir)?);
+            }
+            if options.idle > 0 {
+                idle = idle_memory(&runtime, options, &tools, &pki, &dir)?;
+            }
+        }
+    }
+    let aead = match &tools.openssl {
+        Ok(openssl) => aead_speeds(openssl),
+        Err(_) => Vec::new(),
+    };
+    let authorize_ns = Some(authorize_seed_ns()?);
+    let results = Results {
+        env,
+        command: options.command.clone(),
+        seconds: options.seconds,
+        repeats: options.repeats,
+        connections: options.connections,
+        rows,
+        skipped,
+        stream,
+        idle,
+        aead,
+        authorize_ns,
+    };
+    const CHART: &str = "benchmarks-handshakes.svg";
+    let section = results.markdown(CHART);
+    say(&format!("\n{section}"));
+    if let Some(docs) = &options.docs {
+        let chart_rows: Vec<ChartRow> = results
+            .rows
+            .iter()
+            .filter(|r| r.kind != Kind::HaproxyRelay)
+            .map(|r| ChartRow {
+                section: r.section.to_owned(),
+                label: format!(
+                    "{} ({})",
+                    r.kind.label(),
+                    r.negotiated.group.as_deref().unwrap_or("?")
+                ),
+                ours: r.kind.ours(),
+                handshakes_per_second: r.rate(),
+                server_cpu_us: r.server_cpu(),
+            })
+            .collect();
+        let title = format!(
+            "Full mTLS handshakes, TLS 1.3, {} connections, one tokio-rustls client — {}, {}",
+            options.connections, results.env.cpu, results.env.date
+        );
+        let svg_path = docs.join(CHART);
+        std::fs::write(&svg_path, handshake_chart(&title, &chart_rows))
+            .map_err(|e| format!("{}: {e}", svg_path.display()))?;
+        report::update_docs(&docs.join("BENCHMARKS.md"), &section)?;
+        say(&format!(
+            "compare: wrote {} and {}",
+            docs.join("BENCHMARKS.md").display(),
+            svg_path.display()
+        ));
+    }
+    say(&format!("compare: done in {:.0?}", started.elapsed()));
+    Ok(())
+}
+
+/// Starts every server for one certificate type, checks them, and measures them round-robin.
+fn compare_servers(
+    runtime: &Runtime,
+    options: &Options,
+    tools: &Tools,
+    pki: &Pki,
+    dir: &Path,
+    openssl_conf: &Path,
+) -> Result<Vec<Row>, String> {
+    say(&format!("\n== {}: starting servers", pki.section));
+    let ours_tls = peers::vespa_tls_serve(
+        tools,
+        "vespa-tls serve (TLS-only)",
+        Some(&pki.vespa_config),
+        false,
+        dir,
+    )?;
+    let ours_mixed = peers::vespa_tls_serve(
+        tools,
+        "vespa-tls serve (mixed)",
+        Some(&pki.vespa_config),
+        true,
+        dir,
+    )?;
+    let bare = peers::bare_server(tools, "bare tokio-rustls", &pki.server, CLIENT_DNS, dir)?;
+    let backend = peers::vespa_tls_serve(tools, "plaintext echo backend", None, false, dir)?;
+    let s_server = match &tools.openssl {
+        Ok(openssl) => Some(peers::s_server(
+            openssl,
+            &pki.server,
+            CLIENT_DNS,
+            openssl_conf,
+            dir,
+        )?),
+        Err(_) => None,
+    };
+    let haproxy = match &tools.haproxy {
+        Ok(haproxy) => Some(peers::haproxy(
+            haproxy,
+            &pki.server,
+            CLIENT_CN,
+            backend.address,
+            openssl_conf,
+            dir,
+        )?),
+        Err(_) => None,
+    };
+
+    let default = load::client_config(&pki.client_material, Groups::Default)?;
+    let x25519 = load::client_config(&pki.client_material, Groups::X25519Only)?;
+    let intruder = load::client_config(&pki.intruder_material, Groups::Default)?;
+    let tls = |address, config: &Arc<rustls::ClientConfig>| Target {
+        address,
+        tls: Some(Arc::clone(config)),
+    };
+    let mut scenarios = vec![
+        Scenario {
+            kind: Kind::OursTls,
+            peer: &ours_tls,
+            target: tls(ours_tls.address, &default),
+            intruder: Some(tls(ours_tls.address, &intruder)),
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::OursTlsX25519,
+            peer: &ours_tls,
+            target: tls(ours_tls.address, &x25519),
+            intruder: None,
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::OursMixed,
+            peer: &ours_mixed,
+            target: tls(ours_mixed.address, &default),
+            intruder: Some(tls(ours_mixed.address, &intruder)),
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::Bare,
+            peer: &bare,
+            target: tls(bare.address, &default),
+            intruder: Some(tls(bare.address, &intruder)),
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::BareX25519,
+            peer: &bare,
+            target: tls(bare.address, &x25519),
+            intruder: None,
+            backend: None,
+        },
+    ];
+    if let Some(s_server) = &s_server {
+        scenarios.push(Scenario {
+            kind: Kind::OpenSsl,
+            peer: s_server,
+            target: tls(s_server.address, &default),
+            intruder: Some(tls(s_server.address, &intruder)),
+            backend: None,
+        });
+    }
+    if let Some(haproxy) = &haproxy {
+        scenarios.push(Scenario {
+            kind: Kind::Haproxy,
+            peer: haproxy,
+            target: tls(haproxy.address, &default),
+            intruder: Some(tls(haproxy.address, &intruder)),
+            backend: Some(&backend),
+        });
+        if let Some(relay) = haproxy.second_address {
+            scenarios.push(Scenario {
+                kind: Kind::HaproxyRelay,
+                peer: haproxy,
+                target: Target {
+                    address: relay,
+                    tls: None,
+                },
+                intruder: None,
+                backend: Some(&backend),
+            });
+        }
+    }
+
+    // Checks first: each server answers, refuses a wrong name, sends no tickets.
+    let mut rows = Vec::new();
+    for scenario in &scenarios {
+        let negotiated = runtime
+            .block_on(load::round(&scenario.target))
+            .map_err(|e| {
+                format!(
+                    "{} ({}): the first handshake failed: {e}\n{}",
+                    scenario.kind.label(),
+                    pki.section,
+                    scenario.peer.stderr_tail()
+                )
+            })?;
+        let refuses_wrong_name = scenario
+            .intruder
+            .as_ref()
+            .map(|intruder| runtime.block_on(load::round(intruder)).is_err());
+        // The server must still serve after refusing.
+        runtime
+            .block_on(load::round(&scenario.target))
+            .map_err(|e| format!("{}: failed after a refusal: {e}", scenario.kind.label()))?;
+        let wire = match (&tools.openssl, scenario.intruder.is_some()) {
+            (Ok(openssl), true) => Some(peers::s_client_check(
+                openssl,
+                scenario.target.address,
+                &pki.client,
+            )?),
+            _ => None,
+        };
+        say(&format!(
+            "{:<45} key exchange {:<15} refuses other names: {:<5} tickets: {:<4} certificates sent: {}",
+            scenario.kind.label(),
+            negotiated.group.as_deref().unwrap_or("(none)"),
+            refuses_wrong_name.map_or("–".into(), |r| r.to_string()),
+            wire.map_or("–".into(), |w| w.new_session_tickets.to_string()),
+            wire.map_or("–".into(), |w| w.certificates_sent.to_string()),
+        ));
+        rows.push(Row {
+            section: pki.section,
+            kind: scenario.kind,
+            negotiated,
+            samples: Vec::new(),
+            refuses_wrong_name,
+            wire,
+            first_error: None,
+        });
+    }
+
+    let duration = Duration::from_secs_f64(options.seconds);
+    for repeat in 1..=options.repeats {
+        for (scenario, row) in scenarios.iter().zip(rows.iter_mut()) {
+            let _ = load::run(runtime, &scenario.target, options.connections, WARMUP);
+            let server_before = pid_cpu_time(scenario.peer.pid);
+            let backend_before = scenario.backend.and_then(|b| pid_cpu_time(b.pid));
+            let client_before = process_cpu_time();
+            let result = load::run(runtime, &scenario.target, options.connections, duration);
+            let per_round =
+                |before: Option<Duration>, after: Option<Duration>| match (before, after) {
+                    (Some(b), Some(a)) if result.rounds > 0 => {
+                        a.saturating_sub(b).as_secs_f64() * 1e6 / result.rounds as f64
+                    }
+                    _ => f64::NAN,
+                };
+            let sample = Sample {
+                handshakes_per_second: result.rounds as f64 / result.elapsed.as_secs_f64(),
+                server_cpu_us: per_round(server_before, pid_cpu_time(scenario.peer.pid)),
+                client_cpu_us: per_round(client_before, process_cpu_time()),
+                backend_cpu_us: scenario
+                    .backend
+                    .map(|b| per_round(backend_before, pid_cpu_time(b.pid))),
+                errors: result.errors,
+            };
+            say(&format!(
+                "[{}/{}] {} / {:<45} {:>7.0} handshakes/s  server {:>6.0} µs  client {:>6.0} µs  errors {}",
+                repeat,
+                options.repeats,
+                pki.section,
+                scenario.kind.label(),
+                sample.handshakes_per_second,
+                sample.server_cpu_us,
+                sample.client_cpu_us,
+                sample.errors
+            ));
+            if row.first_error.is_none() {
+                row.first_error = result.first_error;
+            }
+            if row.negotiated.group.is_none() {
+                row.negotiated = result.negotiated;
+            }
+            row.samples.push(sample);
+        }
+    }
+    Ok(rows)
+}
+
+/// The bulk transfer through `vespa-tls serve --protocol echo`, TLS and plaintext alternately.
+fn bulk_stream(
+    runtime: &Runtime,
+    options: &Options,
+    tools: &Tools,
+    pki: &Pki,
+    dir: &Path,
+) -> Result<StreamResult, String> {
+    let bytes = options.stream_mib << 20;
+    let tls_server = peers::vespa_tls_serve(
+        tools,
+        "vespa-tls serve (stream, TLS)",
+        Some(&pki.vespa_config),
+        false,
+        dir,
+    )?;
+    let plain_server = peers::vespa_tls_serve(
+        tools,
+        "vespa-tls serve (stream, plaintext)",
+        None,
+        false,
+        dir,
+    )?;
+    let config = load::client_config(&pki.client_material, Groups::Default)?;
+    let tls = Target {
+        address: tls_server.address,
+        tls: Some(config),
+    };
+    let plain = Target {
+        address: plain_server.address,
+        tls: None,
+    };
+    let suite = runtime.block_on(load::round(&tls))?.suite;
+    // Generous: a 2-core VM moves well over 100 MB/s even with TLS both ways.
+    let limit = Duration::from_secs(30 + bytes / (50 << 20));
+    let mut result = StreamResult {
+        bytes,
+        suite,
+        ..StreamResult::default()
+    };
+    let mb_s = |elapsed: Duration| bytes as f64 / elapsed.as_secs_f64() / 1e6;
+    for repeat in 1..=options.repeats {
+        let t = mb_s(load::stream_echo(runtime, &tls, bytes, limit)?);
+        let p = mb_s(load::stream_echo(runtime, &plain, bytes, limit)?);
+        say(&format!(
+            "[{repeat}/{}] stream {} MiB echo: TLS {t:.0} MB/s, plaintext {p:.0} MB/s",
+            options.repeats, options.stream_mib
+        ));
+        result.tls_mb_s.push(t);
+        result.plaintext_mb_s.push(p);
+    }
+    Ok(result)
+}
+
+/// RSS growth of `vespa-tls serve` and of the bare server with `--idle` idle TLS connections.
+fn idle_memory(
+    runtime: &Runtime,
+    options: &Options,
+    tools: &Tools,
+    pki: &Pki,
+    dir: &Path,
+) -> Result<Vec<IdleResult>, String> {
+    let config = load::client_config(&pki.client_material, Groups::Default)?;
+    let mut results = Vec::new();
+    for (name, server) in [
+        (
+            "vespa-tls serve, TLS-only",
+            peers::vespa_tls_serve(
+                tools,
+                "vespa-tls serve (idle)",
+                Some(&pki.vespa_config),
+                false,
+                dir,
+            )?,
+        ),
+        (
+            "bare tokio-rustls",
+            peers::bare_server(
+                tools,
+                "bare tokio-rustls (idle)",
+                &pki.server,
+                CLIENT_DNS,
+                dir,
+            )?,
+        ),
+    ] {
+        let target = Target {
+            address: server.address,
+            tls: Some(Arc::clone(&config)),
+        };
+        // One connection first, so lazily made per-process state is in "before".
+        runtime.block_on(load::round(&target))?;
+        std::thread::sleep(Duration::from_millis(200));
+        let rss_before = pid_rss_bytes(server.pid).ok_or("no VmRSS")?;
+        let open = load::open_idle(runtime, &target, options.idle)?;
+        std::thread::sleep(Duration::from_millis(500));
+        let rss_after = pid_rss_bytes(server.pid).ok_or("no VmRSS")?;
+        // Close inside the runtime that owns the sockets.
+        runtime.block_on(async move { drop(open) });
+        say(&format!(
+            "idle: {name}: {} connections, RSS {:.1} → {:.1} MiB",
+            options.idle,
+            rss_before as f64 / f64::from(1 << 20),
+            rss_after as f64 / f64::from(1 << 20)
+        ));
+        results.push(IdleResult {
+            server: name,
+            connections: options.idle,
+            rss_before,
+            rss_after,
+        });
+    }
+    Ok(results)
+}
+
+/// `openssl speed -seconds 1 -bytes 16384 -evp <cipher>`, in MB/s (10^6 bytes).
+fn aead_speeds(openssl: &Path) -> Vec<AeadSpeed> {
+    let mut speeds = Vec::new();
+    for (algorithm, name) in [
+        ("AES-128-GCM", "aes-128-gcm"),
+        ("AES-256-GCM", "aes-256-gcm"),
+        ("ChaCha20-Poly1305", "chacha20-poly1305"),
+    ] {
+        let Ok(output) = Command::new(openssl)
+            .args(["speed", "-seconds", "1", "-bytes", "16384", "-evp", name])
+            .output()
+        else {
+            continue;
+        };
+        // The last line is `<NAME>  <thousands of bytes per second>k`.
+        let text = String::from_utf8_lossy(&output.stdout);
+        let value = text
+            .lines()
+            .last()
+            .and_then(|l| l.split_whitespace().last())
+            .and_then(|v| v.strip_suffix('k'))
+            .and_then(|v| v.parse::<f64>().ok());
+        match value {
+            Some(kb) => speeds.push(AeadSpeed {
+                algorithm,
+                mb_s: kb / 1000.0,
+            }),
+            None => say(&format!(
+                "compare: could not read `openssl speed` for {name}"
+            )),
+        }
+    }
+    speeds
+}
+
+/// Extraction and authorization of a peer on the seed guide's config, median ns of 5 batches.
+fn authorize_seed_ns() -> Result<f64, String> {
+    use vespa_tls_authz::{Authorizer, PeerCredentials};
+    let (options, _) = vespa_tls_config::parse(vespa_tls_benches::SEED_CONFIG)
+        .map_err(|e| format!("seed config: {e}"))?;
+    let (authorizer, _) = Authorizer::compile(options.authorized_peers.as_ref());
+    let validity = Validity::days_from(OffsetDateTime::now_utc(), 1);
+    let ca = CertificateAuthority::new_root(&CaParams::new("authz CA", validity))
+        .map_err(|e| e.to_string())?;
+    let leaf = ca
+        .issue(
+            &NodeParams::new("vespa-monitoring.example.com", validity)
+                .with_dns("i1.us-east-2.monitor.example.com"),
+        )
+        .map_err(|e| e.to_string())?;
+    let der = leaf.cert_der;
+    let peer = PeerCredentials::from_der(&der).map_err(|e| e.to_string())?;
+    if !authorizer.authorize(&peer).is_authorized() {
+        return Err("the seed config does not authorize the monitoring peer".into());
+    }
+    const BATCH: u32 = 20_000;
+    let mut batches = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            let peer = PeerCredentials::from_der(black_box(&der)).map_err(|e| e.to_string())?;
+            black_box(authorizer.authorize(&peer));
+        }
+        batches.push(start.elapsed().as_secs_f64() * 1e9 / f64::from(BATCH));
+    }
+    Ok(report::median(batches.into_iter()))
+}

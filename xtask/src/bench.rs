@@ -1,0 +1,255 @@
+//! `cargo xtask bench`: the criterion benchmarks, or the side-by-side comparison.
+//!
+//! Without `--compare` this is `cargo bench -p vespa-tls-benches` (arguments after `--` go to
+//! cargo bench). With `--compare` it installs haproxy from the distribution when it is missing,
+//! builds `vespa-tls` and the benches crate's `compare` and `bare-server` binaries in release
+//! mode and runs the comparison, which writes its section of docs/BENCHMARKS.md and the chart
+//! docs/benchmarks-handshakes.svg. The measuring, the tables and the chart live in
+//! `benches/src/bin/compare/`; this file only prepares and starts it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::{Failure, say, timed};
+
+pub(crate) const USAGE: &str = "\
+usage: cargo xtask bench [-- <cargo bench arguments>]
+       cargo xtask bench --compare [--seconds S] [--repeats N] [--no-docs]
+
+  (no flag)      run the criterion benchmarks: cargo bench -p vespa-tls-benches [arguments]
+  --compare      the side-by-side comparison: vespa-tls serve (TLS-only, mixed), bare
+                 tokio-rustls, openssl s_server and haproxy under one load generator, the bulk
+                 stream, memory per idle connection and openssl speed; prints the tables and
+                 replaces the generated section of docs/BENCHMARKS.md and the chart
+                 docs/benchmarks-handshakes.svg (under 10 minutes on 2 cores)
+  --seconds S    measurement time per server and repeat (default 5)
+  --repeats N    measurements per server; medians are reported (default 3)
+  --no-docs      print the tables only; leave docs/ as it is
+
+Installs haproxy with `apt-get update && apt-get install -y haproxy` when it is missing (the
+comparison skips it, saying why, when that fails).
+";
+
+/// What `cargo xtask bench` was asked to do.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Options {
+    compare: bool,
+    seconds: Option<String>,
+    repeats: Option<String>,
+    no_docs: bool,
+    bench_args: Vec<String>,
+}
+
+impl Options {
+    /// Reads the arguments after `bench`.
+    pub(crate) fn parse(args: &[String]) -> Result<Self, String> {
+        let mut options = Options::default();
+        let mut args = args.iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--compare" => options.compare = true,
+                "--seconds" => {
+                    let value = args.next().ok_or("--seconds needs a number")?;
+                    match value.parse::<f64>() {
+                        Ok(s) if s > 0.0 && s <= 60.0 => options.seconds = Some(value.clone()),
+                        _ => return Err(format!("--seconds: expected (0, 60], found {value:?}")),
+                    }
+                }
+                "--repeats" => {
+                    let value = args.next().ok_or("--repeats needs a number")?;
+                    match value.parse::<u32>() {
+                        Ok(1..=10) => options.repeats = Some(value.clone()),
+                        _ => return Err(format!("--repeats: expected 1..=10, found {value:?}")),
+                    }
+                }
+                "--no-docs" => options.no_docs = true,
+                "--" => options.bench_args.extend(args.by_ref().cloned()),
+                other => return Err(format!("unknown argument {other:?}")),
+            }
+        }
+        if options.compare && !options.bench_args.is_empty() {
+            return Err("arguments after `--` go to cargo bench, not to --compare".into());
+        }
+        if !options.compare
+            && (options.seconds.is_some() || options.repeats.is_some() || options.no_docs)
+        {
+            return Err("--seconds, --repeats and --no-docs go with --compare".into());
+        }
+        Ok(options)
+    }
+}
+
+/// Runs the benchmarks or the comparison.
+pub(crate) fn run(options: &Options) -> Result<(), Failure> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one directory below the workspace root")
+        .to_path_buf();
+    if !options.compare {
+        let mut argv = vec!["cargo", "bench", "--locked", "-p", "vespa-tls-benches"];
+        argv.extend(options.bench_args.iter().map(String::as_str));
+        return timed("bench", || stream_step("bench", &root, &argv));
+    }
+    timed("bench: haproxy", ensure_haproxy)?;
+    let build = [
+        "cargo",
+        "build",
+        "--locked",
+        "--release",
+        "-p",
+        "vespa-tls-verify",
+        "-p",
+        "vespa-tls-benches",
+        "--bin",
+        "vespa-tls",
+        "--bin",
+        "compare",
+        "--bin",
+        "bare-server",
+    ];
+    timed("bench: build", || {
+        stream_step("bench: build", &root, &build)
+    })?;
+    let bin = target_dir(&root).join("release");
+    let mut recorded = String::from("cargo xtask bench --compare");
+    let mut argv: Vec<String> = vec![
+        bin.join("compare").display().to_string(),
+        "--vespa-tls".into(),
+        bin.join("vespa-tls").display().to_string(),
+        "--bare-server".into(),
+        bin.join("bare-server").display().to_string(),
+    ];
+    for (flag, value) in [
+        ("--seconds", &options.seconds),
+        ("--repeats", &options.repeats),
+    ] {
+        if let Some(value) = value {
+            argv.extend([flag.to_owned(), value.clone()]);
+            recorded.push_str(&format!(" {flag} {value}"));
+        }
+    }
+    if !options.no_docs {
+        argv.extend(["--docs".into(), root.join("docs").display().to_string()]);
+    }
+    argv.extend(["--command".into(), recorded]);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    timed("bench: compare", || {
+        stream_step("bench: compare", &root, &argv)
+    })
+}
+
+/// `CARGO_TARGET_DIR` if set, else `<workspace>/target`.
+fn target_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => root.join(dir),
+        None => root.join("target"),
+    }
+}
+
+fn ensure_haproxy() -> Result<(), Failure> {
+    let version = || {
+        Command::new("haproxy")
+            .arg("-v")
+            .stderr(Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| {
+                String::from_utf8_lossy(&o.stdout)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+    };
+    if let Some(line) = version() {
+        say(&line);
+        return Ok(());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo: &[&str] = if root { &[] } else { &["sudo", "-n"] };
+    say(&format!(
+        "haproxy is not installed; installing it with `{}apt-get update && {}apt-get install -y haproxy`",
+        sudo.iter().map(|s| format!("{s} ")).collect::<String>(),
+        sudo.iter().map(|s| format!("{s} ")).collect::<String>(),
+    ));
+    for step in [
+        &["apt-get", "update"][..],
+        &["apt-get", "install", "-y", "haproxy"],
+    ] {
+        let argv: Vec<&str> = sudo.iter().chain(step).copied().collect();
+        let status = Command::new(argv[0])
+            .args(&argv[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .status();
+        if !matches!(status, Ok(s) if s.success()) {
+            // Not fatal: the comparison runs without haproxy and says why.
+            say(&format!(
+                "could not install haproxy ({} failed); the comparison will skip it",
+                argv.join(" ")
+            ));
+            return Ok(());
+        }
+    }
+    match version() {
+        Some(line) => say(&line),
+        None => say("haproxy still does not run after installing; the comparison will skip it"),
+    }
+    Ok(())
+}
+
+/// Runs one command in `root`, streaming its output.
+fn stream_step(name: &str, root: &Path, argv: &[&str]) -> Result<(), Failure> {
+    let rendered = crate::render(argv, &[]);
+    say(&format!("$ {rendered}"));
+    let status = Command::new(argv[0])
+        .args(&argv[1..])
+        .current_dir(root)
+        .status()
+        .map_err(|e| Failure {
+            step: name.to_owned(),
+            rerun: Some(rendered.clone()),
+            detail: format!("could not start {}: {e}", argv[0]),
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Failure {
+            step: name.to_owned(),
+            rerun: Some(rendered),
+            detail: format!("exit status: {status}"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Options, String> {
+        Options::parse(&args.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn parses_the_two_modes() {
+        assert_eq!(parse(&[]), Ok(Options::default()));
+        let bench = parse(&["--", "--bench", "transport"]).expect("valid");
+        assert_eq!(bench.bench_args, ["--bench", "transport"]);
+        let compare = parse(&["--compare", "--seconds", "2", "--repeats", "1"]).expect("valid");
+        assert!(compare.compare);
+        assert_eq!(compare.seconds.as_deref(), Some("2"));
+        assert_eq!(compare.repeats.as_deref(), Some("1"));
+    }
+
+    #[test]
+    fn rejects_mixed_or_out_of_range_arguments() {
+        assert!(parse(&["--compare", "--", "--bench", "x"]).is_err());
+        assert!(parse(&["--seconds", "2"]).is_err());
+        assert!(parse(&["--compare", "--seconds", "0"]).is_err());
+        assert!(parse(&["--compare", "--repeats", "11"]).is_err());
+        assert!(parse(&["--fast"]).is_err());
+    }
+}
