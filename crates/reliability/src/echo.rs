@@ -19,6 +19,8 @@ pub const IDLE_LIMIT: Duration = Duration::from_secs(30);
 /// What the echo server saw.
 #[derive(Debug, Default)]
 pub struct ServerStats {
+    /// Connections taken from the listen queue (before snoop and handshake).
+    pub connections: AtomicU64,
     /// Connections accepted (TLS or plaintext).
     pub accepted: AtomicU64,
     /// Connections the acceptor refused (handshake failed, plaintext refused, deadline).
@@ -99,6 +101,7 @@ impl EchoServer {
                     continue;
                 };
                 let (stats, acceptor) = (Arc::clone(&task_stats), task_acceptor.clone());
+                stats.connections.fetch_add(1, Ordering::Relaxed);
                 stats.active.fetch_add(1, Ordering::Relaxed);
                 tokio::spawn(async move {
                     // The acceptor bounds snoop and handshake by its own deadline.
