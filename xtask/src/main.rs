@@ -6,9 +6,11 @@
 //! - `cargo xtask fuzz`: builds and runs the cargo-fuzz targets in `fuzz/` (see `fuzz.rs`).
 //! - `cargo xtask bench`: the criterion benchmarks, or with `--compare` the side-by-side
 //!   comparison against other TLS servers (see `bench.rs`).
+//! - `cargo xtask soak`: the reliability scenarios' long form (see `soak.rs`).
 
 mod bench;
 mod fuzz;
+mod soak;
 mod tidy;
 
 use std::process::{Command, ExitCode};
@@ -24,6 +26,7 @@ commands:
   fuzz    build and run the fuzz targets (`cargo xtask fuzz --help`)
   bench   run the criterion benchmarks, or with --compare the side-by-side comparison
           (`cargo xtask bench --help`)
+  soak    the reliability scenarios' long form (release, about 10 minutes), with figures
 ";
 
 fn main() -> ExitCode {
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         },
+        Some("soak") => soak::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             say(USAGE);
             return ExitCode::SUCCESS;
