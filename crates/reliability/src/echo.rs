@@ -16,6 +16,11 @@ use vespa_tls_transport::{Acceptor, Connector, TransportError};
 /// How long an established connection may sit idle before the echo server drops it.
 pub const IDLE_LIMIT: Duration = Duration::from_secs(30);
 
+/// The listen backlog of [`EchoServer::start`]. `TcpListener::bind` uses 128 (the standard
+/// library's value, which mio copies): a burst of more connections than that makes the kernel
+/// drop handshakes, and clients wait a SYN retransmission (1 s) or more.
+pub const BACKLOG: u32 = 1024;
+
 /// What the echo server saw.
 #[derive(Debug, Default)]
 pub struct ServerStats {
@@ -77,10 +82,11 @@ impl Drop for EchoServer {
 }
 
 impl EchoServer {
-    /// Binds `127.0.0.1:0` and serves with `acceptor`.
+    /// Binds `127.0.0.1:0` with a listen backlog of [`BACKLOG`] and serves with `acceptor`.
     pub async fn start(acceptor: Acceptor) -> std::io::Result<EchoServer> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        Ok(EchoServer::serve(listener, acceptor))
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Ok(EchoServer::serve(socket.listen(BACKLOG)?, acceptor))
     }
 
     /// Serves on an already bound listener.
