@@ -111,21 +111,24 @@ pub(crate) struct PeerCheck {
 }
 
 impl PeerCheck {
-    /// Extracts credentials (in every mode: invalid ones refuse even in `disable`), then
-    /// authorizes under the mode.
-    fn check(
+    /// Extracts credentials, in every mode: invalid ones refuse even in `disable`.
+    fn credentials(
         &self,
         leaf: &CertificateDer<'_>,
         side: Side,
     ) -> Result<PeerCredentials, rustls::Error> {
-        let counters = self.metrics.side(side);
-        let credentials = PeerCredentials::from_der(leaf).map_err(|e| {
-            TlsMetrics::bump(&counters.invalid_peer_credentials);
+        PeerCredentials::from_der(leaf).map_err(|e| {
+            TlsMetrics::bump(&self.metrics.side(side).invalid_peer_credentials);
             PeerRejection::InvalidCredentials(e).into_rustls()
-        })?;
+        })
+    }
+
+    /// Authorizes extracted credentials under the mode.
+    fn check(&self, credentials: PeerCredentials, side: Side) -> Result<(), rustls::Error> {
+        let counters = self.metrics.side(side);
         let decision = self.authorizer.decide(&credentials, self.mode);
         match (decision.accept, decision.denied) {
-            (true, None) => Ok(credentials),
+            (true, None) => Ok(()),
             (true, Some(reasons)) => {
                 TlsMetrics::bump(&counters.invalid_peer_credentials);
                 let key = credentials.to_string();
@@ -137,7 +140,7 @@ impl PeerCheck {
                         reasons_text(&reasons)
                     );
                 }
-                Ok(credentials)
+                Ok(())
             }
             (false, reasons) => {
                 TlsMetrics::bump(&counters.invalid_peer_credentials);
@@ -178,11 +181,8 @@ impl ServerCertVerifier for VespaServerVerifier {
             now,
             self.provider.signature_verification_algorithms.all,
         )?;
+        let credentials = self.peer.credentials(end_entity, Side::Client)?;
         if self.hostname_validation {
-            let credentials = PeerCredentials::from_der(end_entity).map_err(|e| {
-                TlsMetrics::bump(&self.peer.metrics.client.invalid_peer_credentials);
-                PeerRejection::InvalidCredentials(e).into_rustls()
-            })?;
             let identity = HostnameIdentity {
                 dns_sans: &credentials.dns_sans,
                 ip_sans: &credentials.ip_sans,
@@ -205,7 +205,7 @@ impl ServerCertVerifier for VespaServerVerifier {
                 );
             }
         }
-        self.peer.check(end_entity, Side::Client)?;
+        self.peer.check(credentials, Side::Client)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -272,7 +272,8 @@ impl ClientCertVerifier for VespaClientVerifier {
     ) -> Result<ClientCertVerified, rustls::Error> {
         self.inner
             .verify_client_cert(end_entity, intermediates, now)?;
-        self.peer.check(end_entity, Side::Server)?;
+        let credentials = self.peer.credentials(end_entity, Side::Server)?;
+        self.peer.check(credentials, Side::Server)?;
         Ok(ClientCertVerified::assertion())
     }
 
