@@ -238,6 +238,9 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
                 let mut sequence = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     sequence += 1;
+                    // Claim the oldest version this call could use before reading the file, so
+                    // a stats line never reports a version newer than an in-flight call's.
+                    in_use.store(last_read.load(Ordering::SeqCst), Ordering::SeqCst);
                     if let Some((version, peers)) = read_peers(&args.peers, &args.name) {
                         in_use.store(version, Ordering::SeqCst);
                         last_read.fetch_max(version, Ordering::SeqCst);
@@ -248,8 +251,8 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
                                 request(&connector, peer, &body, Duration::from_secs(10)).await;
                             calls.count(&outcome);
                         }
-                        in_use.store(u64::MAX, Ordering::SeqCst);
                     }
+                    in_use.store(u64::MAX, Ordering::SeqCst);
                     tokio::time::sleep(args.pause).await;
                 }
             })
