@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use crate::cert::{self, Parsed};
 use crate::error::MaterialError;
 use crate::key::{self, KeyKind, SecretKey};
-use crate::pem::{self, Block, article};
+use crate::pem::{self, Block};
 
 const CERTIFICATE: &str = "CERTIFICATE";
 const EXPECT_CERTIFICATES: &str = "at least one CERTIFICATE block";
@@ -248,7 +248,7 @@ fn certificate_file(
             MaterialError::UnexpectedBlock {
                 path: path.to_owned(),
                 expected: EXPECT_CERTIFICATES,
-                found: format!("{} {} block", article(&other.label), other.label),
+                found: other.describe_kind(),
             }
         });
     }
@@ -307,7 +307,7 @@ fn key_file(path: &Path, bytes: &[u8]) -> Result<key::ParsedKey, MaterialError> 
                 EXPECT_ONLY_KEY
             },
             found: if keys == 0 {
-                format!("{} {} block", article(&other.label), other.label)
+                other.describe_kind()
             } else {
                 other.describe()
             },

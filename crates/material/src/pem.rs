@@ -29,12 +29,33 @@ pub(crate) type Decoded = (SectionKind, Zeroizing<Vec<u8>>);
 impl Block {
     /// `a CERTIFICATE block (block 2)`.
     pub(crate) fn describe(&self) -> String {
-        format!(
-            "{} {} block (block {})",
-            article(&self.label),
-            self.label,
-            self.index
-        )
+        format!("{} (block {})", self.describe_kind(), self.index)
+    }
+
+    /// `a CERTIFICATE block`.
+    pub(crate) fn describe_kind(&self) -> String {
+        let label = shown(&self.label);
+        format!("{} {label} block", article(label))
+    }
+}
+
+/// Labels longer than the longest in RFC 7468 (`NEW CERTIFICATE REQUEST`) are not shown.
+const MAX_SHOWN_LABEL: usize = 23;
+
+/// A label as messages show it: only when it looks like one (upper-case words, digits, dots,
+/// at most [`MAX_SHOWN_LABEL`] characters). Anything else on a BEGIN or END line may be file
+/// content — a key pasted without line breaks makes its whole body the "label" — so it is
+/// replaced, and no error quotes it.
+pub(crate) fn shown(label: &str) -> &str {
+    let plausible = !label.is_empty()
+        && label.len() <= MAX_SHOWN_LABEL
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b' ' || b == b'.');
+    if plausible {
+        label
+    } else {
+        "<unrecognised label>"
     }
 }
 
@@ -69,7 +90,9 @@ pub(crate) fn blocks(path: &Path, bytes: &[u8]) -> Result<Vec<Block>, MaterialEr
                     return Err(MaterialError::MalformedPem {
                         path: path.to_owned(),
                         reason: format!(
-                            "a BEGIN {label} line closed by END {end_label} (block {index})"
+                            "a BEGIN {} line closed by END {} (block {index})",
+                            shown(&label),
+                            shown(&end_label)
                         ),
                     });
                 }
@@ -91,7 +114,10 @@ pub(crate) fn blocks(path: &Path, bytes: &[u8]) -> Result<Vec<Block>, MaterialEr
         let Some(end) = end else {
             return Err(MaterialError::MalformedPem {
                 path: path.to_owned(),
-                reason: format!("a BEGIN {label} line with no END line (block {index})"),
+                reason: format!(
+                    "a BEGIN {} line with no END line (block {index})",
+                    shown(&label)
+                ),
             });
         };
         let decoded = if encrypted_header || SectionKind::try_from(label.as_bytes()).is_err() {
@@ -220,6 +246,33 @@ mod tests {
         assert!(!err.to_string().contains("secret"), "{err}");
         let crossed = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END PRIVATE KEY-----\n";
         assert!(blocks(Path::new("/c"), crossed).is_err());
+    }
+
+    /// Found by the `pem_material` fuzz target: an END line whose "label" held text copied
+    /// from a key was quoted in the error.
+    #[test]
+    fn labels_that_may_be_content_are_not_quoted() {
+        let end_with_content = b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END C\0\x01<&@qIuKxnlo8GJF1At7n5LEWoNyYt8+satO3Gl+b3Jy\0ERTIFICATE-----\n";
+        let err = blocks(Path::new("/c"), end_with_content).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "/c: expected well-formed PEM, found a BEGIN CERTIFICATE line closed by END <unrecognised label> (block 1)"
+        );
+        // A key pasted without its line breaks: the whole body sits between BEGIN and the
+        // last `-----`.
+        let one_line = b"-----BEGIN PRIVATE KEY-----MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg-----END PRIVATE KEY-----\n";
+        let err = blocks(Path::new("/k"), one_line).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            "/k: expected well-formed PEM, found a BEGIN <unrecognised label> line with no END line (block 1)"
+        );
+        assert!(!err.to_string().contains("MIGHAgEA"), "{err}");
+        let odd = b"-----BEGIN secret-looking-text-----\nAAAA\n-----END secret-looking-text-----\n";
+        let found = blocks(Path::new("/c"), odd).unwrap();
+        assert_eq!(
+            found[0].describe(),
+            "a <unrecognised label> block (block 1)"
+        );
     }
 
     #[test]
