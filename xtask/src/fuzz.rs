@@ -32,6 +32,9 @@ other on their corpus and, on a crash, prints the input's path and how to reprod
 const TIMEOUT_SECONDS: u32 = 10;
 const DEFAULT_SECONDS: u32 = 60;
 const SMOKE_SECONDS: u32 = 5;
+/// The cargo-fuzz installed when there is none: the version this setup was written against, so
+/// a fresh CI machine does not pick up a release that needs a newer toolchain.
+const CARGO_FUZZ_VERSION: &str = "0.13.2";
 
 /// What `cargo xtask fuzz` was asked to do.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -188,8 +191,18 @@ fn ensure_cargo_fuzz() -> Result<(), Failure> {
         say(String::from_utf8_lossy(&output.stdout).trim());
         return Ok(());
     }
-    say("cargo-fuzz is not installed; installing it with `cargo install --locked cargo-fuzz`");
-    let argv = ["cargo", "install", "--locked", "cargo-fuzz"];
+    let argv = [
+        "cargo",
+        "install",
+        "--locked",
+        "cargo-fuzz",
+        "--version",
+        CARGO_FUZZ_VERSION,
+    ];
+    say(&format!(
+        "cargo-fuzz is not installed; installing it with `{}`",
+        argv.join(" ")
+    ));
     let status = Command::new(argv[0]).args(&argv[1..]).status();
     match status {
         Ok(status) if status.success() => Ok(()),
