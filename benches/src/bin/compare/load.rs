@@ -134,6 +134,8 @@ async fn exchange<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         .write_all(b"x\n")
         .await
         .map_err(|e| format!("write: {e}"))?;
+    // tokio-rustls can accept bytes it has not sent yet; flush so they leave.
+    stream.flush().await.map_err(|e| format!("flush: {e}"))?;
     stream
         .read_exact(reply)
         .await
@@ -322,6 +324,8 @@ async fn idle_exchange<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         .write_all(b"x\n")
         .await
         .map_err(|e| format!("write: {e}"))?;
+    // tokio-rustls can accept bytes it has not sent yet; flush so they leave.
+    stream.flush().await.map_err(|e| format!("flush: {e}"))?;
     tokio::time::timeout(ROUND_TIMEOUT, stream.read_exact(reply))
         .await
         .map_err(|_| "read timed out".to_owned())?

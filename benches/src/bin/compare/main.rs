@@ -38,6 +38,7 @@ usage: compare --vespa-tls PATH --bare-server PATH [options]
   --idle N           idle TLS connections for the memory figure (default 1000; 0 skips it)
   --docs DIR         replace the generated section of DIR/BENCHMARKS.md, write the chart there
   --command TEXT     the command recorded in the docs (default `cargo xtask bench --compare`)
+  --only PART        run one part (handshakes, stream or idle), for profiling; not with --docs
 ";
 
 const WARMUP: Duration = Duration::from_millis(500);
@@ -55,6 +56,13 @@ struct Options {
     idle: usize,
     docs: Option<PathBuf>,
     command: String,
+    only: Option<String>,
+}
+
+impl Options {
+    fn runs(&self, part: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| only == part)
+    }
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -68,6 +76,7 @@ fn parse_args() -> Result<Options, String> {
         idle: 1000,
         docs: None,
         command: "cargo xtask bench --compare".into(),
+        only: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -86,6 +95,7 @@ fn parse_args() -> Result<Options, String> {
             "--idle" => options.idle = number(&arg, &value()?)?,
             "--docs" => options.docs = Some(value()?.into()),
             "--command" => options.command = value()?,
+            "--only" => options.only = Some(value()?),
             "-h" | "--help" => return Err(String::new()),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -98,6 +108,12 @@ fn parse_args() -> Result<Options, String> {
     }
     if !(1..=10).contains(&options.repeats) || !(1..=256).contains(&options.connections) {
         return Err("--repeats must be 1..=10 and --connections 1..=256".into());
+    }
+    match options.only.as_deref() {
+        None => {}
+        Some("handshakes" | "stream" | "idle") if options.docs.is_none() => {}
+        Some(_) if options.docs.is_some() => return Err("--only cannot go with --docs".into()),
+        Some(other) => return Err(format!("--only: unknown part {other:?}")),
     }
     if options.stream_mib > 8192 || options.idle > 10_000 {
         return Err("--stream-mib must be ≤ 8192 and --idle ≤ 10000".into());
@@ -271,13 +287,21 @@ fn run(options: &Options) -> Result<(), String> {
     ] {
         let dir = temp.path().join(dir);
         let pki = make_pki(&dir, key_type, section)?;
-        let section_rows = compare_servers(&runtime, options, &tools, &pki, &dir, &openssl_conf)?;
-        rows.extend(section_rows);
+        if options.runs("handshakes") {
+            rows.extend(compare_servers(
+                &runtime,
+                options,
+                &tools,
+                &pki,
+                &dir,
+                &openssl_conf,
+            )?);
+        }
         if key_type == KeyType::EcdsaP256 {
-            if options.stream_mib > 0 {
+            if options.stream_mib > 0 && options.runs("stream") {
                 stream = Some(bulk_stream(&runtime, options, &tools, &pki, &dir)?);
             }
-            if options.idle > 0 {
+            if options.idle > 0 && options.runs("idle") {
                 idle = idle_memory(&runtime, options, &tools, &pki, &dir)?;
             }
         }
@@ -589,6 +613,12 @@ fn bulk_stream(
         tls: None,
     };
     let suite = runtime.block_on(load::round(&tls))?.suite;
+    say(&format!(
+        "stream: TLS server pid {}, plaintext server pid {}, client pid {}",
+        tls_server.pid,
+        plain_server.pid,
+        std::process::id()
+    ));
     // Generous: a 2-core VM moves well over 100 MB/s even with TLS both ways.
     let limit = Duration::from_secs(30 + bytes / (50 << 20));
     let mut result = StreamResult {
