@@ -10,19 +10,8 @@ use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 use crate::error::ScenarioError;
 
 /// A TLS config file's JSON for `files`, with `extra` top-level members (e.g. an
-/// `"authorized-peers": […]` member) appended.
-pub fn config_json(files: &Files, extra: &str) -> String {
-    let mut json = format!(
-        r#"{{"files": {{"ca-certificates": {:?}, "certificates": {:?}, "private-key": {:?}}}"#,
-        files.ca_certificates, files.certificates, files.private_key
-    );
-    if !extra.is_empty() {
-        json.push_str(", ");
-        json.push_str(extra);
-    }
-    json.push('}');
-    json
-}
+/// `"authorized-peers": […]` member) appended: the testkit's writer.
+pub use vespa_tls_testkit::config_json_with as config_json;
 
 /// An `authorized-peers` member with one policy per CN pattern (all capabilities).
 pub fn authorized_cns(patterns: &[&str]) -> String {
