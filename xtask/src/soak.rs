@@ -16,7 +16,7 @@ pub(crate) const USAGE: &str = "\
 usage: cargo xtask soak
 
 Runs the reliability scenarios (crates/reliability) in their long form: VESPA_TLS_SOAK=1,
-release profile, about 10 minutes on 2 cores. Prints every scenario's figures (requests,
+release profile, about 7 minutes on 2 cores. Prints every scenario's figures (requests,
 failures, rotations, latencies, memory) and keeps them in target/reliability-soak.jsonl.
 ";
 
