@@ -253,8 +253,20 @@ impl Acceptor {
         if !self.log_limiter.allow(&key) {
             return;
         }
-        match error.rustls_error().and_then(PeerRejection::from_rustls) {
-            Some(rejection) => tracing::warn!("{peer}: refused: {rejection}"),
+        // Certificate problems (expired, unknown CA, not authorized, none presented) are what an
+        // operator looks for; other failures (scanners, plaintext, timeouts) are routine.
+        match error.rustls_error() {
+            Some(e) => match PeerRejection::from_rustls(e) {
+                Some(rejection) => tracing::warn!("{peer}: refused: {rejection}"),
+                None if matches!(
+                    e,
+                    rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+                ) =>
+                {
+                    tracing::warn!("{error}");
+                }
+                None => tracing::info!("{error}"),
+            },
             None => tracing::info!("{error}"),
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context as _, bail};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use vespa_tls_authz::CapabilitySet;
 use vespa_tls_config::Environment;
 use vespa_tls_context::{ReloadEvent, ReloadOptions, ReloadingTlsContext, TlsModes};
@@ -87,7 +87,7 @@ async fn serve(
         }
     };
     let acceptor = Acceptor::new(source, env.mixed_mode).with_handshake_timeout(handshake_timeout);
-    let listener = TcpListener::bind(&args.listen)
+    let listener = listen(&args.listen)
         .await
         .with_context(|| format!("{}: cannot listen", args.listen))?;
     let address = listener.local_addr()?;
@@ -132,6 +132,25 @@ async fn serve(
         ),
     );
     Ok(Verdict::Yes)
+}
+
+/// Binds with a listen backlog of 1024: tokio's default of 128 drops SYNs under a burst of
+/// handshakes, which shows up as one-second client latencies.
+async fn listen(address: &str) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for address in tokio::net::lookup_host(address).await? {
+        let socket = if address.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(address).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address")))
 }
 
 async fn handle(
