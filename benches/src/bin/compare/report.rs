@@ -312,6 +312,23 @@ impl Results {
                     a.server_cpu() / b.server_cpu(),
                 );
             }
+            // haproxy's TLS work alone: its CPU minus that of relaying the same exchange.
+            if let (Some(a), Some(h), Some(relay)) = (
+                find(&self.rows, section, Kind::OursTlsX25519),
+                find(&self.rows, section, Kind::Haproxy),
+                find(&self.rows, section, Kind::HaproxyRelay),
+            ) {
+                let tls_only = h.server_cpu() - relay.server_cpu();
+                let _ = writeln!(
+                    out,
+                    "| {section} | {} | haproxy, TLS work only ({:.0} − {:.0} µs relay) | {} | – | {:.2}× |",
+                    Kind::OursTlsX25519.label(),
+                    h.server_cpu(),
+                    relay.server_cpu(),
+                    h.group(),
+                    a.server_cpu() / tls_only,
+                );
+            }
         }
         out
     }
