@@ -15,9 +15,7 @@ use std::path::Path;
 use time::{Duration, OffsetDateTime};
 use vespa_tls_authz::GlobDialect;
 use vespa_tls_fuzz::{AUTHZ_POLICIES, GlobCase, join_files};
-use vespa_tls_pki::{
-    CaParams, CertificateAuthority, IssuedCertificate, KeyType, NodeParams, Validity,
-};
+use vespa_tls_pki::{CaParams, CertificateAuthority, KeyType, NodeParams, Validity};
 
 type Failure = Box<dyn std::error::Error>;
 
@@ -93,28 +91,15 @@ fn certificates(corpus: &Path) -> Result<(), Failure> {
             .with_uri("myscheme://my/fancy/?magic"),
     )?;
 
-    let material = corpus.join("pem_material");
-    let bundle = root.ca_bundle_pem();
-    let set = |node: &IssuedCertificate| {
-        join_files(
-            bundle.as_bytes(),
-            node.certificates_pem().as_bytes(),
-            node.key_pem.expose().as_bytes(),
-        )
-    };
-    write(&material, "p256-with-intermediate", &set(&node))?;
-    write(&material, "p384", &set(&p384))?;
-    write(&material, "rsa2048", &set(&rsa))?;
-    let mut wrong_order = intermediate.cert_pem();
-    wrong_order.push_str(&node.cert_pem);
+    // Inputs with working private keys are not committed (project policy): `cargo xtask fuzz`
+    // makes P-256, P-384, RSA-2048 and leaf-not-first sets with `vespa-tls ca` for every run.
+    // The committed seed is the chain without a key.
+    let mut chain = node.cert_pem.clone();
+    chain.push_str(&intermediate.cert_pem());
     write(
-        &material,
-        "leaf-not-first",
-        &join_files(
-            bundle.as_bytes(),
-            wrong_order.as_bytes(),
-            node.key_pem.expose().as_bytes(),
-        ),
+        &corpus.join("pem_material"),
+        "chain-without-key",
+        &join_files(root.ca_bundle_pem().as_bytes(), chain.as_bytes(), b""),
     )?;
 
     let leaves = corpus.join("cert_credentials");

@@ -282,8 +282,22 @@ fn run_target(
     let before = files_in(&artifacts);
     let max_time = format!("-max_total_time={seconds}");
     let timeout = format!("-timeout={TIMEOUT_SECONDS}");
+    // Seeds with working private keys are made fresh for each run, never committed.
+    let key_seeds = if target == "pem_material" {
+        match key_seeds(root) {
+            Ok(dir) => Some(dir),
+            Err(problem) => {
+                say(&format!(
+                    "(pem_material runs without generated key seeds: {problem})"
+                ));
+                None
+            }
+        }
+    } else {
+        None
+    };
     // libFuzzer writes new inputs to the first corpus directory only.
-    let argv = [
+    let mut argv = vec![
         "cargo",
         "fuzz",
         "run",
@@ -292,11 +306,11 @@ fn run_target(
         target,
         &work,
         &seeds,
-        "--",
-        &max_time,
-        &timeout,
-        "-print_final_stats=1",
     ];
+    if let Some(dir) = &key_seeds {
+        argv.push(dir);
+    }
+    argv.extend(["--", &max_time, &timeout, "-print_final_stats=1"]);
     let mut stats = Stats::default();
     let mut written = Vec::new();
     let started = Instant::now();
@@ -518,5 +532,93 @@ mod tests {
         assert!(report.contains(
             "reproduce: RUSTC_BOOTSTRAP='1' cargo fuzz run --fuzz-dir fuzz glob fuzz/artifacts/glob/crash-1"
         ));
+    }
+}
+
+/// Writes `pem_material` inputs (CA bundle, chain and key, joined by the target's `\0--\0`)
+/// made with `vespa-tls ca` into `fuzz/target/seeds/pem_material/`: a P-256, a P-384 and an
+/// RSA-2048 node, and one whose leaf is not first. Project policy commits no working private
+/// key, so these are made on every run.
+fn key_seeds(root: &Path) -> Result<String, String> {
+    let base = root.join("fuzz/target/seeds");
+    let pki = base.join("pki");
+    let out_rel = "fuzz/target/seeds/pem_material";
+    let out = root.join(out_rel);
+    let _ = fs::remove_dir_all(&pki);
+    fs::create_dir_all(&out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let read = |p: &Path| fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    for (name, key_type) in [
+        ("p256", "ecdsa-p256"),
+        ("p384", "ecdsa-p384"),
+        ("rsa2048", "rsa-2048"),
+    ] {
+        let ca = pki.join(name);
+        let ca_dir = ca.to_string_lossy().into_owned();
+        vespa_tls(
+            root,
+            &["ca", "init", "--dir", &ca_dir, "--key-type", key_type],
+        )?;
+        vespa_tls(
+            root,
+            &[
+                "ca",
+                "issue",
+                "--dir",
+                &ca_dir,
+                "--name",
+                "node",
+                "--key-type",
+                key_type,
+                "--san-dns",
+                "localhost",
+                "--san-ip",
+                "127.0.0.1",
+                "--san-uri",
+                "vespa://app/node",
+            ],
+        )?;
+        let node = ca.join("node");
+        let bundle = read(&node.join("ca-certificates.pem"))?;
+        let chain = read(&node.join("node.pem"))?;
+        let key = read(&node.join("node.key"))?;
+        let join = |parts: [&[u8]; 3]| parts.join(&b"\0--\0"[..]);
+        let write = |file: &str, bytes: Vec<u8>| {
+            fs::write(out.join(file), bytes).map_err(|e| format!("{}: {e}", out.display()))
+        };
+        write(name, join([&bundle, &chain, &key]))?;
+        if name == "p256" {
+            write(
+                "leaf-not-first",
+                join([&bundle, &[&bundle[..], &chain[..]].concat(), &key]),
+            )?;
+        }
+    }
+    let _ = fs::remove_dir_all(&pki);
+    Ok(out_rel.to_owned())
+}
+
+/// Runs the `vespa-tls` tool of this workspace.
+fn vespa_tls(root: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new("cargo")
+        .args([
+            "run",
+            "--quiet",
+            "--locked",
+            "--package",
+            "vespa-tls-verify",
+            "--",
+        ])
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "vespa-tls {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
     }
 }

@@ -171,6 +171,7 @@ pub(crate) enum KeyTypeArg {
     /// ECDSA on P-384.
     EcdsaP384,
     /// RSA with a 2048-bit modulus.
+    #[value(name = "rsa-2048")]
     Rsa2048,
 }
 

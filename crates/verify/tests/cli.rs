@@ -268,6 +268,30 @@ fn ca_commands_write_what_they_say() {
     assert_eq!(code(&out), 0);
     let (options, _) = vespa_tls_config_parse(&stdout(&out));
     assert!(options.starts_with('/'), "absolute paths: {options}");
+    for key_type in ["ecdsa-p384", "rsa-2048"] {
+        let other = pki.dir.path().join(key_type);
+        let out = run(&[
+            "ca",
+            "init",
+            "--dir",
+            s(&other),
+            "--key-type",
+            key_type,
+            "--json",
+        ]);
+        assert_eq!(code(&out), 0, "{key_type}: {}", stderr(&out));
+        let out = run(&[
+            "ca",
+            "issue",
+            "--dir",
+            s(&other),
+            "--name",
+            "n",
+            "--key-type",
+            key_type,
+        ]);
+        assert_eq!(code(&out), 0, "{key_type}: {}", stderr(&out));
+    }
     let out = run(&["ca", "issue", "--dir", s(&ca), "--name", "../escape"]);
     assert_eq!(code(&out), 2);
     let out = run(&["ca", "config", "--dir", s(&ca), "--name", "nobody"]);
