@@ -18,7 +18,8 @@ pub struct ChartRow {
     pub server_cpu_us: f64,
 }
 
-const WIDTH: f64 = 1000.0;
+// Room for the value labels past the longest bar of the right-hand panel.
+const WIDTH: f64 = 1080.0;
 const LABEL_WIDTH: f64 = 300.0;
 const PANEL_WIDTH: f64 = 300.0;
 const GAP: f64 = 50.0;
