@@ -162,7 +162,8 @@ where
                 let _ = timeout(IDLE_LIMIT, stream.shutdown()).await;
                 return;
             }
-            Ok(Ok(n)) => match timeout(IDLE_LIMIT, stream.write_all(&buf[..n])).await {
+            // A TLS stream may keep the tail of a write buffered until flushed.
+            Ok(Ok(n)) => match timeout(IDLE_LIMIT, write_and_flush(&mut stream, &buf[..n])).await {
                 Ok(Ok(())) => {}
                 _ => return,
             },
@@ -215,7 +216,7 @@ pub async fn request(
     let server_leaf = stream
         .peer_certificates()
         .and_then(|chain| chain.first().cloned());
-    match timeout(limit, stream.write_all(payload)).await {
+    match timeout(limit, write_and_flush(&mut stream, payload)).await {
         Err(_) => return Outcome::Failed(format!("{address}: write not done within {limit:?}")),
         Ok(Err(e)) => return Outcome::Failed(format!("{address}: write: {e}")),
         Ok(Ok(())) => {}
@@ -259,4 +260,13 @@ pub async fn request(
         latency: started.elapsed(),
         server_leaf,
     }
+}
+
+async fn write_and_flush<S: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    use tokio::io::AsyncWriteExt as _;
+    stream.write_all(bytes).await?;
+    stream.flush().await
 }

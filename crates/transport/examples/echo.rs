@@ -86,7 +86,11 @@ async fn server(address: &str) -> Result<(), Box<dyn std::error::Error>> {
             );
             let mut buf = vec![0u8; 16384];
             while let Ok(n) = stream.read(&mut buf).await {
-                if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                // A TLS stream may keep the tail of a write buffered until flushed.
+                if n == 0
+                    || stream.write_all(&buf[..n]).await.is_err()
+                    || stream.flush().await.is_err()
+                {
                     break;
                 }
             }
@@ -107,6 +111,7 @@ async fn client(
     let address: SocketAddr = address.parse()?;
     let (mut stream, auth) = connector.connect_tcp(address, host).await?;
     stream.write_all(message.as_bytes()).await?;
+    stream.flush().await?;
     let mut reply = vec![0u8; message.len()];
     stream.read_exact(&mut reply).await?;
     println!(

@@ -86,6 +86,9 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Rewind<IO> {
 
 /// A connection from an [`Acceptor`](crate::Acceptor) or a [`Connector`](crate::Connector):
 /// TLS or plaintext, read and written the same way.
+///
+/// Like any buffered writer, call `flush()` after the last write of a message: a TLS
+/// connection may keep the tail of a write in rustls's buffer when the socket is full.
 #[derive(Debug)]
 pub enum TransportStream<IO> {
     /// Plaintext (TLS not configured, or a plaintext peer of a mixed-mode server).

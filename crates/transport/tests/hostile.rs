@@ -285,6 +285,7 @@ async fn a_client_hello_over_16_kib() {
         .unwrap()
         .unwrap();
     stream.write_all(b"big hello\n").await.unwrap();
+    stream.flush().await.unwrap();
     let mut reply = [0u8; 10];
     timeout(LIMIT, stream.read_exact(&mut reply))
         .await

@@ -256,6 +256,7 @@ async fn our_connector_against_s_server_requiring_a_client_certificate() {
             Some("server.localhost")
         );
         stream.write_all(b"abc\n").await.expect("write");
+        stream.flush().await.expect("flush");
         let mut reply = [0u8; 4];
         timeout(LIMIT, stream.read_exact(&mut reply))
             .await

@@ -24,7 +24,7 @@ async fn roundtrip<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     stream: &mut S,
     message: &[u8],
 ) -> bool {
-    if stream.write_all(message).await.is_err() {
+    if stream.write_all(message).await.is_err() || stream.flush().await.is_err() {
         return false;
     }
     let mut reply = vec![0u8; message.len()];

@@ -170,9 +170,12 @@ async fn start(acceptor: Acceptor, port: u16) -> anyhow::Result<Server> {
                                     Err(denied) => format!("DENIED {denied}\n"),
                                 };
                                 let _ = stream.write_all(reply.as_bytes()).await;
+                                let _ = stream.flush().await;
                                 continue;
                             }
-                            if stream.write_all(&buf[..n]).await.is_err() {
+                            if stream.write_all(&buf[..n]).await.is_err()
+                                || stream.flush().await.is_err()
+                            {
                                 break;
                             }
                         }
@@ -204,7 +207,7 @@ async fn talk(connector: &Connector, address: SocketAddr) -> String {
         return "refused".into();
     };
     let line = b"hello\n";
-    if stream.write_all(line).await.is_err() {
+    if stream.write_all(line).await.is_err() || stream.flush().await.is_err() {
         return "refused".into();
     }
     let mut reply = [0u8; 6];
@@ -218,7 +221,7 @@ async fn request(connector: &Connector, address: SocketAddr, line: &[u8]) -> Str
     let Ok((mut stream, _)) = connector.connect_tcp(address, "localhost").await else {
         return "refused".into();
     };
-    if stream.write_all(line).await.is_err() {
+    if stream.write_all(line).await.is_err() || stream.flush().await.is_err() {
         return "refused".into();
     }
     let mut reply = Vec::new();

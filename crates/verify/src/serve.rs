@@ -167,6 +167,8 @@ async fn handle(
                     return stream.shutdown().await;
                 }
                 stream.write_all(&buf[..n]).await?;
+                // TLS may keep the tail of a write buffered until flushed.
+                stream.flush().await?;
             }
         }
     }

@@ -94,7 +94,9 @@ pub async fn echo_server(acceptor: Acceptor) -> EchoServer {
                             match timeout(LIMIT, stream.read(&mut buf)).await {
                                 Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
                                 Ok(Ok(n)) => {
-                                    if stream.write_all(&buf[..n]).await.is_err() {
+                                    if stream.write_all(&buf[..n]).await.is_err()
+                                        || stream.flush().await.is_err()
+                                    {
                                         break;
                                     }
                                 }
@@ -132,7 +134,7 @@ pub async fn exchange(connector: &Connector, address: SocketAddr, host: &str) ->
         return Outcome::Refused;
     };
     let message = b"hello, vespa\n";
-    if stream.write_all(message).await.is_err() {
+    if stream.write_all(message).await.is_err() || stream.flush().await.is_err() {
         return Outcome::Refused;
     }
     let mut reply = vec![0u8; message.len()];
