@@ -477,64 +477,6 @@ fn run_quiet(name: &str, root: &Path, argv: &[&str]) -> Result<(), Failure> {
     })
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
-    }
-
-    #[test]
-    fn parses_the_documented_arguments() {
-        let options = Options::parse(&args(&[
-            "--target", "glob", "--target", "authz", "--time", "600",
-        ]))
-        .unwrap();
-        assert_eq!(options.targets, ["glob", "authz"]);
-        assert_eq!(options.seconds(), 600);
-        assert!(!options.smoke);
-        assert_eq!(
-            Options::parse(&args(&["--smoke"])).unwrap(),
-            Options::smoke()
-        );
-        assert_eq!(Options::smoke().seconds(), SMOKE_SECONDS);
-        assert_eq!(Options::parse(&[]).unwrap().seconds(), DEFAULT_SECONDS);
-    }
-
-    #[test]
-    fn rejects_bad_arguments() {
-        for bad in [
-            &["--time"][..],
-            &["--time", "0"],
-            &["--time", "ten"],
-            &["--target"],
-            &["--fast"],
-        ] {
-            assert!(Options::parse(&args(bad)).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn reads_libfuzzer_final_stats() {
-        let line = "#92797\tDONE   cov: 564 ft: 1630 corp: 316/16374b lim: 159 exec/s: 10310";
-        let rest = line.split("DONE").nth(1).unwrap();
-        assert_eq!(field(rest, "cov:").as_deref(), Some("564"));
-        assert_eq!(field(rest, "ft:").as_deref(), Some("1630"));
-        assert_eq!(field(rest, "nope:"), None);
-    }
-
-    #[test]
-    fn crash_report_names_the_input_and_the_commands() {
-        let inputs = BTreeSet::from([PathBuf::from("fuzz/artifacts/glob/crash-1")]);
-        let report = crash_report("glob", &inputs, &[("RUSTC_BOOTSTRAP", "1")]);
-        assert!(report.contains("input: fuzz/artifacts/glob/crash-1"));
-        assert!(report.contains(
-            "reproduce: RUSTC_BOOTSTRAP='1' cargo fuzz run --fuzz-dir fuzz glob fuzz/artifacts/glob/crash-1"
-        ));
-    }
-}
-
 /// Writes `pem_material` inputs (CA bundle, chain and key, joined by the target's `\0--\0`)
 /// made with `vespa-tls ca` into `fuzz/target/seeds/pem_material/`: a P-256, a P-384 and an
 /// RSA-2048 node, and one whose leaf is not first. Project policy commits no working private
@@ -620,5 +562,63 @@ fn vespa_tls(root: &Path, args: &[&str]) -> Result<(), String> {
             args.join(" "),
             String::from_utf8_lossy(&output.stderr).trim()
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn parses_the_documented_arguments() {
+        let options = Options::parse(&args(&[
+            "--target", "glob", "--target", "authz", "--time", "600",
+        ]))
+        .unwrap();
+        assert_eq!(options.targets, ["glob", "authz"]);
+        assert_eq!(options.seconds(), 600);
+        assert!(!options.smoke);
+        assert_eq!(
+            Options::parse(&args(&["--smoke"])).unwrap(),
+            Options::smoke()
+        );
+        assert_eq!(Options::smoke().seconds(), SMOKE_SECONDS);
+        assert_eq!(Options::parse(&[]).unwrap().seconds(), DEFAULT_SECONDS);
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        for bad in [
+            &["--time"][..],
+            &["--time", "0"],
+            &["--time", "ten"],
+            &["--target"],
+            &["--fast"],
+        ] {
+            assert!(Options::parse(&args(bad)).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn reads_libfuzzer_final_stats() {
+        let line = "#92797\tDONE   cov: 564 ft: 1630 corp: 316/16374b lim: 159 exec/s: 10310";
+        let rest = line.split("DONE").nth(1).unwrap();
+        assert_eq!(field(rest, "cov:").as_deref(), Some("564"));
+        assert_eq!(field(rest, "ft:").as_deref(), Some("1630"));
+        assert_eq!(field(rest, "nope:"), None);
+    }
+
+    #[test]
+    fn crash_report_names_the_input_and_the_commands() {
+        let inputs = BTreeSet::from([PathBuf::from("fuzz/artifacts/glob/crash-1")]);
+        let report = crash_report("glob", &inputs, &[("RUSTC_BOOTSTRAP", "1")]);
+        assert!(report.contains("input: fuzz/artifacts/glob/crash-1"));
+        assert!(report.contains(
+            "reproduce: RUSTC_BOOTSTRAP='1' cargo fuzz run --fuzz-dir fuzz glob fuzz/artifacts/glob/crash-1"
+        ));
     }
 }
