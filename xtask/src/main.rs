@@ -202,7 +202,7 @@ pub(crate) fn timed(name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Resu
 }
 
 /// Runs one command as a named step, streaming its output.
-fn step(name: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), Failure> {
+pub(crate) fn step(name: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), Failure> {
     let rendered = render(argv, env);
     timed(name, || {
         say(&format!("$ {rendered}"));

@@ -7,10 +7,9 @@
 //! prints them. docs/RELIABILITY.md records a run.
 
 use std::path::PathBuf;
-use std::process::Command;
 use std::time::Instant;
 
-use crate::{Failure, render, say, timed};
+use crate::{Failure, say};
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask soak
@@ -45,7 +44,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
     let _ = std::fs::remove_file(&report);
     let report_text = report.display().to_string();
     // The rolling upgrade ends with `vespa-tls scan`; the tests find it next to themselves.
-    run_step(
+    crate::step(
         "soak: build vespa-tls",
         &[
             "cargo",
@@ -59,7 +58,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         ],
         &[],
     )?;
-    let tests = run_step(
+    let tests = crate::step(
         "soak: reliability scenarios (long form)",
         &[
             "cargo",
@@ -97,29 +96,4 @@ pub(crate) fn run(args: &[String]) -> Result<(), Failure> {
         started.elapsed()
     ));
     Ok(())
-}
-
-fn run_step(name: &str, argv: &[&str], env: &[(&str, &str)]) -> Result<(), Failure> {
-    let rendered = render(argv, env);
-    timed(name, || {
-        say(&format!("$ {rendered}"));
-        let status = Command::new(argv[0])
-            .args(&argv[1..])
-            .envs(env.iter().copied())
-            .status()
-            .map_err(|e| Failure {
-                step: name.to_owned(),
-                rerun: Some(rendered.clone()),
-                detail: format!("could not start {}: {e}", argv[0]),
-            })?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(Failure {
-                step: name.to_owned(),
-                rerun: Some(rendered.clone()),
-                detail: format!("exit status: {status}"),
-            })
-        }
-    })
 }
