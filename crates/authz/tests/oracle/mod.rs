@@ -1,5 +1,6 @@
-//! The `cert_credentials` oracle: VESPA-BEHAVIOUR §3 applied to x509-cert's full decode, as in
-//! `crates/authz/tests/extraction_oracle.rs`.
+//! The credential-extraction oracle: VESPA-BEHAVIOUR §3 applied to x509-cert's full decode.
+//! Shared by `tests/extraction_oracle.rs` and the `cert_credentials` fuzz target (which
+//! includes this file by path).
 
 use std::net::IpAddr;
 
