@@ -23,7 +23,8 @@ use vespa_tls_material::{CryptoMaterial, MaterialReport};
 use crate::error::ContextError;
 use crate::metrics::TlsMetrics;
 use crate::provider;
-use crate::verifier::{PeerCheck, RateLimiter, VespaClientVerifier, VespaServerVerifier};
+use crate::ratelimit::RateLimiter;
+use crate::verifier::{PeerCheck, VespaClientVerifier, VespaServerVerifier};
 
 /// How often one peer's `log_only` authorization failure, or one server's legacy hostname
 /// match, is logged.

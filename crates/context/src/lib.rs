@@ -6,6 +6,7 @@ mod error;
 pub mod hostname;
 mod metrics;
 mod provider;
+mod ratelimit;
 mod reload;
 mod verifier;
 
@@ -16,4 +17,5 @@ pub use provider::{vespa_protocol, vespa_suite};
 pub use reload::{
     ReloadEvent, ReloadFailure, ReloadOptions, ReloadOutcome, ReloadStatus, ReloadingTlsContext,
 };
-pub use verifier::{PeerRejection, RateLimiter};
+pub use ratelimit::RateLimiter;
+pub use verifier::PeerRejection;

@@ -1,9 +1,7 @@
 //! Our rustls verifiers: webpki chain validation, then Vespa's hostname check (client side),
 //! then authorization, in both directions.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -17,6 +15,7 @@ use vespa_tls_config::AuthorizationMode;
 
 use crate::hostname::{HostnameIdentity, HostnameMismatch, verify_dns_name, verify_ip};
 use crate::metrics::{Side, TlsMetrics};
+use crate::ratelimit::RateLimiter;
 
 /// Why our verifier refused a peer; found inside `rustls::Error::InvalidCertificate(Other(…))`
 /// so callers can log the reason with the peer's address.
@@ -56,48 +55,6 @@ impl PeerRejection {
 
     fn into_rustls(self) -> rustls::Error {
         rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(self))))
-    }
-}
-
-/// At most one log line per key (a peer address, a peer identity) per interval, in a bounded
-/// table: what keeps a misbehaving peer from flooding the log.
-#[derive(Debug)]
-pub struct RateLimiter {
-    interval: Duration,
-    last: Mutex<HashMap<String, Instant>>,
-}
-
-impl RateLimiter {
-    const MAX_KEYS: usize = 4096;
-
-    /// A limiter allowing one line per key per `interval`.
-    pub fn new(interval: Duration) -> Self {
-        RateLimiter {
-            interval,
-            last: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Whether a line about `key` may be logged now.
-    pub fn allow(&self, key: &str) -> bool {
-        let now = Instant::now();
-        let mut last = match self.last.lock() {
-            Ok(guard) => guard,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if let Some(at) = last.get(key)
-            && now.duration_since(*at) < self.interval
-        {
-            return false;
-        }
-        if last.len() >= Self::MAX_KEYS {
-            last.retain(|_, at| now.duration_since(*at) < self.interval);
-            if last.len() >= Self::MAX_KEYS {
-                last.clear();
-            }
-        }
-        last.insert(key.to_owned(), now);
-        true
     }
 }
 
@@ -297,34 +254,5 @@ impl ClientCertVerifier for VespaClientVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.inner.supported_verify_schemes()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rate_limiter_allows_one_line_per_key_per_interval() {
-        let limiter = RateLimiter::new(Duration::from_secs(3600));
-        assert!(limiter.allow("a"));
-        assert!(!limiter.allow("a"));
-        assert!(limiter.allow("b"));
-        let quick = RateLimiter::new(Duration::ZERO);
-        assert!(quick.allow("a"));
-        assert!(quick.allow("a"));
-    }
-
-    #[test]
-    fn rate_limiter_stays_bounded() {
-        let limiter = RateLimiter::new(Duration::from_secs(3600));
-        for i in 0..(RateLimiter::MAX_KEYS * 2) {
-            limiter.allow(&i.to_string());
-        }
-        assert!(lock_len(&limiter) <= RateLimiter::MAX_KEYS);
-    }
-
-    fn lock_len(limiter: &RateLimiter) -> usize {
-        limiter.last.lock().map(|m| m.len()).unwrap_or(usize::MAX)
     }
 }
