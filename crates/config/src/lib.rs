@@ -16,12 +16,18 @@
 //!     "certificates": "/etc/vespa/tls/host.pem",
 //!     "private-key": "/etc/vespa/tls/host.key"
 //!   },
-//!   "authorised-peers": []
+//!   "disable-hostname-validaton": true
 //! }"#;
 //! let (options, diagnostics) = vespa_tls_config::parse(text)?;
 //! assert_eq!(options.files.private_key.to_str(), Some("/etc/vespa/tls/host.key"));
+//! assert!(!options.disable_hostname_validation);
 //! let typo = diagnostics.with_code("unknown-key").next().unwrap();
-//! assert!(typo.message.contains("did you mean \"authorized-peers\""));
+//! assert!(typo.message.contains("did you mean \"disable-hostname-validation\""));
+//!
+//! // A misspelled access-control key is refused: ignoring it would admit every peer.
+//! let open = text.replace("disable-hostname-validaton\": true", "authorised-peers\": []");
+//! let error = vespa_tls_config::parse(&open).unwrap_err();
+//! assert_eq!(error.pointer(), Some("/authorised-peers"));
 //! # Ok::<(), vespa_tls_config::ConfigError>(())
 //! ```
 #![warn(missing_docs)]

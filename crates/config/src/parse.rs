@@ -57,6 +57,23 @@ const POLICY_KEYS: &[&str] = &[
 const CREDENTIAL_KEYS: &[&str] = &["field", "must-match"];
 const HOSTNAME_KEY: &str = "disable-hostname-validation";
 
+/// What reading a file without `key` would do, for the keys that decide who is let in and with
+/// which capabilities. A misspelling of one of these is an error rather than a warning: Vespa
+/// ignores unknown keys, and ignoring `"authorised-peers"` authorizes every peer.
+fn fail_open_consequence(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "authorized-peers" => {
+            "every peer with a valid certificate would be authorized with all capabilities"
+        }
+        "capabilities" => "the policy would grant all capabilities",
+        "required-credentials" => "the policy would be read without the credentials it requires",
+        "field" => "the credential would be read without the field it checks",
+        "must-match" => "the credential would be read without its pattern",
+        "name" => "the policy would be read without its name",
+        _ => return None,
+    })
+}
+
 /// Parses a config file given as text.
 ///
 /// ```
@@ -83,7 +100,7 @@ struct Decoder {
     diagnostics: Diagnostics,
 }
 
-/// A checked JSON object: no duplicate keys, unknown keys already reported.
+/// A checked JSON object: no duplicate keys, unknown keys already reported (or refused).
 struct Object<'a> {
     pointer: String,
     entries: &'a [(String, Node)],
@@ -157,6 +174,16 @@ impl Decoder {
             }
             let message = match closest(key, known) {
                 Some(suggestion) => {
+                    if let Some(consequence) = fail_open_consequence(suggestion) {
+                        return Err(ConfigError::invalid(
+                            &key_pointer,
+                            format!(
+                                "unknown key \"{key}\" is refused, not ignored: it looks like a \
+                                 misspelled \"{suggestion}\", and ignoring it would fail open \
+                                 ({consequence}); write \"{suggestion}\""
+                            ),
+                        ));
+                    }
                     format!("unknown key \"{key}\" is ignored; did you mean \"{suggestion}\"?")
                 }
                 None => format!(

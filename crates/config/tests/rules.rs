@@ -378,7 +378,7 @@ fn defaults_are_as_documented() {
 
 #[test]
 fn unknown_keys_are_warnings_with_a_suggestion() {
-    let (_, diagnostics) = accept(&doc(r#""authorised-peers": [], "colour": 1"#));
+    let (_, diagnostics) = accept(&doc(r#""accepted-cipher": [], "colour": 1"#));
     let found: Vec<String> = diagnostics
         .with_code("unknown-key")
         .map(|d| d.to_string())
@@ -386,8 +386,8 @@ fn unknown_keys_are_warnings_with_a_suggestion() {
     assert_eq!(
         found,
         vec![
-            "warning: /authorised-peers: unknown key \"authorised-peers\" is ignored; did you mean \
-             \"authorized-peers\"?"
+            "warning: /accepted-cipher: unknown key \"accepted-cipher\" is ignored; did you mean \
+             \"accepted-ciphers\"?"
                 .to_owned(),
             "warning: /colour: unknown key \"colour\" is ignored (known keys here: \"files\", \
              \"authorized-peers\", \"accepted-ciphers\", \"accepted-protocols\", \
@@ -406,6 +406,131 @@ fn unknown_keys_are_warnings_with_a_suggestion() {
         typo.message.contains("did you mean \"certificates\""),
         "{typo}"
     );
+}
+
+/// A key whose did-you-mean is one of the keys that decide who is let in: ignoring it, as Vespa
+/// does, would fail open (`"authorised-peers"` admits every peer with all capabilities).
+#[test]
+fn misspelled_access_control_keys_are_errors() {
+    let cred = |body: &str| {
+        policy(&format!(
+            r#"{{"name": "p", "required-credentials": [{body}]}}"#
+        ))
+    };
+    // (typo, document, pointer, the key to write instead, what ignoring it would do)
+    let table: Vec<(&str, String, &str, &str, &str)> = vec![
+        (
+            "authorised-peers",
+            doc(
+                r#""authorised-peers": [{"name": "p", "required-credentials": [{"field": "CN", "must-match": "a"}]}]"#,
+            ),
+            "/authorised-peers",
+            "authorized-peers",
+            "every peer with a valid certificate would be authorized with all capabilities",
+        ),
+        (
+            "Authorized-Peers",
+            doc(r#""Authorized-Peers": []"#),
+            "/Authorized-Peers",
+            "authorized-peers",
+            "all capabilities",
+        ),
+        (
+            "capabilites",
+            policy(&format!(
+                r#"{{"name": "p", "capabilites": ["vespa.telemetry"], {CRED}}}"#
+            )),
+            "/authorized-peers/0/capabilites",
+            "capabilities",
+            "the policy would grant all capabilities",
+        ),
+        (
+            "required-credential",
+            policy(r#"{"name": "p", "required-credential": [{"field": "CN", "must-match": "a"}]}"#),
+            "/authorized-peers/0/required-credential",
+            "required-credentials",
+            "without the credentials it requires",
+        ),
+        (
+            "fields",
+            cred(r#"{"fields": "CN", "must-match": "a"}"#),
+            "/authorized-peers/0/required-credentials/0/fields",
+            "field",
+            "without the field it checks",
+        ),
+        (
+            "must_match",
+            cred(r#"{"field": "CN", "must_match": "a"}"#),
+            "/authorized-peers/0/required-credentials/0/must_match",
+            "must-match",
+            "without its pattern",
+        ),
+        (
+            "nmae",
+            policy(&format!(r#"{{"nmae": "p", {CRED}}}"#)),
+            "/authorized-peers/0/nmae",
+            "name",
+            "without its name",
+        ),
+    ];
+    for (typo, json, pointer, key, consequence) in table {
+        let error = reject(&json);
+        assert_eq!(error.pointer(), Some(pointer), "{typo}: {error}");
+        let message = error.message();
+        for piece in [
+            format!("unknown key \"{typo}\" is refused, not ignored"),
+            format!("misspelled \"{key}\""),
+            "ignoring it would fail open".to_owned(),
+            consequence.to_owned(),
+            format!("write \"{key}\""),
+        ] {
+            assert!(
+                message.contains(&piece),
+                "{typo}: {message:?} lacks {piece:?}"
+            );
+        }
+    }
+
+    // Unrelated unknown keys, and misspellings of keys that cannot open the door, stay warnings.
+    let warnings = [
+        (doc(r#""colour": 1"#), "/colour", None),
+        (
+            policy(&format!(r#"{{"name": "p", "descripton": "x", {CRED}}}"#)),
+            "/authorized-peers/0/descripton",
+            Some("description"),
+        ),
+        (
+            doc(r#""accepted-protocol": ["TLSv1.3"]"#),
+            "/accepted-protocol",
+            Some("accepted-protocols"),
+        ),
+        (
+            policy(
+                r#"{"name": "p", "required-credentials": [{"field": "CN", "must-match": "a", "comment": "x"}]}"#,
+            ),
+            "/authorized-peers/0/required-credentials/0/comment",
+            None,
+        ),
+    ];
+    for (json, pointer, suggestion) in warnings {
+        let (_, diagnostics) = accept(&json);
+        let found: Vec<_> = diagnostics.with_code("unknown-key").collect();
+        assert_eq!(found.len(), 1, "{json}: {found:?}");
+        assert_eq!(found[0].severity, Severity::Warning);
+        assert_eq!(
+            found[0].location.as_ref().expect("located").to_string(),
+            pointer
+        );
+        assert!(found[0].message.contains("is ignored"), "{}", found[0]);
+        if let Some(s) = suggestion {
+            assert!(
+                found[0].message.contains(&format!("did you mean \"{s}\"")),
+                "{}",
+                found[0]
+            );
+        }
+        assert!(!diagnostics.has_errors());
+    }
 }
 
 #[test]
