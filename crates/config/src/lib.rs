@@ -35,6 +35,7 @@
 mod diagnostics;
 mod env;
 mod error;
+mod escape;
 mod json;
 mod options;
 mod parse;
@@ -47,6 +48,7 @@ pub use env::{
     CapabilityMode, EnvError, Environment, MIXED_MODE_VAR, MixedMode,
 };
 pub use error::ConfigError;
+pub use escape::Escaped;
 pub use options::{
     AuthorizedPeers, CipherSuite, CredentialField, Files, PeerPolicy, RequiredPeerCredential,
     TlsProtocol, TransportSecurityOptions,
