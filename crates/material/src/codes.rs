@@ -1,8 +1,12 @@
 //! Stable identifiers of the findings this crate reports (kebab-case, as in `vespa-tls check`).
 
 // Errors: the material cannot be loaded.
-/// A file cannot be read (missing, a directory, no permission).
+/// A file cannot be read (missing, no permission).
 pub const UNREADABLE_FILE: &str = "unreadable-file";
+/// The path names a directory, FIFO, socket or device instead of a regular file.
+pub const NOT_A_REGULAR_FILE: &str = "not-a-regular-file";
+/// The file is larger than [`MAX_FILE_SIZE`](crate::MAX_FILE_SIZE).
+pub const FILE_TOO_LARGE: &str = "file-too-large";
 /// A file is empty (or whitespace only).
 pub const EMPTY_FILE: &str = "empty-file";
 /// A file has content but no PEM block (binary DER, or not a PEM file at all).
@@ -41,3 +45,6 @@ pub const CHAIN_NOT_TRUSTED: &str = "chain-not-trusted";
 pub const MISSING_EXTENDED_KEY_USAGE: &str = "missing-extended-key-usage";
 /// The private key file can be read or written by group or others.
 pub const PRIVATE_KEY_PERMISSIONS: &str = "private-key-permissions";
+/// Any user can write a CA, certificate or config file, or the directory holding one of the
+/// files (and so replace it); a directory with the sticky bit is not reported.
+pub const WRITABLE_BY_OTHERS: &str = "writable-by-others";

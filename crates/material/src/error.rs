@@ -21,6 +21,25 @@ pub enum MaterialError {
         /// The operating system's reason.
         error: std::io::Error,
     },
+    /// The path names a directory, FIFO, socket or device, not a regular file.
+    #[error("{}: expected a regular file, found {file_type}", path.display())]
+    NotRegularFile {
+        /// The path, as given.
+        path: PathBuf,
+        /// What it is, e.g. `a FIFO (named pipe)`.
+        file_type: &'static str,
+    },
+    /// The file is larger than the limit.
+    #[error(
+        "{}: expected a file of at most {limit} bytes, found a larger one",
+        path.display()
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// The limit in bytes ([`MAX_FILE_SIZE`](crate::MAX_FILE_SIZE) for the material).
+        limit: u64,
+    },
     /// The file is empty or holds only whitespace.
     #[error("{}: expected {expected}, found an empty file", path.display())]
     Empty {
@@ -157,6 +176,8 @@ impl MaterialError {
     pub fn path(&self) -> &Path {
         match self {
             MaterialError::Read { path, .. }
+            | MaterialError::NotRegularFile { path, .. }
+            | MaterialError::TooLarge { path, .. }
             | MaterialError::Empty { path, .. }
             | MaterialError::NoPem { path, .. }
             | MaterialError::MalformedPem { path, .. }
@@ -176,6 +197,8 @@ impl MaterialError {
     pub fn code(&self) -> &'static str {
         match self {
             MaterialError::Read { .. } => codes::UNREADABLE_FILE,
+            MaterialError::NotRegularFile { .. } => codes::NOT_A_REGULAR_FILE,
+            MaterialError::TooLarge { .. } => codes::FILE_TOO_LARGE,
             MaterialError::Empty { .. } => codes::EMPTY_FILE,
             MaterialError::NoPem { .. } => codes::NO_PEM_BLOCK,
             MaterialError::MalformedPem { .. } => codes::MALFORMED_PEM,

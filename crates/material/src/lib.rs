@@ -2,7 +2,9 @@
 //! the TLS config file, read once, parsed and checked before any socket is opened.
 //!
 //! [`CryptoMaterial::load`] reads each of the three files exactly once (one consistent
-//! snapshot), decodes PEM with rustls-pki-types and applies VESPA-BEHAVIOUR §2b:
+//! snapshot; regular files of at most [`MAX_FILE_SIZE`] only, opened without blocking, so a
+//! FIFO or device named as a file is an error and not a hang; [`read_regular_file`] does the
+//! same for the config file), decodes PEM with rustls-pki-types and applies VESPA-BEHAVIOUR §2b:
 //!
 //! - the key is PKCS#8 (`PRIVATE KEY`), PKCS#1 (`RSA PRIVATE KEY`) or SEC1 (`EC PRIVATE KEY`),
 //!   RSA or EC on P-256 or P-384; an Ed25519 key is refused because Vespa's Java processes
@@ -20,7 +22,8 @@
 //! What does not stop Vespa from loading the files is reported by
 //! [`CryptoMaterial::report`] at a time passed in (no hidden clock): per-certificate facts
 //! (subject, SANs, issuer, serial, validity, SHA-256 fingerprint, key type), whether the leaf
-//! chains to the CA bundle, days to expiry, the key file's mode, and findings as
+//! chains to the CA bundle, days to expiry, the key file's mode, and findings (including files
+//! and directories others can write, see [`permission_findings`]) as
 //! [`Diagnostics`](vespa_tls_config::Diagnostics) that `vespa-tls check` merges with the
 //! config file's.
 //!
@@ -53,6 +56,7 @@
 mod cert;
 pub mod codes;
 mod error;
+mod file;
 mod key;
 mod material;
 mod pem;
@@ -60,6 +64,7 @@ mod report;
 
 pub use cert::{CertificateFacts, PublicKeyType};
 pub use error::MaterialError;
+pub use file::{MAX_FILE_SIZE, permission_findings, read_regular_file};
 pub use key::KeyKind;
 pub use material::{CryptoMaterial, FileDigests};
 pub use report::{ChainTrust, EXPIRY_WARNING_DAYS, MaterialReport};

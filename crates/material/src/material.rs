@@ -10,6 +10,7 @@ use zeroize::Zeroizing;
 
 use crate::cert::{self, Parsed};
 use crate::error::MaterialError;
+use crate::file::{self, FileMode, MAX_FILE_SIZE, Role};
 use crate::key::{self, KeyKind, SecretKey};
 use crate::pem::{self, Block};
 
@@ -47,6 +48,8 @@ pub struct CryptoMaterial {
     key_kind: KeyKind,
     digests: FileDigests,
     key_file_mode: Option<u32>,
+    /// The three files' and their directories' modes as seen at load, for the report.
+    file_modes: Vec<FileMode>,
 }
 
 impl fmt::Debug for CryptoMaterial {
@@ -62,14 +65,38 @@ impl fmt::Debug for CryptoMaterial {
 }
 
 impl CryptoMaterial {
-    /// Reads each of the three files exactly once (`std::fs::read`), then parses and checks
-    /// them. Paths are used as given (a symlink is followed by the read).
+    /// Reads each of the three files exactly once, then parses and checks them. Paths are
+    /// used as given (a symlink is followed by the read).
+    ///
+    /// Each must be a regular file of at most [`MAX_FILE_SIZE`] bytes; see
+    /// [`read_regular_file`](crate::read_regular_file), which does the reading. The modes of
+    /// the files and of their directories are kept for [`report`](Self::report).
     pub fn load(files: &Files) -> Result<CryptoMaterial, MaterialError> {
-        let ca = read(&files.ca_certificates)?;
-        let certs = read(&files.certificates)?;
-        let key = Zeroizing::new(read(&files.private_key)?);
-        let mut material = CryptoMaterial::from_pem(files, &ca, &certs, &key)?;
-        material.key_file_mode = file_mode(&files.private_key);
+        let ca = file::read(&files.ca_certificates, MAX_FILE_SIZE)?;
+        let certs = file::read(&files.certificates, MAX_FILE_SIZE)?;
+        let key = file::read(&files.private_key, MAX_FILE_SIZE)?;
+        let key_mode = key.mode;
+        let key_bytes = Zeroizing::new(key.bytes);
+        let mut material = CryptoMaterial::from_pem(files, &ca.bytes, &certs.bytes, &key_bytes)?;
+        material.key_file_mode = key_mode;
+        let read = [
+            (&files.ca_certificates, Role::CaCertificates, ca.mode),
+            (&files.certificates, Role::Certificates, certs.mode),
+            (&files.private_key, Role::PrivateKey, key_mode),
+        ];
+        for (path, role, mode) in read {
+            if let Some(mode) = mode {
+                material.file_modes.push(FileMode {
+                    path: path.clone(),
+                    role,
+                    directory: false,
+                    mode,
+                });
+            }
+        }
+        for (path, role, _) in read {
+            material.file_modes.extend(file::directory_mode(path, role));
+        }
         Ok(material)
     }
 
@@ -130,6 +157,7 @@ impl CryptoMaterial {
                 private_key: sha256(private_key),
             },
             key_file_mode: None,
+            file_modes: Vec::new(),
         })
     }
 
@@ -173,31 +201,16 @@ impl CryptoMaterial {
         self.digests == other.digests
     }
 
+    /// The files' and directories' modes seen at load (empty from `from_pem`).
+    pub(crate) fn file_modes(&self) -> &[FileMode] {
+        &self.file_modes
+    }
+
     /// The permission bits of the key file when it was loaded (Unix only; `None` otherwise or
     /// when built with [`from_pem`](Self::from_pem)).
     pub fn key_file_mode(&self) -> Option<u32> {
         self.key_file_mode
     }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, MaterialError> {
-    std::fs::read(path).map_err(|error| MaterialError::Read {
-        path: path.to_owned(),
-        error,
-    })
-}
-
-#[cfg(unix)]
-fn file_mode(path: &Path) -> Option<u32> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path)
-        .ok()
-        .map(|m| m.permissions().mode() & 0o7777)
-}
-
-#[cfg(not(unix))]
-fn file_mode(_path: &Path) -> Option<u32> {
-    None
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {

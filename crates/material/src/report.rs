@@ -7,6 +7,7 @@ use vespa_tls_config::{Diagnostic, Diagnostics, Files, Severity};
 
 use crate::cert::{self, CertificateFacts, Parsed};
 use crate::codes;
+use crate::file;
 use crate::key::KeyKind;
 use crate::material::CryptoMaterial;
 
@@ -57,7 +58,8 @@ pub struct MaterialReport {
     /// The key file's permission bits (Unix, when loaded from disk).
     pub key_file_mode: Option<u32>,
     /// Findings: expired / not yet valid (errors), expiring soon, not chained to the bundle,
-    /// missing EKUs, a key file readable by others (warnings). Codes are in [`codes`].
+    /// missing EKUs, a key file readable by others, a file or directory any user can write
+    /// (warnings). Codes are in [`codes`].
     pub diagnostics: Diagnostics,
 }
 
@@ -118,19 +120,7 @@ impl CryptoMaterial {
                 ),
             ));
         }
-        if let Some(mode) = self.key_file_mode()
-            && mode & 0o077 != 0
-        {
-            diagnostics.push(Diagnostic::at_path(
-                Severity::Warning,
-                codes::PRIVATE_KEY_PERMISSIONS,
-                &files.private_key,
-                format!(
-                    "expected mode 0600 or stricter, found {mode:04o}: group or others can \
-                     access the private key; run `chmod 600` and make the Vespa user its owner"
-                ),
-            ));
-        }
+        diagnostics.extend(file::findings(self.file_modes()));
         MaterialReport {
             now,
             leaf_days_to_expiry: leaf.days_to_expiry(now),

@@ -519,17 +519,13 @@ fn symlinked_files_and_kubernetes_style_data_dirs_load() {
 fn unreadable_files_are_read_errors_naming_the_path() {
     let pki = TestPki::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // A directory where a file should be: unreadable even for root.
-    let mut files = pki.server().files().clone();
-    files.certificates = dir.path().to_owned();
-    let e = CryptoMaterial::load(&files).unwrap_err();
-    assert!(matches!(e, MaterialError::Read { .. }), "{e:?}");
-    starts_with_path(&e, dir.path());
-    assert_eq!(e.code(), codes::UNREADABLE_FILE);
-
+    // (A directory where a file should be is refused by type: see tests/files.rs.)
     let mut files = pki.server().files().clone();
     files.ca_certificates = dir.path().join("missing.pem");
     let e = CryptoMaterial::load(&files).unwrap_err();
+    assert!(matches!(e, MaterialError::Read { .. }), "{e:?}");
+    starts_with_path(&e, &files.ca_certificates);
+    assert_eq!(e.code(), codes::UNREADABLE_FILE);
     assert!(e.to_string().starts_with(&format!(
         "{}: cannot read: ",
         files.ca_certificates.display()
@@ -547,7 +543,7 @@ fn a_file_without_read_permission_is_unreadable_unless_we_are_root() {
     if std::fs::read(&files.private_key).is_ok() {
         println!(
             "skipped: running with privileges that ignore file modes (root), so chmod 000 does not \
-             make {} unreadable; the directory case above covers unreadable files",
+             make {} unreadable; the missing-file case above covers unreadable files",
             files.private_key.display()
         );
         return;
