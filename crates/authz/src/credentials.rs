@@ -5,6 +5,7 @@ use std::fmt;
 
 use der::asn1::{AnyRef, Ia5StringRef, PrintableStringRef, Utf8StringRef};
 use der::{Reader, SliceReader, Tag, TagNumber, Tagged};
+use vespa_tls_config::Escaped;
 
 use crate::error::{AuthzError, SanKind};
 
@@ -12,7 +13,8 @@ use crate::error::{AuthzError, SanKind};
 ///
 /// Build one from the verified leaf certificate with [`PeerCredentials::from_der`], or directly
 /// (tools and tests). `Display` writes Vespa's Java form: `[CN='…', SAN_DNS=[…], SAN_URI=[…]]`,
-/// leaving out the parts that are absent.
+/// leaving out the parts that are absent, with control characters in the names escaped
+/// ([`Escaped`]): the peer chose them, and they end up in logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PeerCredentials {
     /// The last non-empty subject commonName, in DER order; `None` when there is none.
@@ -131,7 +133,7 @@ impl fmt::Display for PeerCredentials {
         f.write_str("[")?;
         let mut first = true;
         if let Some(cn) = &self.common_name {
-            write!(f, "CN='{cn}'")?;
+            write!(f, "CN='{}'", Escaped(cn))?;
             first = false;
         }
         for (label, values) in [("SAN_DNS", &self.dns_sans), ("SAN_URI", &self.uri_sans)] {
@@ -306,14 +308,15 @@ fn expect(value: AnyRef<'_>, tag: Tag) -> der::Result<AnyRef<'_>> {
     Ok(value)
 }
 
-/// Writes `[a, b]` like Java's `List.toString()`.
+/// Writes `[a, b]` like Java's `List.toString()`, each value escaped: the values are names a peer
+/// chose (or policy names).
 pub(crate) fn write_list(f: &mut fmt::Formatter<'_>, values: &[String]) -> fmt::Result {
     f.write_str("[")?;
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
             f.write_str(", ")?;
         }
-        f.write_str(value)?;
+        write!(f, "{}", Escaped(value))?;
     }
     f.write_str("]")
 }
@@ -343,6 +346,72 @@ mod tests {
         ];
         for (credentials, expected) in table {
             assert_eq!(credentials.to_string(), expected);
+        }
+    }
+
+    /// Every way this crate prints a peer's names escapes what the peer chose: a CN or SAN with a
+    /// line break or an escape sequence must not forge a log line or drive a terminal.
+    #[test]
+    fn names_a_peer_chose_are_printed_escaped() {
+        let evil = "n\nr\re\x1b[31mc\u{85}é";
+        let shown = r"n\nr\re\x1b[31mc\u{85}é";
+        let peer = PeerCredentials::new(Some(evil), &[evil], &[evil]);
+        let (options, _) = vespa_tls_config::parse(
+            r#"{"files": {"ca-certificates": "/c", "certificates": "/h", "private-key": "/k"},
+                "authorized-peers": [
+                  {"name": "cn", "required-credentials": [{"field": "CN", "must-match": "x"}]},
+                  {"name": "dns", "required-credentials": [{"field": "SAN_DNS", "must-match": "x"}]},
+                  {"name": "uri", "required-credentials": [{"field": "SAN_URI", "must-match": "x"}]}
+                ]}"#,
+        )
+        .expect("valid config");
+        let (authorizer, _) = crate::Authorizer::compile(options.authorized_peers.as_ref());
+        let result = authorizer.authorize(&peer);
+        let crate::AuthorizationResult::Denied { reasons } = &result else {
+            panic!("{result}");
+        };
+        let message = crate::permission_denied_message(
+            crate::CapabilitySet::none(),
+            crate::CapabilitySet::all(),
+            false,
+            Some("read"),
+            Some("/doc"),
+            Some("10.0.0.1:4080"),
+            Some(&peer),
+        );
+        let expected_peer = format!("[CN='{shown}', SAN_DNS=[{shown}], SAN_URI=[{shown}]]");
+        // (what is printed, the text, a piece it must contain)
+        let mut table = vec![
+            ("PeerCredentials", peer.to_string(), expected_peer.clone()),
+            (
+                "AuthorizationResult",
+                result.to_string(),
+                format!("policy \"cn\": CN must match \"x\", peer presented [{shown}]"),
+            ),
+            (
+                "permission_denied_message",
+                message,
+                format!("Peer '10.0.0.1:4080' with {expected_peer}. Requires"),
+            ),
+        ];
+        let policies = [("cn", "CN"), ("dns", "SAN_DNS"), ("uri", "SAN_URI")];
+        for (reason, (policy, field)) in reasons.iter().zip(policies) {
+            table.push((
+                "DenialReason",
+                reason.to_string(),
+                format!("policy \"{policy}\": {field} must match \"x\", peer presented [{shown}]"),
+            ));
+        }
+        assert_eq!(table.len(), 6);
+        for (what, printed, piece) in table {
+            assert!(
+                printed.contains(&piece),
+                "{what}: {printed:?} lacks {piece:?}"
+            );
+            assert!(
+                !printed.chars().any(char::is_control),
+                "{what} writes a control character: {printed:?}"
+            );
         }
     }
 
