@@ -6,17 +6,15 @@ use std::time::Duration;
 
 use rustls::client::ResolvesClientCert;
 use rustls::pki_types::CertificateDer;
-use rustls::server::{
-    ClientHello, NoServerSessionStorage, ResolvesServerCert, WebPkiClientVerifier,
-};
+use rustls::pki_types::{ServerName, UnixTime};
+use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{ClientConfig, ServerConfig, SignatureScheme};
 use time::OffsetDateTime;
-use vespa_tls_authz::{
-    AuthorizationResult, Authorizer, AuthzError, HandshakeDecision, PeerCredentials,
-};
+use vespa_tls_authz::Authorizer;
 use vespa_tls_config::{
-    AuthorizationMode, CapabilityMode, Diagnostics, Environment, TransportSecurityOptions,
+    AuthorizationMode, CapabilityMode, Diagnostic, Diagnostics, Environment, Severity,
+    TransportSecurityOptions,
 };
 use vespa_tls_material::{CryptoMaterial, MaterialReport};
 
@@ -24,7 +22,11 @@ use crate::error::ContextError;
 use crate::metrics::TlsMetrics;
 use crate::provider;
 use crate::ratelimit::RateLimiter;
-use crate::verifier::{PeerCheck, VespaClientVerifier, VespaServerVerifier};
+use crate::trust::{AnchorKind, PeerRole, TrustAnchors};
+use crate::verifier::{
+    Accounting, PeerRejection, PeerVerification, VerifiedPeer, VespaClientVerifier,
+    VespaServerVerifier,
+};
 
 /// How often one peer's `log_only` authorization failure, or one server's legacy hostname
 /// match, is logged.
@@ -59,15 +61,6 @@ impl From<&Environment> for TlsModes {
     }
 }
 
-/// A verified peer: its credentials and what the authorization mode made of them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerAuthorization {
-    /// What the peer's leaf certificate presents.
-    pub credentials: PeerCredentials,
-    /// The decision under the context's authorization mode (capabilities, matched policies).
-    pub decision: HandshakeDecision,
-}
-
 /// One immutable TLS identity: a rustls `ServerConfig` that requires and authorizes client
 /// certificates, and a `ClientConfig` that presents ours and verifies and authorizes servers.
 ///
@@ -77,7 +70,7 @@ pub struct TlsContext {
     server: Arc<ServerConfig>,
     client: Arc<ClientConfig>,
     anonymous_client: Arc<ClientConfig>,
-    authorizer: Arc<Authorizer>,
+    verification: Arc<PeerVerification>,
     modes: TlsModes,
     options: TransportSecurityOptions,
     material: MaterialReport,
@@ -113,14 +106,7 @@ impl TlsContext {
         };
         let files = &options.files;
 
-        let mut roots = RootCertStore::empty();
-        for ca in material.ca_certificates() {
-            roots
-                .add(ca.clone())
-                .map_err(|e| rustls_error(&files.ca_certificates, e))?;
-        }
-        let roots = Arc::new(roots);
-
+        let anchors = TrustAnchors::new(material.ca_certificates());
         // One key object for both directions. rustls takes the key by value, so it gets one
         // copy per context build (never per connection); aws-lc-rs keeps its own form of it.
         let key = provider
@@ -133,27 +119,24 @@ impl TlsContext {
             e => Err(rustls_error(&files.certificates, e)),
         })?;
 
-        let authorizer = Arc::new(authorizer);
-        let peer = Arc::new(PeerCheck {
-            authorizer: Arc::clone(&authorizer),
-            mode: modes.authorization,
+        let verification = Arc::new(PeerVerification::new(
+            anchors,
+            provider.signature_verification_algorithms,
+            Arc::new(authorizer),
+            modes.authorization,
+            !options.disable_hostname_validation,
+        ));
+        let accounting = Arc::new(Accounting {
             metrics: Arc::clone(&metrics),
-            log_limiter: RateLimiter::new(LOG_INTERVAL),
+            limiter: RateLimiter::new(LOG_INTERVAL),
         });
-
-        let webpki_client =
-            WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
-                .build()
-                .map_err(|e| ContextError::Rustls {
-                    path: files.ca_certificates.clone(),
-                    message: e.to_string(),
-                })?;
         let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
             .map_err(|e| rustls_error(&files.certificates, e))?
             .with_client_cert_verifier(Arc::new(VespaClientVerifier {
-                inner: webpki_client,
-                peer: Arc::clone(&peer),
+                verification: Arc::clone(&verification),
+                provider: Arc::clone(&provider),
+                accounting: Arc::clone(&accounting),
             }))
             .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified))));
         // No resumption: every handshake runs the verifier and the authorization rules.
@@ -161,11 +144,9 @@ impl TlsContext {
         server.send_tls13_tickets = 0;
 
         let server_verifier = Arc::new(VespaServerVerifier {
-            roots,
+            verification: Arc::clone(&verification),
             provider: Arc::clone(&provider),
-            peer,
-            hostname_validation: !options.disable_hostname_validation,
-            legacy_limiter: RateLimiter::new(LOG_INTERVAL),
+            accounting,
         });
         let client_builder = || {
             ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -184,12 +165,20 @@ impl TlsContext {
 
         let now = OffsetDateTime::now_utc();
         let report = material.report(now);
-        let warnings = report.diagnostics.clone();
+        let mut warnings = report.diagnostics.clone();
+        warnings.extend(trust_findings(
+            &verification,
+            material,
+            options,
+            UnixTime::since_unix_epoch(Duration::from_secs(
+                u64::try_from(now.unix_timestamp()).unwrap_or(0),
+            )),
+        ));
         Ok(TlsContext {
             server: Arc::new(server),
             client: Arc::new(client),
             anonymous_client: Arc::new(anonymous),
-            authorizer,
+            verification,
             modes,
             options: options.clone(),
             material: report,
@@ -228,30 +217,34 @@ impl TlsContext {
         Arc::clone(&self.anonymous_client)
     }
 
-    /// Authorizes a peer's certificate chain (leaf first) with this snapshot's rules, without
-    /// applying the authorization mode.
-    pub fn authorize_peer(
+    /// The one verification path, as a handshake runs it but counting and logging nothing: the
+    /// chain (leaf first) judged as OpenSSL would for a peer in `role`, the credentials,
+    /// hostname validation when `role` is [`PeerRole::Server`] and `server_name` is given (and
+    /// the config does not disable it), and authorization under the context's mode.
+    pub fn verify_peer(
         &self,
         chain: &[CertificateDer<'_>],
-    ) -> Result<AuthorizationResult, AuthzError> {
-        let credentials = leaf_credentials(chain)?;
-        Ok(self.authorizer.authorize(&credentials))
+        role: PeerRole,
+        server_name: Option<&ServerName<'_>>,
+        now: UnixTime,
+    ) -> Result<VerifiedPeer, PeerRejection> {
+        self.verification.verify(chain, role, server_name, now)
     }
 
-    /// The credentials and mode-applied decision for a peer that completed a handshake with
-    /// this context: what a transport attaches to the connection.
+    /// What the verifier decided for a peer that completed a handshake with this context: what
+    /// a transport attaches to the connection. The chain is not verified a second time when the
+    /// handshake's result is still at hand; otherwise it is, uncounted.
     pub fn peer_authorization(
         &self,
         chain: &[CertificateDer<'_>],
-    ) -> Result<PeerAuthorization, AuthzError> {
-        let credentials = leaf_credentials(chain)?;
-        let decision = self
-            .authorizer
-            .decide(&credentials, self.modes.authorization);
-        Ok(PeerAuthorization {
-            credentials,
-            decision,
-        })
+        role: PeerRole,
+    ) -> Result<VerifiedPeer, PeerRejection> {
+        self.verification.verified_in_handshake(chain, role)
+    }
+
+    /// The CA bundle as the verification path uses it.
+    pub fn trust_anchors(&self) -> &TrustAnchors {
+        &self.verification.anchors
     }
 
     /// The modes this snapshot applies.
@@ -266,7 +259,7 @@ impl TlsContext {
 
     /// The compiled authorization rules.
     pub fn authorizer(&self) -> &Authorizer {
-        &self.authorizer
+        &self.verification.authorizer
     }
 
     /// Facts about the loaded material at the time this snapshot was built.
@@ -286,11 +279,67 @@ impl TlsContext {
     }
 }
 
-fn leaf_credentials(chain: &[CertificateDer<'_>]) -> Result<PeerCredentials, AuthzError> {
-    match chain.first() {
-        Some(leaf) => PeerCredentials::from_der(leaf),
-        None => PeerCredentials::from_der(&[]),
+/// What the verification path says about the bundle and about our own chain: bundle entries
+/// that cannot issue, and whether peers that trust this bundle would accept our certificate as
+/// a client and as a server. Findings, never a reason to refuse a reload.
+fn trust_findings(
+    verification: &PeerVerification,
+    material: &CryptoMaterial,
+    options: &TransportSecurityOptions,
+    now: UnixTime,
+) -> Diagnostics {
+    let files = &options.files;
+    let mut findings = Diagnostics::new();
+    for entry in verification.anchors.entries() {
+        match &entry.kind {
+            AnchorKind::Issuing => {}
+            AnchorKind::Pin => findings.push(Diagnostic::at_path(
+                Severity::Warning,
+                codes::CA_PINNED_CERTIFICATE,
+                &files.ca_certificates,
+                format!(
+                    "{} is not a CA: it is trusted only as an exact pin of itself (a peer \
+                     presenting this very certificate) and never issues",
+                    entry.name
+                ),
+            )),
+            AnchorKind::Unusable { reason } => findings.push(Diagnostic::at_path(
+                Severity::Error,
+                codes::CA_NOT_USABLE,
+                &files.ca_certificates,
+                format!("{} trusts nothing: {reason}", entry.name),
+            )),
+        }
     }
+    for role in [PeerRole::Client, PeerRole::Server] {
+        if let Err(e) = verification.anchors.verify(
+            material.leaf(),
+            &material.chain()[1..],
+            now,
+            role,
+            verification.algorithms.all,
+        ) {
+            findings.push(Diagnostic::at_path(
+                Severity::Warning,
+                vespa_tls_material::codes::CHAIN_NOT_TRUSTED,
+                &files.certificates,
+                format!(
+                    "peers that trust {} would refuse this certificate as a {}: {e}",
+                    files.ca_certificates.display(),
+                    role.as_str()
+                ),
+            ));
+        }
+    }
+    findings
+}
+
+/// Codes of the findings the verification path reports about the CA bundle.
+pub mod codes {
+    /// A bundle entry that is self-signed but not a CA: an exact pin.
+    pub const CA_PINNED_CERTIFICATE: &str = "ca-pinned-certificate";
+    /// A bundle entry that can end no chain (a CA without keyCertSign, not self-signed…).
+    pub const CA_NOT_USABLE: &str = "ca-not-usable";
 }
 
 /// Our one certificate, for both directions.

@@ -8,14 +8,18 @@ mod metrics;
 mod provider;
 mod ratelimit;
 mod reload;
+mod trust;
 mod verifier;
 
-pub use context::{PeerAuthorization, TlsContext, TlsModes};
+pub use context::{TlsContext, TlsModes, codes};
 pub use error::ContextError;
 pub use metrics::{MetricsSnapshot, Side, SideCounters, SideSnapshot, TlsMetrics};
 pub use provider::{vespa_protocol, vespa_suite};
+pub use ratelimit::RateLimiter;
 pub use reload::{
     ReloadEvent, ReloadFailure, ReloadOptions, ReloadOutcome, ReloadStatus, ReloadingTlsContext,
 };
-pub use ratelimit::RateLimiter;
-pub use verifier::PeerRejection;
+pub use trust::{
+    AnchorEntry, AnchorKind, CertificateName, ChainError, PeerRole, TrustAnchors, VerifiedChain,
+};
+pub use verifier::{PeerRejection, VerifiedPeer};

@@ -1,26 +1,35 @@
-//! Our rustls verifiers: webpki chain validation, then Vespa's hostname check (client side),
-//! then authorization, in both directions.
+//! The one verification path, [`PeerVerification::verify`]: the chain as OpenSSL would judge
+//! it ([`TrustAnchors`]), the peer's credentials, Vespa's hostname check (servers only) and
+//! authorization. The rustls verifiers of both directions call it and count and log; the
+//! post-handshake auth context, `status()` and `vespa-tls check` call it without counting.
 
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{
-    CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, RootCertStore,
-};
-use vespa_tls_authz::{Authorizer, AuthzError, DenialReason, PeerCredentials};
+use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError};
+use vespa_tls_authz::{Authorizer, AuthzError, DenialReason, HandshakeDecision, PeerCredentials};
 use vespa_tls_config::AuthorizationMode;
 
-use crate::hostname::{HostnameIdentity, HostnameMismatch, verify_dns_name, verify_ip};
+use crate::hostname::{
+    HostnameIdentity, HostnameMatch, HostnameMismatch, verify_dns_name, verify_ip,
+};
 use crate::metrics::{Side, TlsMetrics};
 use crate::ratelimit::RateLimiter;
+use crate::trust::{CertificateName, ChainError, PeerRole, TrustAnchors};
 
-/// Why our verifier refused a peer; found inside `rustls::Error::InvalidCertificate(Other(…))`
+/// Why our verification refused a peer; found inside `rustls::Error::InvalidCertificate(…)`
 /// so callers can log the reason with the peer's address.
 #[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
 pub enum PeerRejection {
+    /// The chain is not trusted as OpenSSL would judge it (unknown CA, expired anchor,
+    /// keyUsage, name constraints…).
+    #[error("{0}")]
+    Chain(ChainError),
     /// The certificate's names cannot be used (empty SAN, NUL byte, odd CN string type…).
     #[error("invalid peer credentials: {0}")]
     InvalidCredentials(AuthzError),
@@ -53,72 +62,263 @@ impl PeerRejection {
         }
     }
 
-    fn into_rustls(self) -> rustls::Error {
+    /// The rustls error a verifier returns. Chain refusals webpki also knows keep rustls's
+    /// usual error (and so the usual TLS alert: unknown_ca, certificate_expired…); everything
+    /// else travels as `CertificateError::Other` and is found again by [`from_rustls`](Self::from_rustls).
+    pub fn into_rustls(self) -> rustls::Error {
+        if let PeerRejection::Chain(chain) = &self
+            && let Some(standard) = chain.standard_error()
+        {
+            return rustls::Error::InvalidCertificate(standard);
+        }
         rustls::Error::InvalidCertificate(CertificateError::Other(OtherError(Arc::new(self))))
     }
 }
 
-/// The authorization step both verifiers share.
-#[derive(Debug)]
-pub(crate) struct PeerCheck {
-    pub(crate) authorizer: Arc<Authorizer>,
-    pub(crate) mode: AuthorizationMode,
-    pub(crate) metrics: Arc<TlsMetrics>,
-    pub(crate) log_limiter: RateLimiter,
+/// A peer that passed verification: what its leaf presents and what the authorization mode
+/// made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedPeer {
+    /// The leaf's credentials. The CN is `None` when DNS name constraints on the path do not
+    /// vouch for it (see [`VerifiedChain::common_name_usable`](crate::VerifiedChain)).
+    pub credentials: PeerCredentials,
+    /// The decision under the authorization mode (capabilities, matched policies, and the
+    /// reasons when `log_only` let an unauthorized peer through).
+    pub decision: HandshakeDecision,
+    /// The CA bundle entry the chain ends at.
+    pub anchor: CertificateName,
+    /// How the host name matched, when a server was verified with hostname validation on.
+    pub hostname: Option<HostnameMatch>,
 }
 
-impl PeerCheck {
-    /// Extracts credentials, in every mode: invalid ones refuse even in `disable`.
-    fn credentials(
+/// Everything a verification needs; one per [`TlsContext`](crate::TlsContext) snapshot,
+/// shared by both rustls verifiers and the context itself.
+#[derive(Debug)]
+pub(crate) struct PeerVerification {
+    pub(crate) anchors: TrustAnchors,
+    pub(crate) algorithms: WebPkiSupportedAlgorithms,
+    pub(crate) authorizer: Arc<Authorizer>,
+    pub(crate) mode: AuthorizationMode,
+    pub(crate) hostname_validation: bool,
+    handoff: Handoff,
+}
+
+impl PeerVerification {
+    pub(crate) fn new(
+        anchors: TrustAnchors,
+        algorithms: WebPkiSupportedAlgorithms,
+        authorizer: Arc<Authorizer>,
+        mode: AuthorizationMode,
+        hostname_validation: bool,
+    ) -> Self {
+        PeerVerification {
+            anchors,
+            algorithms,
+            authorizer,
+            mode,
+            hostname_validation,
+            handoff: Handoff::default(),
+        }
+    }
+
+    /// The verification path. `server_name` is the name dialled when `role` is
+    /// [`PeerRole::Server`] (hostname validation runs when it is given and the config does not
+    /// disable it). Counts nothing and logs nothing.
+    pub(crate) fn verify(
         &self,
-        leaf: &CertificateDer<'_>,
-        side: Side,
-    ) -> Result<PeerCredentials, rustls::Error> {
-        PeerCredentials::from_der(leaf).map_err(|e| {
-            TlsMetrics::bump(&self.metrics.side(side).invalid_peer_credentials);
-            PeerRejection::InvalidCredentials(e).into_rustls()
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+        server_name: Option<&ServerName<'_>>,
+        now: UnixTime,
+    ) -> Result<VerifiedPeer, PeerRejection> {
+        let (leaf, intermediates) =
+            chain
+                .split_first()
+                .ok_or(PeerRejection::Chain(ChainError::Unparsable(
+                    "no certificate presented".into(),
+                )))?;
+        let verified = self
+            .anchors
+            .verify(leaf, intermediates, now, role, self.algorithms.all)
+            .map_err(PeerRejection::Chain)?;
+        let mut credentials =
+            PeerCredentials::from_der(leaf).map_err(PeerRejection::InvalidCredentials)?;
+        if !verified.common_name_usable {
+            credentials.common_name = None;
+        }
+        let hostname = match server_name {
+            Some(name) if role == PeerRole::Server && self.hostname_validation => {
+                Some(check_hostname(name, &credentials).map_err(PeerRejection::Hostname)?)
+            }
+            _ => None,
+        };
+        let decision = self.authorizer.decide(&credentials, self.mode);
+        if !decision.accept {
+            return Err(PeerRejection::NotAuthorized {
+                credentials,
+                reasons: decision.denied.unwrap_or_default(),
+            });
+        }
+        Ok(VerifiedPeer {
+            credentials,
+            decision,
+            anchor: verified.anchor,
+            hostname,
         })
     }
 
-    /// Authorizes extracted credentials under the mode.
-    fn check(&self, credentials: PeerCredentials, side: Side) -> Result<(), rustls::Error> {
-        let counters = self.metrics.side(side);
-        let decision = self.authorizer.decide(&credentials, self.mode);
-        match (decision.accept, decision.denied) {
-            (true, None) => Ok(()),
-            (true, Some(reasons)) => {
-                TlsMetrics::bump(&counters.invalid_peer_credentials);
-                let key = credentials.to_string();
-                if self.log_limiter.allow(&key) {
+    /// What a finished handshake's verifier decided for this chain, or a fresh verification
+    /// (uncounted) when it is no longer remembered.
+    pub(crate) fn verified_in_handshake(
+        &self,
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+    ) -> Result<VerifiedPeer, PeerRejection> {
+        match self.handoff.get(chain, role) {
+            Some(peer) => Ok(peer),
+            None => self.verify(chain, role, None, UnixTime::now()),
+        }
+    }
+
+    /// The verifiers' step: verify, count, log, remember for the connection.
+    fn verify_counted(
+        &self,
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+        server_name: Option<&ServerName<'_>>,
+        now: UnixTime,
+        accounting: &Accounting,
+    ) -> Result<(), rustls::Error> {
+        let side = match role {
+            PeerRole::Client => Side::Server,
+            PeerRole::Server => Side::Client,
+        };
+        let counters = accounting.metrics.side(side);
+        match self.verify(chain, role, server_name, now) {
+            Ok(peer) => {
+                if let Some(reasons) = &peer.decision.denied {
+                    TlsMetrics::bump(&counters.invalid_peer_credentials);
+                    if accounting.limiter.allow(&peer.credentials.to_string()) {
+                        tracing::warn!(
+                            side = side.as_str(),
+                            "authorization mode log_only: peer {} is not authorized ({}); \
+                             letting it through with no capabilities",
+                            peer.credentials,
+                            reasons_text(reasons)
+                        );
+                    }
+                }
+                if let (Some(matched), Some(name)) = (&peer.hostname, server_name)
+                    && matched.is_legacy()
+                    && accounting
+                        .limiter
+                        .allow(&format!("hostname {}", name.to_str()))
+                {
                     tracing::warn!(
-                        side = side.as_str(),
-                        "authorization mode log_only: peer {credentials} is not authorized ({}); \
-                         letting it through with no capabilities",
-                        reasons_text(&reasons)
+                        "server {} passed hostname validation only through its {matched}",
+                        name.to_str()
                     );
                 }
+                self.handoff.put(chain, role, peer);
                 Ok(())
             }
-            (false, reasons) => {
-                TlsMetrics::bump(&counters.invalid_peer_credentials);
-                Err(PeerRejection::NotAuthorized {
-                    credentials,
-                    reasons: reasons.unwrap_or_default(),
+            Err(rejection) => {
+                if matches!(
+                    rejection,
+                    PeerRejection::InvalidCredentials(_) | PeerRejection::NotAuthorized { .. }
+                ) {
+                    TlsMetrics::bump(&counters.invalid_peer_credentials);
                 }
-                .into_rustls())
+                Err(rejection.into_rustls())
             }
         }
+    }
+}
+
+fn check_hostname(
+    server_name: &ServerName<'_>,
+    credentials: &PeerCredentials,
+) -> Result<HostnameMatch, HostnameMismatch> {
+    let identity = HostnameIdentity {
+        dns_sans: &credentials.dns_sans,
+        ip_sans: &credentials.ip_sans,
+        common_name: credentials.common_name(),
+    };
+    match server_name {
+        ServerName::DnsName(name) => verify_dns_name(name.as_ref(), &identity),
+        ServerName::IpAddress(ip) => verify_ip(std::net::IpAddr::from(*ip), &identity),
+        other => verify_dns_name(&other.to_str(), &identity),
+    }
+}
+
+/// The counters and the log limit a verifier reports through.
+#[derive(Debug)]
+pub(crate) struct Accounting {
+    pub(crate) metrics: Arc<TlsMetrics>,
+    pub(crate) limiter: RateLimiter,
+}
+
+/// Hands a verifier's result to the post-handshake step of the same connection, so a chain
+/// is verified once per handshake. Keyed by a SHA-256 over the role and the exact DER of every
+/// certificate presented; bounded, oldest first out. A miss only costs a fresh verification.
+#[derive(Debug, Default)]
+struct Handoff {
+    table: Mutex<HandoffTable>,
+}
+
+#[derive(Debug, Default)]
+struct HandoffTable {
+    peers: HashMap<[u8; 32], VerifiedPeer>,
+    order: VecDeque<[u8; 32]>,
+}
+
+impl Handoff {
+    const CAPACITY: usize = 1024;
+
+    fn key(chain: &[CertificateDer<'_>], role: PeerRole) -> [u8; 32] {
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        context.update(&[role as u8]);
+        for cert in chain {
+            context.update(&(cert.len() as u64).to_be_bytes());
+            context.update(cert.as_ref());
+        }
+        let mut key = [0; 32];
+        key.copy_from_slice(context.finish().as_ref());
+        key
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HandoffTable> {
+        match self.table.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    fn put(&self, chain: &[CertificateDer<'_>], role: PeerRole, peer: VerifiedPeer) {
+        let key = Self::key(chain, role);
+        let mut table = self.lock();
+        if table.peers.insert(key, peer).is_none() {
+            table.order.push_back(key);
+        }
+        while table.order.len() > Self::CAPACITY {
+            if let Some(old) = table.order.pop_front() {
+                table.peers.remove(&old);
+            }
+        }
+    }
+
+    fn get(&self, chain: &[CertificateDer<'_>], role: PeerRole) -> Option<VerifiedPeer> {
+        let key = Self::key(chain, role);
+        self.lock().peers.get(&key).cloned()
     }
 }
 
 /// Verifies servers for our `ClientConfig`.
 #[derive(Debug)]
 pub(crate) struct VespaServerVerifier {
-    pub(crate) roots: Arc<RootCertStore>,
+    pub(crate) verification: Arc<PeerVerification>,
     pub(crate) provider: Arc<CryptoProvider>,
-    pub(crate) peer: Arc<PeerCheck>,
-    pub(crate) hostname_validation: bool,
-    pub(crate) legacy_limiter: RateLimiter,
+    pub(crate) accounting: Arc<Accounting>,
 }
 
 impl ServerCertVerifier for VespaServerVerifier {
@@ -130,39 +330,14 @@ impl ServerCertVerifier for VespaServerVerifier {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let parsed = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &parsed,
-            &self.roots,
-            intermediates,
+        let chain = presented(end_entity, intermediates);
+        self.verification.verify_counted(
+            &chain,
+            PeerRole::Server,
+            Some(server_name),
             now,
-            self.provider.signature_verification_algorithms.all,
+            &self.accounting,
         )?;
-        let credentials = self.peer.credentials(end_entity, Side::Client)?;
-        if self.hostname_validation {
-            let identity = HostnameIdentity {
-                dns_sans: &credentials.dns_sans,
-                ip_sans: &credentials.ip_sans,
-                common_name: credentials.common_name(),
-            };
-            let matched = match server_name {
-                ServerName::DnsName(name) => verify_dns_name(name.as_ref(), &identity),
-                ServerName::IpAddress(ip) => verify_ip(std::net::IpAddr::from(*ip), &identity),
-                _ => {
-                    return Err(rustls::Error::General(format!(
-                        "unsupported server name type {server_name:?}"
-                    )));
-                }
-            }
-            .map_err(|e| PeerRejection::Hostname(e).into_rustls())?;
-            if matched.is_legacy() && self.legacy_limiter.allow(&server_name.to_str()) {
-                tracing::warn!(
-                    "server {} passed hostname validation only through its {matched}",
-                    server_name.to_str()
-                );
-            }
-        }
-        self.peer.check(credentials, Side::Client)?;
         Ok(ServerCertVerified::assertion())
     }
 
@@ -201,11 +376,12 @@ impl ServerCertVerifier for VespaServerVerifier {
     }
 }
 
-/// Verifies clients for our `ServerConfig`: webpki's client verifier, then authorization.
+/// Verifies clients for our `ServerConfig`: a certificate is required.
 #[derive(Debug)]
 pub(crate) struct VespaClientVerifier {
-    pub(crate) inner: Arc<dyn ClientCertVerifier>,
-    pub(crate) peer: Arc<PeerCheck>,
+    pub(crate) verification: Arc<PeerVerification>,
+    pub(crate) provider: Arc<CryptoProvider>,
+    pub(crate) accounting: Arc<Accounting>,
 }
 
 impl ClientCertVerifier for VespaClientVerifier {
@@ -218,7 +394,7 @@ impl ClientCertVerifier for VespaClientVerifier {
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
+        self.verification.anchors.hint_subjects()
     }
 
     fn verify_client_cert(
@@ -227,10 +403,9 @@ impl ClientCertVerifier for VespaClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
-        self.inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        let credentials = self.peer.credentials(end_entity, Side::Server)?;
-        self.peer.check(credentials, Side::Server)?;
+        let chain = presented(end_entity, intermediates);
+        self.verification
+            .verify_counted(&chain, PeerRole::Client, None, now, &self.accounting)?;
         Ok(ClientCertVerified::assertion())
     }
 
@@ -240,7 +415,12 @@ impl ClientCertVerifier for VespaClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn verify_tls13_signature(
@@ -249,10 +429,32 @@ impl ClientCertVerifier for VespaClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
     }
+}
+
+/// The chain as presented, leaf first, borrowing the certificates.
+fn presented<'a>(
+    end_entity: &'a CertificateDer<'a>,
+    intermediates: &'a [CertificateDer<'a>],
+) -> Vec<CertificateDer<'a>> {
+    let mut chain = Vec::with_capacity(1 + intermediates.len());
+    chain.push(CertificateDer::from(end_entity.as_ref()));
+    chain.extend(
+        intermediates
+            .iter()
+            .map(|c| CertificateDer::from(c.as_ref())),
+    );
+    chain
 }

@@ -9,7 +9,7 @@ use common::{context, handshake, options};
 use rustls::HandshakeKind;
 use vespa_tls_authz::Capability;
 use vespa_tls_config::{AuthorizationMode, CapabilityMode, CipherSuite, TlsProtocol};
-use vespa_tls_context::{PeerRejection, TlsModes, vespa_protocol, vespa_suite};
+use vespa_tls_context::{PeerRejection, PeerRole, TlsModes, vespa_protocol, vespa_suite};
 use vespa_tls_pki::{ExtendedKeyUsages, NodeParams};
 use vespa_tls_testkit::TestPki;
 
@@ -41,6 +41,7 @@ fn mutual_tls_without_rules_grants_everything() {
                 .server
                 .peer_certificates()
                 .expect("client certificate"),
+            PeerRole::Client,
         )
         .unwrap();
     assert_eq!(peer.credentials.common_name(), Some("client.localhost"));
@@ -53,6 +54,7 @@ fn mutual_tls_without_rules_grants_everything() {
                 .client
                 .peer_certificates()
                 .expect("server certificate"),
+            PeerRole::Server,
         )
         .unwrap();
     assert_eq!(
@@ -75,7 +77,10 @@ fn server_authorizes_clients_in_each_mode() {
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
-        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .peer_authorization(
+            outcome.server.peer_certificates().unwrap(),
+            PeerRole::Client,
+        )
         .unwrap();
     assert_eq!(peer.decision.matched_policies, ["clients"]);
     assert!(
@@ -114,7 +119,10 @@ fn server_authorizes_clients_in_each_mode() {
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
-        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .peer_authorization(
+            outcome.server.peer_certificates().unwrap(),
+            PeerRole::Client,
+        )
         .unwrap();
     assert!(peer.decision.accept);
     assert!(peer.decision.capabilities.is_empty());
@@ -133,7 +141,10 @@ fn server_authorizes_clients_in_each_mode() {
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
-        .peer_authorization(outcome.server.peer_certificates().unwrap())
+        .peer_authorization(
+            outcome.server.peer_certificates().unwrap(),
+            PeerRole::Client,
+        )
         .unwrap();
     assert_eq!(peer.decision.capabilities.len(), 32);
     assert_eq!(

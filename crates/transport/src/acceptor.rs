@@ -9,8 +9,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{
-    ContextError, PeerRejection, RateLimiter, ReloadOptions, Side, TlsContext, TlsMetrics,
-    vespa_protocol, vespa_suite,
+    ContextError, PeerRejection, PeerRole, RateLimiter, ReloadOptions, Side, TlsContext,
+    TlsMetrics, vespa_protocol, vespa_suite,
 };
 
 use crate::auth::ConnectionAuthContext;
@@ -223,8 +223,14 @@ impl Acceptor {
             Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
             Ok(Ok(stream)) => {
                 let (_, connection) = stream.get_ref();
-                auth_context(&context, connection, peer, Arc::clone(metrics))
-                    .map(|auth| (stream, auth))
+                auth_context(
+                    &context,
+                    connection,
+                    peer,
+                    PeerRole::Client,
+                    Arc::clone(metrics),
+                )
+                .map(|auth| (stream, auth))
             }
         };
         match result {
@@ -282,6 +288,7 @@ pub(crate) fn auth_context<D>(
     context: &TlsContext,
     connection: &rustls::ConnectionCommon<D>,
     peer: Peer,
+    role: PeerRole,
     metrics: Arc<TlsMetrics>,
 ) -> Result<ConnectionAuthContext, TransportError> {
     let credentials_error = |message: String| TransportError::Credentials { peer, message };
@@ -289,7 +296,7 @@ pub(crate) fn auth_context<D>(
         .peer_certificates()
         .ok_or_else(|| credentials_error("the peer presented no certificate".into()))?;
     let authorization = context
-        .peer_authorization(chain)
+        .peer_authorization(chain, role)
         .map_err(|e| credentials_error(e.to_string()))?;
     let protocol = connection
         .protocol_version()

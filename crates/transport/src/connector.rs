@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::{ContextError, ReloadOptions, Side, TlsMetrics};
+use vespa_tls_context::{ContextError, PeerRole, ReloadOptions, Side, TlsMetrics};
 
 use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, auth_context};
 use crate::auth::ConnectionAuthContext;
@@ -128,7 +128,14 @@ impl Connector {
             Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
             Ok(Ok(stream)) => {
                 let (_, connection) = stream.get_ref();
-                auth_context(&context, connection, peer, Arc::clone(&metrics)).map(|a| (stream, a))
+                auth_context(
+                    &context,
+                    connection,
+                    peer,
+                    PeerRole::Server,
+                    Arc::clone(&metrics),
+                )
+                .map(|a| (stream, a))
             }
         };
         match result {

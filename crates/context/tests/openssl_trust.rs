@@ -1,0 +1,547 @@
+//! Trust decided as Vespa's OpenSSL side decides it: for every case, built with openssl, our
+//! handshake decision equals `openssl verify -purpose sslclient` (our server judging a client)
+//! and `-purpose sslserver` (our client judging a server).
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step should stop the test"
+)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{context, handshake};
+use vespa_tls_config::Files;
+use vespa_tls_context::TlsModes;
+
+const EXTENSIONS: &str = "\
+[root_ca]
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign
+[ca_without_keycertsign]
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,digitalSignature,cRLSign
+[ca_constrained]
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign
+nameConstraints=critical,permitted;DNS:example.com
+[leaf]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost
+[leaf_key_encipherment]
+basicConstraints=CA:FALSE
+keyUsage=critical,keyEncipherment
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost
+[leaf_cn_only]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+[node_that_signs]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyCertSign
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:localhost
+";
+
+/// `openssl ca`'s minimal setup, for certificates with explicit start and end dates.
+const CA_CONFIG: &str = "\
+[ca]
+default_ca=d
+[d]
+database=db/index.txt
+serial=db/serial
+new_certs_dir=db
+default_md=sha256
+policy=p
+unique_subject=no
+[p]
+commonName=supplied
+";
+
+struct Workdir {
+    dir: PathBuf,
+    _temp: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().to_owned();
+        std::fs::write(dir.join("ext.cnf"), EXTENSIONS).unwrap();
+        std::fs::write(dir.join("ca.cnf"), CA_CONFIG).unwrap();
+        std::fs::create_dir(dir.join("db")).unwrap();
+        std::fs::write(dir.join("db/index.txt"), "").unwrap();
+        std::fs::write(dir.join("db/serial"), "01\n").unwrap();
+        let mut config = std::fs::read_to_string(openssl_config()).unwrap_or_default();
+        config.push('\n');
+        config.push_str(EXTENSIONS);
+        std::fs::write(dir.join("req.cnf"), config).unwrap();
+        Workdir { dir, _temp: temp }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    #[track_caller]
+    fn openssl(&self, args: &[&str]) {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A P-256 key and a CSR with subject CN=`cn`.
+    fn key_and_csr(&self, name: &str, cn: &str) {
+        let key = format!("{name}.key");
+        self.openssl(&[
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+            &key,
+        ]);
+        let subject = format!("/CN={cn}");
+        let csr = format!("{name}.csr");
+        self.openssl(&["req", "-new", "-key", &key, "-subj", &subject, "-out", &csr]);
+    }
+
+    /// A self-signed v3 certificate with the extensions of `section`.
+    fn self_signed(&self, name: &str, cn: &str, section: &str) {
+        self.key_and_csr(name, cn);
+        let (key, pem, subject) = (
+            format!("{name}.key"),
+            format!("{name}.pem"),
+            format!("/CN={cn}"),
+        );
+        self.openssl(&[
+            "req",
+            "-x509",
+            "-key",
+            &key,
+            "-subj",
+            &subject,
+            "-days",
+            "30",
+            "-config",
+            "req.cnf",
+            "-extensions",
+            section,
+            "-out",
+            &pem,
+        ]);
+    }
+
+    /// A self-signed v1 certificate (no extensions at all).
+    fn self_signed_v1(&self, name: &str, cn: &str) {
+        self.key_and_csr(name, cn);
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        self.openssl(&[
+            "x509", "-req", "-in", &csr, "-signkey", &key, "-days", "30", "-out", &pem,
+        ]);
+    }
+
+    /// A self-signed CA valid only from `start` to `end` (`YYYYMMDDHHMMSSZ`).
+    fn self_signed_dated(&self, name: &str, cn: &str, start: &str, end: &str) {
+        self.key_and_csr(name, cn);
+        let (key, csr, pem) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("{name}.pem"),
+        );
+        self.openssl(&[
+            "ca",
+            "-batch",
+            "-config",
+            "ca.cnf",
+            "-selfsign",
+            "-keyfile",
+            &key,
+            "-in",
+            &csr,
+            "-startdate",
+            start,
+            "-enddate",
+            end,
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            "root_ca",
+            "-notext",
+            "-out",
+            &pem,
+        ]);
+    }
+
+    /// `name` signed by `issuer` with the extensions of `section`.
+    fn issue(&self, name: &str, cn: &str, issuer: &str, section: &str) {
+        self.key_and_csr(name, cn);
+        let (csr, pem) = (format!("{name}.csr"), format!("{name}.pem"));
+        let (ca, ca_key) = (format!("{issuer}.pem"), format!("{issuer}.key"));
+        self.openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            &ca,
+            "-CAkey",
+            &ca_key,
+            "-CAcreateserial",
+            "-days",
+            "20",
+            "-extfile",
+            "ext.cnf",
+            "-extensions",
+            section,
+            "-out",
+            &pem,
+        ]);
+    }
+
+    fn concat(&self, out: &str, parts: &[&str]) {
+        let mut text = String::new();
+        for part in parts {
+            text.push_str(&std::fs::read_to_string(self.path(&format!("{part}.pem"))).unwrap());
+        }
+        std::fs::write(self.path(out), text).unwrap();
+    }
+}
+
+fn openssl_config() -> PathBuf {
+    let out = Command::new("openssl").args(["version", "-d"]).output();
+    let dir = out
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.split('"').nth(1).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/ssl"));
+    dir.join("openssl.cnf")
+}
+
+fn have_openssl() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// One case: the CA bundle the verifying side trusts, and what the peer presents.
+struct Case {
+    name: &'static str,
+    /// Builds the material; returns (bundle file, chain leaf-first files, peer key name).
+    build: fn(&Workdir) -> Peer,
+    /// What openssl (and so we) should decide: (as a client, as a server).
+    expected: (bool, bool),
+}
+
+struct Peer {
+    bundle: &'static str,
+    chain: &'static [&'static str],
+    key: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "a CA and a leaf it issued",
+        build: |w| {
+            w.self_signed("root", "Root CA", "root_ca");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (true, true),
+    },
+    Case {
+        name: "a non-CA self-signed anchor signing another leaf",
+        build: |w| {
+            w.self_signed("node", "node-a", "node_that_signs");
+            w.issue("leaf", "node-b", "node", "leaf");
+            Peer {
+                bundle: "node",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "that anchor pinned for itself",
+        build: |w| {
+            w.self_signed("node", "node-a", "node_that_signs");
+            Peer {
+                bundle: "node",
+                chain: &["node"],
+                key: "node",
+            }
+        },
+        expected: (true, true),
+    },
+    Case {
+        name: "an expired root",
+        build: |w| {
+            w.self_signed_dated("root", "Expired Root", "20200101000000Z", "20210101000000Z");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "a root not yet valid",
+        build: |w| {
+            w.self_signed_dated("root", "Future Root", "20900101000000Z", "20910101000000Z");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "a root without keyCertSign",
+        build: |w| {
+            w.self_signed("root", "Root CA", "ca_without_keycertsign");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "an intermediate without keyCertSign",
+        build: |w| {
+            w.self_signed("root", "Root CA", "root_ca");
+            w.issue("inter", "Intermediate CA", "root", "ca_without_keycertsign");
+            w.issue("leaf", "node.example.com", "inter", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf", "inter"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "a good intermediate",
+        build: |w| {
+            w.self_signed("root", "Root CA", "root_ca");
+            w.issue("inter", "Intermediate CA", "root", "root_ca");
+            w.issue("leaf", "node.example.com", "inter", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf", "inter"],
+                key: "leaf",
+            }
+        },
+        expected: (true, true),
+    },
+    Case {
+        name: "a leaf without digitalSignature (keyEncipherment only)",
+        build: |w| {
+            w.self_signed("root", "Root CA", "root_ca");
+            w.issue("leaf", "node.example.com", "root", "leaf_key_encipherment");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        // sslclient needs digitalSignature or keyAgreement; sslserver also takes
+        // keyEncipherment.
+        expected: (false, true),
+    },
+    Case {
+        name: "a name-constrained CA with a CN-only leaf outside the constraint",
+        build: |w| {
+            w.self_signed("root", "Constrained CA", "ca_constrained");
+            w.issue("leaf", "node.other.com", "root", "leaf_cn_only");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
+        name: "a name-constrained CA with a CN-only leaf inside the constraint",
+        build: |w| {
+            w.self_signed("root", "Constrained CA", "ca_constrained");
+            w.issue("leaf", "node.example.com", "root", "leaf_cn_only");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (true, true),
+    },
+    Case {
+        name: "a v1 root",
+        build: |w| {
+            w.self_signed_v1("root", "V1 Root");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (true, true),
+    },
+];
+
+/// The chain decision alone is compared, as `openssl verify` checks no host name.
+const NO_HOSTNAMES: &str = r#""disable-hostname-validation": true"#;
+
+/// What `openssl verify -purpose` says about the peer's chain.
+fn openssl_accepts(w: &Workdir, peer: &Peer, purpose: &str) -> bool {
+    let bundle = format!("{}.pem", peer.bundle);
+    let leaf = format!("{}.pem", peer.chain[0]);
+    let mut args = vec!["verify", "-CAfile", &bundle, "-purpose", purpose];
+    if peer.chain.len() > 1 {
+        w.concat("untrusted.pem", &peer.chain[1..]);
+        args.extend(["-untrusted", "untrusted.pem"]);
+    }
+    args.push(&leaf);
+    Command::new("openssl")
+        .args(&args)
+        .current_dir(&w.dir)
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+fn files(dir: &Path, bundle: &str, chain: &str, key: &str) -> Files {
+    Files {
+        ca_certificates: dir.join(bundle),
+        certificates: dir.join(chain),
+        private_key: dir.join(key),
+    }
+}
+
+#[test]
+fn our_decision_equals_openssl_verify_for_every_case() {
+    if !have_openssl() {
+        println!("skipped: openssl not found");
+        return;
+    }
+    let mut report = Vec::new();
+    for case in CASES {
+        let w = Workdir::new();
+        let peer = (case.build)(&w);
+        // The side we do not test: a node of its own CA, trusting the peer's side fully.
+        w.self_signed("other_ca", "Other CA", "root_ca");
+        w.issue("other", "other.example.com", "other_ca", "leaf");
+        w.concat("peer_chain.pem", peer.chain);
+        let peer_files = |trusts: &str| {
+            files(
+                &w.dir,
+                trusts,
+                "peer_chain.pem",
+                &format!("{}.key", peer.key),
+            )
+        };
+        let bundle = format!("{}.pem", peer.bundle);
+        let other = files(&w.dir, "other_ca.pem", "other.pem", "other.key");
+
+        // Our server judges the peer as a client; the peer trusts our server.
+        let server = context(
+            &Files {
+                ca_certificates: w.path(&bundle),
+                ..other.clone()
+            },
+            NO_HOSTNAMES,
+            TlsModes::default(),
+        );
+        let client = context(
+            &peer_files("other_ca.pem"),
+            NO_HOSTNAMES,
+            TlsModes::default(),
+        );
+        let outcome = handshake(&client, &server, "localhost");
+        let server_accepts = outcome.server_error.is_none() && !outcome.server.is_handshaking();
+        if let Some(e) = &outcome.server_error {
+            assert!(
+                matches!(e, rustls::Error::InvalidCertificate(_)),
+                "{}: the server refused for another reason: {e:?}",
+                case.name
+            );
+        }
+
+        // Our client judges the peer as a server; the peer trusts our client.
+        let client = context(
+            &Files {
+                ca_certificates: w.path(&bundle),
+                ..other.clone()
+            },
+            NO_HOSTNAMES,
+            TlsModes::default(),
+        );
+        let server = context(
+            &peer_files("other_ca.pem"),
+            NO_HOSTNAMES,
+            TlsModes::default(),
+        );
+        let outcome = handshake(&client, &server, "localhost");
+        let client_accepts = outcome.client_error.is_none() && !outcome.client.is_handshaking();
+        if let Some(e) = &outcome.client_error {
+            assert!(
+                matches!(e, rustls::Error::InvalidCertificate(_)),
+                "{}: the client refused for another reason: {e:?}",
+                case.name
+            );
+        }
+
+        let openssl = (
+            openssl_accepts(&w, &peer, "sslclient"),
+            openssl_accepts(&w, &peer, "sslserver"),
+        );
+        report.push(format!(
+            "{:<70} openssl {:?} ours {:?}",
+            case.name,
+            openssl,
+            (server_accepts, client_accepts)
+        ));
+        assert_eq!(
+            openssl, case.expected,
+            "{}: the case is not built as meant",
+            case.name
+        );
+        assert_eq!(
+            (server_accepts, client_accepts),
+            openssl,
+            "{}: (as a client, as a server) differs from openssl verify",
+            case.name
+        );
+    }
+    println!("{}", report.join("\n"));
+}
