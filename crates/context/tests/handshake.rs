@@ -8,10 +8,11 @@ use std::net::IpAddr;
 use common::{context, handshake, options};
 use rustls::HandshakeKind;
 use vespa_tls_authz::Capability;
+use vespa_tls_config::Severity;
 use vespa_tls_config::{AuthorizationMode, CapabilityMode, CipherSuite, TlsProtocol};
 use vespa_tls_context::{PeerRejection, PeerRole, TlsModes, vespa_protocol, vespa_suite};
 use vespa_tls_pki::{ExtendedKeyUsages, NodeParams};
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Fixture, TestPki};
 
 fn modes(authorization: AuthorizationMode) -> TlsModes {
     TlsModes {
@@ -397,4 +398,48 @@ fn a_client_without_a_certificate_is_refused() {
         "the server requires a client certificate"
     );
     assert!(outcome.client_error.is_some(), "and says so with an alert");
+}
+
+#[test]
+fn our_own_chain_is_judged_by_the_verification_path() {
+    let pki = TestPki::new().unwrap();
+    let fixture = pki.fixture(Fixture::SignedByAnotherCa).unwrap();
+    let ctx = context(&fixture.files, "", TlsModes::default());
+    let findings: Vec<_> = ctx
+        .warnings()
+        .with_code(vespa_tls_material::codes::CHAIN_NOT_TRUSTED)
+        .collect();
+    // Once as a client, once as a server; warnings, never a reason to refuse a reload.
+    assert_eq!(findings.len(), 2, "{:?}", ctx.warnings());
+    for finding in findings {
+        assert_eq!(finding.severity, Severity::Warning);
+        let bundle = fixture.files.ca_certificates.display().to_string();
+        assert!(finding.message.contains(&bundle), "{}", finding.message);
+    }
+    assert!(!ctx.warnings().has_errors());
+
+    // The same chain, presented by a peer, is refused by the same path.
+    let rejection = ctx
+        .verify_peer(
+            &vespa_tls_testkit::read_certificates(&fixture.files.certificates).unwrap(),
+            PeerRole::Client,
+            None,
+            rustls::pki_types::UnixTime::now(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(rejection, PeerRejection::Chain(_)),
+        "{rejection:?}"
+    );
+
+    // A good node's own chain raises no such finding.
+    let good = context(pki.server().files(), "", TlsModes::default());
+    assert_eq!(
+        good.warnings()
+            .with_code(vespa_tls_material::codes::CHAIN_NOT_TRUSTED)
+            .count(),
+        0,
+        "{:?}",
+        good.warnings()
+    );
 }

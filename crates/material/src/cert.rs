@@ -1,11 +1,10 @@
-//! Facts about one certificate, and signature checks between certificates.
+//! Facts about one certificate.
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use der::Decode as _;
 use der::asn1::{AnyRef, ObjectIdentifier};
-use der::{Decode as _, Encode as _};
 use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
@@ -18,12 +17,6 @@ const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 const OID_SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
 const OID_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
 const OID_ANY_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
-const OID_ECDSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
-const OID_ECDSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
-const OID_ECDSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
-const OID_RSA_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const OID_RSA_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const OID_RSA_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 
 /// The public key type of a certificate, as shown in reports.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -192,53 +185,6 @@ pub(crate) fn facts(parsed: &Parsed<'_>) -> CertificateFacts {
         is_ca,
         extended_key_usages,
     }
-}
-
-/// Whether `issuer` issued `cert`: names match byte for byte and the signature verifies with
-/// the issuer's public key.
-pub(crate) fn issued_by(cert: &Parsed<'_>, issuer: &Parsed<'_>) -> bool {
-    let tbs = cert.cert.tbs_certificate();
-    if tbs.issuer().to_der().ok() != issuer.cert.tbs_certificate().subject().to_der().ok() {
-        return false;
-    }
-    let Some(alg) = verification_algorithm(&cert.cert, &issuer.cert) else {
-        return false;
-    };
-    // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue }: sign
-    // over the TBS exactly as it appears in the file.
-    let Ok(fields) = Vec::<AnyRef<'_>>::from_der(cert.der) else {
-        return false;
-    };
-    let Some(Ok(tbs_der)) = fields.first().map(|f| f.to_der()) else {
-        return false;
-    };
-    let Some(signature) = cert.cert.signature().as_bytes() else {
-        return false;
-    };
-    UnparsedPublicKey::new(alg, public_key_bytes(&issuer.cert))
-        .verify(&tbs_der, signature)
-        .is_ok()
-}
-
-fn verification_algorithm(
-    cert: &Certificate,
-    issuer: &Certificate,
-) -> Option<&'static dyn VerificationAlgorithm> {
-    let sig = cert.signature_algorithm().oid;
-    let key = public_key_type(issuer);
-    Some(match (sig, key) {
-        (OID_ECDSA_SHA256, PublicKeyType::EcdsaP256) => &signature::ECDSA_P256_SHA256_ASN1,
-        (OID_ECDSA_SHA384, PublicKeyType::EcdsaP256) => &signature::ECDSA_P256_SHA384_ASN1,
-        (OID_ECDSA_SHA512, PublicKeyType::EcdsaP256) => &signature::ECDSA_P256_SHA512_ASN1,
-        (OID_ECDSA_SHA256, PublicKeyType::EcdsaP384) => &signature::ECDSA_P384_SHA256_ASN1,
-        (OID_ECDSA_SHA384, PublicKeyType::EcdsaP384) => &signature::ECDSA_P384_SHA384_ASN1,
-        (OID_ECDSA_SHA512, PublicKeyType::EcdsaP384) => &signature::ECDSA_P384_SHA512_ASN1,
-        (OID_RSA_SHA256, PublicKeyType::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA256,
-        (OID_RSA_SHA384, PublicKeyType::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA384,
-        (OID_RSA_SHA512, PublicKeyType::Rsa { .. }) => &signature::RSA_PKCS1_2048_8192_SHA512,
-        (OID_ED25519, PublicKeyType::Ed25519) => &signature::ED25519,
-        _ => return None,
-    })
 }
 
 fn public_key_type(cert: &Certificate) -> PublicKeyType {

@@ -39,7 +39,8 @@ pub const CERTIFICATE_EXPIRED: &str = "certificate-expired";
 pub const CERTIFICATE_NOT_YET_VALID: &str = "certificate-not-yet-valid";
 /// A certificate expires within [`EXPIRY_WARNING_DAYS`](crate::EXPIRY_WARNING_DAYS) days (warning).
 pub const CERTIFICATE_EXPIRES_SOON: &str = "certificate-expires-soon";
-/// The leaf does not chain to a certificate in the CA bundle (warning, VESPA-BEHAVIOUR §6).
+/// The leaf does not chain to a certificate in the CA bundle (warning, VESPA-BEHAVIOUR §6):
+/// reported by the verification path of `vespa-tls-context`, which judges chains for handshakes.
 pub const CHAIN_NOT_TRUSTED: &str = "chain-not-trusted";
 /// The leaf has an EKU extension without serverAuth or clientAuth (warning, §6).
 pub const MISSING_EXTENDED_KEY_USAGE: &str = "missing-extended-key-usage";

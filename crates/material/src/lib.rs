@@ -67,4 +67,4 @@ pub use error::MaterialError;
 pub use file::{MAX_FILE_SIZE, permission_findings, read_regular_file};
 pub use key::KeyKind;
 pub use material::{CryptoMaterial, FileDigests};
-pub use report::{ChainTrust, EXPIRY_WARNING_DAYS, MaterialReport};
+pub use report::{EXPIRY_WARNING_DAYS, MaterialReport};

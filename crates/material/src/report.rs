@@ -14,30 +14,6 @@ use crate::material::CryptoMaterial;
 /// A certificate that expires within this many days gets a warning.
 pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
-/// Whether the leaf chains to the CA bundle.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChainTrust {
-    /// A path of verified signatures leads from the leaf to a certificate in the bundle.
-    Trusted {
-        /// 0-based index of that certificate in [`MaterialReport::ca_certificates`].
-        anchor: usize,
-        /// How many certificates of the chain the path uses (1: the leaf alone).
-        path_len: usize,
-    },
-    /// No such path.
-    NotTrusted {
-        /// Where the path ends and why.
-        reason: String,
-    },
-}
-
-impl ChainTrust {
-    /// Whether the leaf chains to the bundle.
-    pub fn is_trusted(&self) -> bool {
-        matches!(self, ChainTrust::Trusted { .. })
-    }
-}
-
 /// What is loaded, as facts (never secrets), and findings about it at [`now`](Self::now).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaterialReport {
@@ -51,13 +27,11 @@ pub struct MaterialReport {
     pub chain: Vec<CertificateFacts>,
     /// The private key's type.
     pub key_kind: KeyKind,
-    /// Whether the leaf chains to the CA bundle (signatures only; validity is separate).
-    pub trust: ChainTrust,
     /// Whole days from `now` until the leaf expires (negative once expired).
     pub leaf_days_to_expiry: i64,
     /// The key file's permission bits (Unix, when loaded from disk).
     pub key_file_mode: Option<u32>,
-    /// Findings: expired / not yet valid (errors), expiring soon, not chained to the bundle,
+    /// Findings: expired / not yet valid (errors), expiring soon,
     /// missing EKUs, a key file readable by others, a file or directory any user can write
     /// (warnings). Codes are in [`codes`].
     pub diagnostics: Diagnostics,
@@ -78,7 +52,6 @@ impl CryptoMaterial {
             .collect();
         let ca_facts: Vec<CertificateFacts> = ca.iter().map(cert::facts).collect();
         let chain_facts: Vec<CertificateFacts> = chain.iter().map(cert::facts).collect();
-        let trust = trust(&chain, &ca, &self.files().ca_certificates);
         let files = self.files().clone();
 
         let mut diagnostics = Diagnostics::new();
@@ -87,18 +60,6 @@ impl CryptoMaterial {
         }
         for (i, facts) in ca_facts.iter().enumerate() {
             validity(&mut diagnostics, &files.ca_certificates, i, facts, now);
-        }
-        if let ChainTrust::NotTrusted { reason } = &trust {
-            diagnostics.push(Diagnostic::at_path(
-                Severity::Warning,
-                codes::CHAIN_NOT_TRUSTED,
-                &files.certificates,
-                format!(
-                    "the leaf does not chain to {}: {reason}; peers that trust the same bundle \
-                     will refuse this node",
-                    files.ca_certificates.display()
-                ),
-            ));
         }
         // The chain is never empty and every certificate parsed at load, so the leaf is here.
         let leaf = &chain_facts[0];
@@ -128,48 +89,9 @@ impl CryptoMaterial {
             ca_certificates: ca_facts,
             chain: chain_facts,
             key_kind: self.key_kind(),
-            trust,
             key_file_mode: self.key_file_mode(),
             diagnostics,
         }
-    }
-}
-
-fn trust(chain: &[Parsed<'_>], ca: &[Parsed<'_>], ca_path: &Path) -> ChainTrust {
-    let mut used = vec![false; chain.len()];
-    let mut current = 0;
-    used[0] = true;
-    for path_len in 1..=chain.len() {
-        let cert = &chain[current];
-        if let Some(anchor) = ca
-            .iter()
-            .position(|a| a.der == cert.der || cert::issued_by(cert, a))
-        {
-            return ChainTrust::Trusted { anchor, path_len };
-        }
-        let next = (0..chain.len()).find(|&j| !used[j] && cert::issued_by(cert, &chain[j]));
-        match next {
-            Some(j) => {
-                used[j] = true;
-                current = j;
-            }
-            None => {
-                let tbs = cert.cert.tbs_certificate();
-                return ChainTrust::NotTrusted {
-                    reason: format!(
-                        "no certificate in {} or in the chain issued certificate {} ({}), \
-                         whose issuer is {}",
-                        ca_path.display(),
-                        current + 1,
-                        cert::subject(&cert.cert),
-                        tbs.issuer()
-                    ),
-                };
-            }
-        }
-    }
-    ChainTrust::NotTrusted {
-        reason: "the chain loops".to_owned(),
     }
 }
 
