@@ -7,9 +7,14 @@
 //!
 //! The outcome says *how* a name matched, so tools and the connection log can warn when only the
 //! CN fallback or a partial wildcard made it pass.
+//!
+//! Certificate names and the host name are printed through [`Escaped`]: a peer chooses its CN and
+//! SANs, and these messages end up in logs and on terminals.
 
 use std::fmt;
 use std::net::IpAddr;
+
+use vespa_tls_config::Escaped;
 
 /// What a certificate presents for hostname validation.
 #[derive(Debug, Clone, Copy)]
@@ -52,17 +57,21 @@ impl HostnameMatch {
 impl fmt::Display for HostnameMatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            HostnameMatch::DnsSan(san) => write!(f, "DNS SAN \"{san}\""),
-            HostnameMatch::WildcardDnsSan(san) => write!(f, "wildcard DNS SAN \"{san}\""),
+            HostnameMatch::DnsSan(san) => write!(f, "DNS SAN \"{}\"", Escaped(san)),
+            HostnameMatch::WildcardDnsSan(san) => {
+                write!(f, "wildcard DNS SAN \"{}\"", Escaped(san))
+            }
             HostnameMatch::PartialWildcardDnsSan(san) => {
                 write!(
                     f,
-                    "partial-label wildcard DNS SAN \"{san}\" (accepted for Vespa compatibility)"
+                    "partial-label wildcard DNS SAN \"{}\" (accepted for Vespa compatibility)",
+                    Escaped(san)
                 )
             }
             HostnameMatch::CommonNameFallback(cn) => write!(
                 f,
-                "subject CN \"{cn}\" (the certificate has no DNS SAN; accepted for Vespa compatibility)"
+                "subject CN \"{}\" (the certificate has no DNS SAN; accepted for Vespa compatibility)",
+                Escaped(cn)
             ),
             HostnameMatch::IpSan(ip) => write!(f, "IP SAN {ip}"),
         }
@@ -73,12 +82,20 @@ impl fmt::Display for HostnameMatch {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HostnameMismatch {
     /// The DNS name is not covered.
-    #[error("certificate is not valid for \"{host}\": it presents {presented}")]
+    #[error("certificate is not valid for \"{}\": it presents {presented}", Escaped(.host))]
     Dns {
         /// The name dialled.
         host: String,
-        /// The DNS SANs, or the CN when there are none.
+        /// The DNS SANs, or the CN when there are none (escaped).
         presented: String,
+    },
+    /// The name dialled is not a DNS host name, so no certificate is valid for it.
+    #[error("certificate cannot be valid for \"{}\": {problem}", Escaped(.host))]
+    InvalidHost {
+        /// The name dialled.
+        host: String,
+        /// What makes it invalid.
+        problem: String,
     },
     /// The IP literal is not among the iPAddress SANs.
     #[error("certificate is not valid for IP address {ip}: it presents {presented}")]
@@ -91,11 +108,22 @@ pub enum HostnameMismatch {
 }
 
 /// Checks a DNS host name (not an IP literal) against a certificate's identity.
+///
+/// A host name that is not a DNS name (empty, non-ASCII, an empty label, a character other than
+/// letters, digits, `-` and `_`, too long) is an [`HostnameMismatch::InvalidHost`]: no certificate
+/// is valid for it. rustls refuses such names before a handshake starts, so this changes nothing
+/// there; it keeps `vespa-tls check --hostname` from matching them.
 pub fn verify_dns_name(
     host: &str,
     identity: &HostnameIdentity<'_>,
 ) -> Result<HostnameMatch, HostnameMismatch> {
     let host = host.strip_suffix('.').unwrap_or(host);
+    if let Err(problem) = check_host_name(host) {
+        return Err(HostnameMismatch::InvalidHost {
+            host: host.to_owned(),
+            problem,
+        });
+    }
     if identity.dns_sans.is_empty() {
         if let Some(cn) = identity.common_name
             && match_pattern(cn, host).is_some()
@@ -105,7 +133,7 @@ pub fn verify_dns_name(
         return Err(HostnameMismatch::Dns {
             host: host.to_owned(),
             presented: match identity.common_name {
-                Some(cn) => format!("no DNS SAN and subject CN \"{cn}\""),
+                Some(cn) => format!("no DNS SAN and subject CN \"{}\"", Escaped(cn)),
                 None => "no DNS SAN and no subject CN".to_owned(),
             },
         });
@@ -158,8 +186,52 @@ fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 fn quoted_list<T: fmt::Display>(items: impl Iterator<Item = T>) -> String {
-    let items: Vec<String> = items.map(|i| format!("\"{i}\"")).collect();
+    let items: Vec<String> = items
+        .map(|i| format!("\"{}\"", Escaped(&i.to_string())))
+        .collect();
     format!("[{}]", items.join(", "))
+}
+
+/// Why `host` (without its trailing dot) is not a DNS host name, if it is not one.
+fn check_host_name(host: &str) -> Result<(), String> {
+    if host.is_empty() {
+        return Err("the host name is empty".to_owned());
+    }
+    if let Some(c) = host.chars().find(|c| !c.is_ascii()) {
+        return Err(format!(
+            "the host name has the non-ASCII character '{}'; write an internationalized name as \
+             its IDNA A-label (xn--…)",
+            Escaped(c.encode_utf8(&mut [0; 4]))
+        ));
+    }
+    if host.len() > 253 {
+        return Err(format!(
+            "the host name is {} characters long, more than DNS allows (253)",
+            host.len()
+        ));
+    }
+    if let Some(c) = host
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+    {
+        return Err(format!(
+            "the host name has the character '{}'; only letters, digits, '-', '_' and '.' \
+             can appear in one",
+            Escaped(c.encode_utf8(&mut [0; 4]))
+        ));
+    }
+    for label in host.split('.') {
+        if label.is_empty() {
+            return Err("the host name has an empty label".to_owned());
+        }
+        if label.len() > 63 {
+            return Err(format!(
+                "the host name has a label of {} characters, more than DNS allows (63)",
+                label.len()
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,7 +267,10 @@ fn match_pattern(pattern: &str, host: &str) -> Option<PatternKind> {
         return (!host_first.is_empty()).then_some(PatternKind::Wildcard);
     }
     // No partial wildcards inside IDNA A-labels, as OpenSSL.
-    if host_first.len() >= 4 && host_first[..4].eq_ignore_ascii_case("xn--") {
+    if host_first
+        .get(..4)
+        .is_some_and(|start| start.eq_ignore_ascii_case("xn--"))
+    {
         return None;
     }
     let fits = host_first.len() >= prefix.len() + suffix.len()
@@ -339,6 +414,218 @@ mod tests {
         let partial_only = names(&["n*.example.com"]);
         let m = verify_dns_name("node2.example.com", &id(&partial_only, &[], None)).unwrap();
         assert!(m.is_legacy());
+    }
+
+    /// A host name that is not a DNS name is a mismatch naming it (escaped), never a panic:
+    /// `vespa-tls check --hostname` passes whatever the operator typed.
+    #[test]
+    fn invalid_host_names_are_mismatches_naming_the_host() {
+        let sans = names(&["web*.example.com", "*.example.com"]);
+        let long_label = format!("{}.example.com", "a".repeat(64));
+        let long_name = format!("{}example.com", "abcdefghi.".repeat(25));
+        // (host, how the message shows it, a piece of the problem)
+        let table: &[(&str, &str, &str)] = &[
+            ("é.example.com", "é.example.com", "non-ASCII character 'é'"),
+            (
+                "ééé.example.com",
+                "ééé.example.com",
+                "non-ASCII character 'é'",
+            ),
+            (
+                "web€.example.com",
+                "web€.example.com",
+                "non-ASCII character '€'",
+            ),
+            ("aéé.example.com", "aéé.example.com", "IDNA A-label (xn--…)"),
+            ("web1.exämple.com", "web1.exämple.com", "non-ASCII"),
+            (
+                "web\u{85}.example.com",
+                r"web\u{85}.example.com",
+                r"non-ASCII character '\u{85}'",
+            ),
+            (
+                "web\n1.example.com",
+                r"web\n1.example.com",
+                r"the character '\n'",
+            ),
+            (
+                "\x1b[31mweb.example.com",
+                r"\x1b[31mweb.example.com",
+                r"the character '\x1b'",
+            ),
+            (
+                "web 1.example.com",
+                "web 1.example.com",
+                "the character ' '",
+            ),
+            ("*.example.com", "*.example.com", "the character '*'"),
+            ("", "", "empty"),
+            (".", "", "empty"),
+            ("web1..example.com", "web1..example.com", "an empty label"),
+            ("web1.example.com..", "web1.example.com.", "an empty label"),
+            (".example.com", ".example.com", "an empty label"),
+            (&long_label, &long_label, "a label of 64 characters"),
+            (&long_name, &long_name, "261 characters long"),
+        ];
+        for (host, shown, problem) in table {
+            for identity in [id(&sans, &[], None), id(&[], &[], Some("web*.example.com"))] {
+                let err = verify_dns_name(host, &identity).unwrap_err();
+                assert!(
+                    matches!(&err, HostnameMismatch::InvalidHost { .. }),
+                    "{host:?}: {err:?}"
+                );
+                let message = err.to_string();
+                assert!(
+                    message.starts_with(&format!("certificate cannot be valid for \"{shown}\": ")),
+                    "{host:?}: {message}"
+                );
+                assert!(message.contains(problem), "{host:?}: {message}");
+                assert!(!message.chars().any(char::is_control), "{message:?}");
+            }
+        }
+        // The same names in ASCII still match as before.
+        let identity = id(&sans, &[], None);
+        assert!(verify_dns_name("web1.example.com", &identity).is_ok());
+        assert!(verify_dns_name("WEB_1.example.com.", &identity).is_ok());
+        assert!(verify_dns_name("xn--caf-dma.example.com", &identity).is_ok());
+    }
+
+    /// Every string over an alphabet of ASCII, multi-byte and control characters, as a host
+    /// name and as a certificate name: no panic, and only a valid ASCII host name can match.
+    #[test]
+    fn no_string_makes_hostname_matching_panic() {
+        let alphabet = ['a', 'x', 'n', '-', '*', '.', 'é', '€'];
+        let strings = |max: usize| {
+            let mut all = vec![String::new()];
+            let mut last = vec![String::new()];
+            for _ in 0..max {
+                last = last
+                    .iter()
+                    .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                    .collect();
+                all.extend(last.iter().cloned());
+            }
+            all
+        };
+        let hosts = strings(4);
+        let patterns = strings(3);
+        let dotted: Vec<String> = hosts.iter().map(|h| format!("{h}.example.com")).collect();
+        for pattern in &patterns {
+            let pattern = format!("{pattern}.example.com");
+            for host in &dotted {
+                if let Some(kind) = match_pattern(&pattern, host) {
+                    assert_eq!(
+                        kind == PatternKind::Exact,
+                        !pattern.contains('*'),
+                        "{pattern} {host}"
+                    );
+                }
+            }
+        }
+        let sans = names(&[
+            "ax*.example.com",
+            "*€.example.com",
+            "é*.example.com",
+            "*.example.com",
+        ]);
+        let identities = [
+            id(&sans, &[], None),
+            id(&[], &[], Some("xn*.example.com")),
+            id(&[], &[], Some("€*x.example.com")),
+            id(&[], &[], None),
+        ];
+        let extra = ["\n", "\r", "\x1b", "\u{85}", "\u{7f}", "\t", " ", "_"];
+        let raw = hosts
+            .iter()
+            .flat_map(|h| [h.clone(), format!("{h}.example.com"), format!("{h}.")])
+            .chain(extra.iter().map(|c| format!("a{c}x.example.com")));
+        for host in raw {
+            for identity in &identities {
+                match verify_dns_name(&host, identity) {
+                    Ok(matched) => {
+                        assert!(
+                            check_host_name(host.trim_end_matches('.')).is_ok(),
+                            "{host:?}"
+                        );
+                        assert!(!matched.to_string().chars().any(char::is_control));
+                    }
+                    Err(mismatch) => {
+                        let message = mismatch.to_string();
+                        assert!(!message.chars().any(char::is_control), "{message:?}");
+                        if !host.is_ascii() {
+                            assert!(
+                                matches!(mismatch, HostnameMismatch::InvalidHost { .. }),
+                                "{host:?}: {message}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Names from the certificate are escaped wherever a match or mismatch is printed.
+    #[test]
+    fn certificate_names_are_printed_escaped() {
+        let evil = "n\nr\re\x1b[31mc\u{85}";
+        let shown = r"n\nr\re\x1b[31mc\u{85}";
+        let sans = names(&[evil]);
+        let cn_only = id(&[], &[], Some(evil));
+        let ips: Vec<IpAddr> = vec!["::1".parse().unwrap()];
+        // (what, printed, a piece it must contain)
+        let table = [
+            (
+                "DNS mismatch",
+                verify_dns_name("node1.example.com", &id(&sans, &[], None))
+                    .unwrap_err()
+                    .to_string(),
+                format!("it presents DNS SANs [\"{shown}\"]"),
+            ),
+            (
+                "CN mismatch",
+                verify_dns_name("node1.example.com", &cn_only)
+                    .unwrap_err()
+                    .to_string(),
+                format!("no DNS SAN and subject CN \"{shown}\""),
+            ),
+            (
+                "IP mismatch",
+                verify_ip("10.0.0.1".parse().unwrap(), &id(&sans, &ips, Some(evil)))
+                    .unwrap_err()
+                    .to_string(),
+                "IP SANs [\"::1\"]".to_owned(),
+            ),
+            (
+                "DNS SAN match",
+                HostnameMatch::DnsSan(evil.to_owned()).to_string(),
+                format!("DNS SAN \"{shown}\""),
+            ),
+            (
+                "wildcard match",
+                HostnameMatch::WildcardDnsSan(evil.to_owned()).to_string(),
+                format!("wildcard DNS SAN \"{shown}\""),
+            ),
+            (
+                "partial wildcard match",
+                HostnameMatch::PartialWildcardDnsSan(evil.to_owned()).to_string(),
+                format!("partial-label wildcard DNS SAN \"{shown}\""),
+            ),
+            (
+                "CN fallback match",
+                HostnameMatch::CommonNameFallback(evil.to_owned()).to_string(),
+                format!("subject CN \"{shown}\""),
+            ),
+        ];
+        for (what, printed, piece) in table {
+            assert!(
+                printed.contains(&piece),
+                "{what}: {printed:?} lacks {piece:?}"
+            );
+            assert!(
+                !printed.chars().any(char::is_control),
+                "{what}: {printed:?}"
+            );
+        }
     }
 
     #[test]
