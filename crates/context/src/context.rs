@@ -11,7 +11,7 @@ use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, ServerConfig, SignatureScheme};
 use time::OffsetDateTime;
-use vespa_tls_authz::Authorizer;
+use vespa_tls_authz::{Authorizer, PeerCredentials};
 use vespa_tls_config::{
     AuthorizationMode, CapabilityMode, Diagnostic, Diagnostics, Environment, Severity,
     TransportSecurityOptions,
@@ -19,13 +19,14 @@ use vespa_tls_config::{
 use vespa_tls_material::{CryptoMaterial, MaterialReport};
 
 use crate::error::ContextError;
+use crate::hostname::HostnameMatch;
 use crate::metrics::TlsMetrics;
 use crate::provider;
 use crate::ratelimit::RateLimiter;
 use crate::trust::{AnchorKind, PeerRole, TrustAnchors};
 use crate::verifier::{
     Accounting, PeerRejection, PeerVerification, VerifiedPeer, VespaClientVerifier,
-    VespaServerVerifier,
+    VespaServerVerifier, check_hostname,
 };
 
 /// How often one peer's `log_only` authorization failure, or one server's legacy hostname
@@ -71,6 +72,8 @@ pub struct TlsContext {
     client: Arc<ClientConfig>,
     anonymous_client: Arc<ClientConfig>,
     verification: Arc<PeerVerification>,
+    /// Our own chain, leaf first.
+    chain: Vec<CertificateDer<'static>>,
     modes: TlsModes,
     options: TransportSecurityOptions,
     material: MaterialReport,
@@ -179,6 +182,7 @@ impl TlsContext {
             client: Arc::new(client),
             anonymous_client: Arc::new(anonymous),
             verification,
+            chain: material.chain().to_vec(),
             modes,
             options: options.clone(),
             material: report,
@@ -194,11 +198,8 @@ impl TlsContext {
         modes: TlsModes,
         metrics: Arc<TlsMetrics>,
     ) -> Result<(TlsContext, Diagnostics), ContextError> {
-        let (authorizer, mut diagnostics) = Authorizer::compile(options.authorized_peers.as_ref());
-        let material = CryptoMaterial::load(&options.files)?;
-        let context = TlsContext::build(options, authorizer, &material, modes, metrics)?;
-        diagnostics.extend(context.warnings.clone());
-        Ok((context, diagnostics))
+        let loaded = crate::reload::load(options, modes, metrics)?;
+        Ok((loaded.context, loaded.diagnostics))
     }
 
     /// The rustls server configuration (client certificate required and authorized).
@@ -240,6 +241,28 @@ impl TlsContext {
         role: PeerRole,
     ) -> Result<VerifiedPeer, PeerRejection> {
         self.verification.verified_in_handshake(chain, role)
+    }
+
+    /// Hostname validation of our own certificate for `server_name`, as a client of a peer
+    /// that trusts our bundle would run it in a handshake: the CN counts only where the chain's
+    /// name constraints vouch for it. When our own chain does not verify against our bundle
+    /// (reported among [`warnings`](Self::warnings)), the leaf's names are taken as they are.
+    pub fn check_hostname(
+        &self,
+        server_name: &ServerName<'_>,
+        now: UnixTime,
+    ) -> Result<HostnameMatch, PeerRejection> {
+        let credentials =
+            match self
+                .verification
+                .verified_credentials(&self.chain, PeerRole::Server, now)
+            {
+                Ok((_, credentials)) => credentials,
+                Err(PeerRejection::Chain(_)) => PeerCredentials::from_der(&self.chain[0])
+                    .map_err(PeerRejection::InvalidCredentials)?,
+                Err(other) => return Err(other),
+            };
+        check_hostname(server_name, &credentials).map_err(PeerRejection::Hostname)
     }
 
     /// The CA bundle as the verification path uses it.

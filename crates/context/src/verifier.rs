@@ -19,7 +19,7 @@ use crate::hostname::{
 };
 use crate::metrics::{Side, TlsMetrics};
 use crate::ratelimit::RateLimiter;
-use crate::trust::{CertificateName, ChainError, PeerRole, TrustAnchors};
+use crate::trust::{CertificateName, ChainError, PeerRole, TrustAnchors, VerifiedChain};
 
 /// Why our verification refused a peer; found inside `rustls::Error::InvalidCertificate(…)`
 /// so callers can log the reason with the peer's address.
@@ -131,21 +131,7 @@ impl PeerVerification {
         server_name: Option<&ServerName<'_>>,
         now: UnixTime,
     ) -> Result<VerifiedPeer, PeerRejection> {
-        let (leaf, intermediates) =
-            chain
-                .split_first()
-                .ok_or(PeerRejection::Chain(ChainError::Unparsable(
-                    "no certificate presented".into(),
-                )))?;
-        let verified = self
-            .anchors
-            .verify(leaf, intermediates, now, role, self.algorithms.all)
-            .map_err(PeerRejection::Chain)?;
-        let mut credentials =
-            PeerCredentials::from_der(leaf).map_err(PeerRejection::InvalidCredentials)?;
-        if !verified.common_name_usable {
-            credentials.common_name = None;
-        }
+        let (verified, credentials) = self.verified_credentials(chain, role, now)?;
         let hostname = match server_name {
             Some(name) if role == PeerRole::Server && self.hostname_validation => {
                 Some(check_hostname(name, &credentials).map_err(PeerRejection::Hostname)?)
@@ -165,6 +151,31 @@ impl PeerVerification {
             anchor: verified.anchor,
             hostname,
         })
+    }
+
+    /// The chain step and the credentials step of [`verify`](Self::verify): the leaf's
+    /// credentials as authorization and hostname validation see them.
+    pub(crate) fn verified_credentials(
+        &self,
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+        now: UnixTime,
+    ) -> Result<(VerifiedChain, PeerCredentials), PeerRejection> {
+        let Some((leaf, intermediates)) = chain.split_first() else {
+            return Err(PeerRejection::Chain(ChainError::Unparsable(
+                "no certificate presented".into(),
+            )));
+        };
+        let verified = self
+            .anchors
+            .verify(leaf, intermediates, now, role, self.algorithms.all)
+            .map_err(PeerRejection::Chain)?;
+        let mut credentials =
+            PeerCredentials::from_der(leaf).map_err(PeerRejection::InvalidCredentials)?;
+        if !verified.common_name_usable {
+            credentials.common_name = None;
+        }
+        Ok((verified, credentials))
     }
 
     /// What a finished handshake's verifier decided for this chain, or a fresh verification
@@ -235,7 +246,7 @@ impl PeerVerification {
     }
 }
 
-fn check_hostname(
+pub(crate) fn check_hostname(
     server_name: &ServerName<'_>,
     credentials: &PeerCredentials,
 ) -> Result<HostnameMatch, HostnameMismatch> {

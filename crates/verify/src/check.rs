@@ -1,12 +1,15 @@
 //! `vespa-tls check`: the config file, the environment, the rules and the three files.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 
+use rustls::pki_types::{ServerName, UnixTime};
 use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_authz::Authorizer;
-use vespa_tls_config::{ConfigError, Diagnostic, Diagnostics, Environment, Location, Severity};
-use vespa_tls_context::hostname::{HostnameIdentity, verify_dns_name, verify_ip};
+use vespa_tls_config::{
+    ConfigError, Diagnostic, Diagnostics, Environment, Escaped, Location, Severity,
+};
+use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_material::{CertificateFacts, CryptoMaterial, codes as material_codes};
 
 use crate::cli::CheckArgs;
@@ -24,8 +27,12 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let mut certificate: Option<CertificateFacts> = None;
     let mut files_checked = false;
 
+    let mut modes = TlsModes::default();
     match Environment::from_lookup(|name| std::env::var_os(name)) {
-        Ok((_, env)) => findings.extend(env),
+        Ok((env, env_findings)) => {
+            modes = TlsModes::from(&env);
+            findings.extend(env_findings);
+        }
         Err(e) => findings.push(Diagnostic::at_variable(
             Severity::Error,
             "invalid-environment",
@@ -38,15 +45,37 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
         Err(e) => findings.push(config_error(&e)),
         Ok((options, parsed)) => {
             findings.extend(parsed);
-            let (_, rules) = Authorizer::compile(options.authorized_peers.as_ref());
+            let (authorizer, rules) = Authorizer::compile(options.authorized_peers.as_ref());
             findings.extend(rules);
             if !args.no_files {
                 files_checked = true;
                 match CryptoMaterial::load(&options.files) {
                     Err(e) => findings.push(e.to_diagnostic()),
                     Ok(material) => {
+                        // The context a process would build: its findings come from the same
+                        // verification path a handshake uses (trust anchors, our own chain).
+                        let context = TlsContext::build(
+                            &options,
+                            authorizer,
+                            &material,
+                            modes,
+                            Arc::new(TlsMetrics::default()),
+                        );
                         let report = material.report(now);
-                        for finding in report.diagnostics {
+                        let context_findings = match &context {
+                            Ok(context) => context.warnings().clone(),
+                            Err(e) => {
+                                let mut own = report.diagnostics.clone();
+                                own.push(Diagnostic::at_path(
+                                    Severity::Error,
+                                    "context-not-built",
+                                    &options.files.certificates,
+                                    e.to_string(),
+                                ));
+                                own
+                            }
+                        };
+                        for finding in context_findings {
                             if finding.code != material_codes::CERTIFICATE_EXPIRES_SOON {
                                 findings.push(finding);
                             }
@@ -73,16 +102,16 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
                                 ));
                             }
                         }
-                        if let Some(leaf) = report.chain.first() {
+                        if let Ok(context) = &context {
                             for host in &args.hostname {
                                 findings.extend(
-                                    hostname_findings(leaf, host, &options.files.certificates)
+                                    hostname_findings(context, host, &options.files.certificates)
                                         .into_iter()
                                         .collect(),
                                 );
                             }
-                            certificate = Some(leaf.clone());
                         }
+                        certificate = report.chain.first().cloned();
                     }
                 }
             }
@@ -149,33 +178,29 @@ fn config_error(e: &ConfigError) -> Diagnostic {
     }
 }
 
-fn hostname_findings(
-    leaf: &CertificateFacts,
-    host: &str,
-    file: &std::path::Path,
-) -> Vec<Diagnostic> {
-    let identity = HostnameIdentity {
-        dns_sans: &leaf.dns_names,
-        ip_sans: &leaf.ip_addresses,
-        common_name: leaf.common_names.last().map(String::as_str),
+fn hostname_findings(context: &TlsContext, host: &str, file: &std::path::Path) -> Vec<Diagnostic> {
+    let shown = Escaped(host);
+    let Ok(server_name) = ServerName::try_from(host) else {
+        return vec![Diagnostic::at_path(
+            Severity::Error,
+            "hostname-invalid",
+            file,
+            format!("\"{shown}\" is neither a DNS name nor an IP address"),
+        )];
     };
-    let result = match host.parse::<IpAddr>() {
-        Ok(ip) => verify_ip(ip, &identity),
-        Err(_) => verify_dns_name(host, &identity),
-    };
-    match result {
+    match context.check_hostname(&server_name, UnixTime::now()) {
         Ok(matched) if matched.is_legacy() => vec![Diagnostic::at_path(
             Severity::Warning,
             "hostname-legacy-match",
             file,
-            format!("\"{host}\" is covered only by the {matched}; modern clients reject this"),
+            format!("\"{shown}\" is covered only by the {matched}; modern clients reject this"),
         )],
         Ok(_) => Vec::new(),
-        Err(mismatch) => vec![Diagnostic::at_path(
+        Err(rejection) => vec![Diagnostic::at_path(
             Severity::Error,
             "hostname-not-covered",
             file,
-            format!("{mismatch}; peers that validate hostnames will refuse it (see --hostname)"),
+            format!("{rejection}; peers that validate hostnames will refuse it (see --hostname)"),
         )],
     }
 }

@@ -148,14 +148,34 @@ fn check_reports_the_guides_example_without_names() {
 }
 
 #[test]
-fn check_warns_about_a_misspelled_key_and_exits_0() {
+fn check_refuses_a_misspelled_authorized_peers_and_exits_1() {
     let dir = tempfile::tempdir().expect("temp dir");
     let typo = SEED_NAMED.replace("authorized-peers", "authorised-peers");
     let path = write(dir.path(), "tls.json", &typo);
     let out = run(&["check", "--config", s(&path), "--no-files"]);
+    assert_eq!(code(&out), 1, "ignoring the key would admit every peer");
+    assert!(
+        stdout(&out).contains(
+            "error: /authorised-peers: unknown key \"authorised-peers\" is refused, not ignored: \
+             it looks like a misspelled \"authorized-peers\", and ignoring it would fail open"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_warns_about_a_misspelled_key_and_exits_0() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let typo = SEED_NAMED.replace(
+        "\"authorized-peers\"",
+        "\"accepted-cipher\": [], \"authorized-peers\"",
+    );
+    let path = write(dir.path(), "tls.json", &typo);
+    let out = run(&["check", "--config", s(&path), "--no-files"]);
     assert_eq!(code(&out), 0, "warnings alone exit 0");
     assert!(
-        stdout(&out).contains("warning: /authorised-peers: unknown key \"authorised-peers\" is ignored; did you mean \"authorized-peers\"?"),
+        stdout(&out).contains("warning: /accepted-cipher: unknown key \"accepted-cipher\" is ignored; did you mean \"accepted-ciphers\"?"),
         "{}",
         stdout(&out)
     );
@@ -244,6 +264,51 @@ fn check_material_made_by_ca_commands() {
     assert_eq!(code(&out), 1);
     assert!(
         stdout(&out).contains("encrypted private keys are not supported"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn check_judges_the_ca_bundle_as_a_handshake_would() {
+    let pki = pki();
+    // A bundle holding the node's own leaf (neither a CA nor self-signed) trusts nothing.
+    let node = pki.dir.path().join("ca/node1");
+    let leaf = std::fs::read_to_string(node.join("node1.pem")).expect("leaf");
+    std::fs::write(node.join("ca-certificates.pem"), &leaf).expect("write");
+    let out = run(&["check", "--config", s(&pki.config), "--json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let report = json(&out);
+    let findings = report["findings"].as_array().expect("findings");
+    let with_code = |wanted: &str| {
+        findings
+            .iter()
+            .filter(|f| f["code"] == wanted)
+            .map(|f| f["message"].as_str().unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let unusable = with_code("ca-not-usable");
+    assert_eq!(unusable.len(), 1, "{findings:?}");
+    assert!(
+        unusable[0].contains("CN=node1.example.com"),
+        "{}",
+        unusable[0]
+    );
+    assert!(unusable[0].contains("sha256"), "{}", unusable[0]);
+    // Our own chain, judged by the same path, as a client and as a server.
+    assert_eq!(with_code("chain-not-trusted").len(), 2, "{findings:?}");
+
+    // A host name that is neither a DNS name nor an IP address is an error, not a crash.
+    let out = run(&[
+        "check",
+        "--config",
+        s(&pki.config),
+        "--hostname",
+        "ééé.example.com",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("is neither a DNS name nor an IP address"),
         "{}",
         stdout(&out)
     );
