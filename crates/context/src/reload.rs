@@ -10,31 +10,44 @@ use std::time::{Duration, Instant, SystemTime};
 use arc_swap::ArcSwap;
 use notify::{EventKind, RecursiveMode, Watcher};
 use vespa_tls_authz::Authorizer;
-use vespa_tls_config::{Diagnostics, Environment, Files};
+use vespa_tls_config::{Diagnostics, Environment, Files, TransportSecurityOptions};
 use vespa_tls_material::{CertificateFacts, CryptoMaterial, FileDigests};
 
 use crate::context::{TlsContext, TlsModes};
 use crate::error::ContextError;
 use crate::metrics::{MetricsSnapshot, TlsMetrics};
 
+/// The shortest interval: a smaller one (zero included) would reload in a busy loop.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
 /// When and how a [`ReloadingTlsContext`] looks for new material.
+///
+/// Every `Duration` is usable: an interval below one second is read as one second, and a
+/// duration too large to add to the clock (`Duration::MAX`) means "never".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReloadOptions {
-    /// Reload at least this often, changed or not (Vespa: one hour).
+    /// Reload at least this often, changed or not (Vespa: one hour; at least one second).
     pub interval: Duration,
     /// Watch the directories of the config file and of the three files it names.
     pub watch: bool,
     /// After a change, wait until the files have been quiet this long before reading them.
     pub debounce: Duration,
+    /// Read the files at most this long after the first change of a burst, quiet or not.
+    ///
+    /// Watching sees every change in the watched directories, including files that are not
+    /// ours: without this bound, a directory that something else writes to every 100 ms would
+    /// never be quiet, and a new certificate would wait for the interval.
+    pub max_delay: Duration,
 }
 
 impl Default for ReloadOptions {
-    /// One hour, watching on, 250 ms of quiet.
+    /// One hour, watching on, 250 ms of quiet, at most 2 s after the first change.
     fn default() -> Self {
         ReloadOptions {
             interval: Duration::from_secs(3600),
             watch: true,
             debounce: Duration::from_millis(250),
+            max_delay: Duration::from_secs(2),
         }
     }
 }
@@ -106,7 +119,10 @@ pub struct ReloadStatus {
 /// Reloads rebuild everything the file determines (rules, ciphers, hostname flag and the three
 /// files) as one new snapshot, validate it, and only then publish it for new connections; a
 /// failed reload keeps the old snapshot, logs one warning and counts `failed_config_reloads`.
-/// Reads of the current snapshot take no lock. Dropping this stops the watcher and the timer.
+/// A snapshot is published together with its generation, its status and the event subscribers
+/// hear: [`status`](Self::status) never names one generation with another one's certificate.
+/// Reads of the current snapshot take no lock. Dropping this stops the worker thread and the
+/// watcher before it returns.
 pub struct ReloadingTlsContext {
     shared: Arc<Shared>,
     worker: Option<(Sender<Message>, JoinHandle<()>)>,
@@ -116,9 +132,10 @@ struct Shared {
     config_file: PathBuf,
     modes: TlsModes,
     metrics: Arc<TlsMetrics>,
+    /// Replaced only with `state` locked, so a snapshot and its generation change together.
     current: ArcSwap<TlsContext>,
     state: Mutex<State>,
-    /// Serialises reloads (timer, watcher and explicit calls).
+    /// Serialises reloads (timer, watcher and explicit calls all go through [`Shared::reload`]).
     reload_lock: Mutex<()>,
 }
 
@@ -145,17 +162,27 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ReloadingTlsContext {
     /// Reads the four `VESPA_TLS_*` variables and loads the config they name; `Ok(None)` when
-    /// `VESPA_TLS_CONFIG_FILE` is unset or empty (TLS is off). Findings about the environment
-    /// and the files are logged once.
+    /// `VESPA_TLS_CONFIG_FILE` is unset or empty (TLS is off).
     pub fn from_env(options: ReloadOptions) -> Result<Option<ReloadingTlsContext>, ContextError> {
         let (env, diagnostics) = Environment::from_lookup(|name| std::env::var_os(name))?;
         for finding in &diagnostics {
             tracing::warn!("{finding}");
         }
+        Self::from_environment(&env, options)
+    }
+
+    /// Loads the config `env` names; `Ok(None)` when `VESPA_TLS_CONFIG_FILE` is unset or empty
+    /// (TLS is off). The caller reads the environment, once per process:
+    /// `vespa_tls_transport::VespaTls` does, and hands the same context to its acceptor and
+    /// connector.
+    pub fn from_environment(
+        env: &Environment,
+        options: ReloadOptions,
+    ) -> Result<Option<ReloadingTlsContext>, ContextError> {
         let Some(path) = env.config_file.clone() else {
             return Ok(None);
         };
-        Self::from_file(path, TlsModes::from(&env), options).map(Some)
+        Self::from_file(path, TlsModes::from(env), options).map(Some)
     }
 
     /// Loads `config_file` now (failing if it cannot be used: nothing is served on a bad start)
@@ -165,12 +192,20 @@ impl ReloadingTlsContext {
         modes: TlsModes,
         options: ReloadOptions,
     ) -> Result<ReloadingTlsContext, ContextError> {
-        let config_file = config_file.into();
+        Self::start(config_file.into(), modes, options, || {})
+    }
+
+    /// [`from_file`](Self::from_file), running `after_load` between the first load and the
+    /// start of watching (where tests change the files).
+    fn start(
+        config_file: PathBuf,
+        modes: TlsModes,
+        options: ReloadOptions,
+        after_load: impl FnOnce(),
+    ) -> Result<ReloadingTlsContext, ContextError> {
         let metrics = Arc::new(TlsMetrics::default());
-        let loaded = load(&config_file, modes, &metrics)?;
-        for finding in &loaded.diagnostics {
-            tracing::warn!("{}: {finding}", config_file.display());
-        }
+        let loaded = load_file(&config_file, modes, &metrics)?;
+        log_findings(&config_file, &loaded.diagnostics);
         let shared = Arc::new(Shared {
             config_file,
             modes,
@@ -186,6 +221,7 @@ impl ReloadingTlsContext {
             }),
             reload_lock: Mutex::new(()),
         });
+        after_load();
         let (tx, rx) = mpsc::channel();
         let watcher = if options.watch {
             let events = tx.clone();
@@ -212,10 +248,12 @@ impl ReloadingTlsContext {
             watcher,
             watched: BTreeSet::new(),
         };
-        worker.rewatch()?;
+        // A change made after the load above and before the watch below raised no event:
+        // look once more as soon as watching has started.
+        let look_again = worker.rewatch()?;
         let handle = std::thread::Builder::new()
             .name("vespa-tls-reload".into())
-            .spawn(move || worker.run(&rx))
+            .spawn(move || worker.run(&rx, look_again))
             .map_err(ContextError::Thread)?;
         Ok(ReloadingTlsContext {
             shared,
@@ -229,6 +267,7 @@ impl ReloadingTlsContext {
     }
 
     /// Reloads now, on this thread: validate, then publish. On failure the old snapshot stays.
+    /// Concurrent calls (and the worker's reloads) run one after the other.
     pub fn reload(&self) -> Result<ReloadOutcome, ContextError> {
         self.shared.reload()
     }
@@ -248,20 +287,29 @@ impl ReloadingTlsContext {
         &self.shared.config_file
     }
 
-    /// What is loaded, the counters and the last error.
+    /// What is loaded, the counters and the last error, all of one generation.
     pub fn status(&self) -> ReloadStatus {
-        let context = self.current();
-        let state = lock(&self.shared.state);
+        let (context, generation, loaded_at, last_error, metrics) = {
+            let state = lock(&self.shared.state);
+            // The snapshot is only replaced with this lock held: this one is `generation`'s.
+            (
+                self.shared.current.load_full(),
+                state.generation,
+                state.loaded_at,
+                state.last_error.clone(),
+                self.shared.metrics.snapshot(),
+            )
+        };
         let material = context.material();
         ReloadStatus {
-            generation: state.generation,
-            loaded_at: state.loaded_at,
+            generation,
+            loaded_at,
             config_file: self.shared.config_file.clone(),
             files: context.options().files.clone(),
             certificate: material.chain[0].clone(),
             ca_certificates: material.ca_certificates.clone(),
-            metrics: self.shared.metrics.snapshot(),
-            last_error: state.last_error.clone(),
+            metrics,
+            last_error,
             warnings: context.warnings().clone(),
         }
     }
@@ -278,139 +326,160 @@ impl Drop for ReloadingTlsContext {
     fn drop(&mut self) {
         if let Some((tx, handle)) = self.worker.take() {
             let _ = tx.send(Message::Shutdown);
-            let _ = handle.join();
+            // The worker owns the watcher: once it has returned, both are gone.
+            if handle.join().is_err() {
+                tracing::warn!(
+                    "{}: the TLS reload thread had stopped with a panic",
+                    self.shared.config_file.display()
+                );
+            }
         }
     }
 }
 
 impl std::fmt::Debug for ReloadingTlsContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let generation = lock(&self.shared.state).generation;
         f.debug_struct("ReloadingTlsContext")
             .field("config_file", &self.shared.config_file)
-            .field("generation", &lock(&self.shared.state).generation)
+            .field("generation", &generation)
             .finish_non_exhaustive()
     }
 }
 
-/// Everything one load produced, before it is published.
-struct Loaded {
+/// Everything one load produced, before anything is published.
+pub(crate) struct Loaded {
+    /// The new snapshot.
+    pub(crate) context: TlsContext,
+    /// Digests of the three files it was built from.
+    pub(crate) digests: FileDigests,
+    /// Every finding: rules, then material.
+    pub(crate) diagnostics: Diagnostics,
+}
+
+/// The one load pipeline, from parsed options to a validated snapshot: compile the rules,
+/// read the three files, build the rustls configs. The first load, every reload and
+/// [`TlsContext::from_options`] come here, so they validate alike.
+pub(crate) fn load(
+    options: &TransportSecurityOptions,
+    modes: TlsModes,
+    metrics: Arc<TlsMetrics>,
+) -> Result<Loaded, ContextError> {
+    let (authorizer, mut diagnostics) = Authorizer::compile(options.authorized_peers.as_ref());
+    let material = CryptoMaterial::load(&options.files)?;
+    let context = TlsContext::build(options, authorizer, &material, modes, metrics)?;
+    diagnostics.extend(context.warnings().clone());
+    Ok(Loaded {
+        context,
+        digests: *material.digests(),
+        diagnostics,
+    })
+}
+
+/// [`load`] from a config file, keeping its bytes to tell a change from a rewrite.
+struct LoadedFile {
     context: TlsContext,
     config_bytes: Vec<u8>,
     digests: FileDigests,
     diagnostics: Diagnostics,
 }
 
-fn read_options(
-    config_file: &Path,
-) -> Result<
-    (
-        Vec<u8>,
-        vespa_tls_config::TransportSecurityOptions,
-        Diagnostics,
-    ),
-    ContextError,
-> {
-    let bytes = std::fs::read(config_file).map_err(|source| ContextError::ReadConfig {
-        path: config_file.to_owned(),
-        source,
-    })?;
-    let (options, diagnostics) =
-        vespa_tls_config::parse_slice(&bytes).map_err(|source| ContextError::Config {
-            path: config_file.to_owned(),
-            source,
-        })?;
-    Ok((bytes, options, diagnostics))
-}
-
-fn load(
+fn load_file(
     config_file: &Path,
     modes: TlsModes,
     metrics: &Arc<TlsMetrics>,
-) -> Result<Loaded, ContextError> {
-    let (config_bytes, options, mut diagnostics) = read_options(config_file)?;
-    let (authorizer, rules) = Authorizer::compile(options.authorized_peers.as_ref());
-    diagnostics.extend(rules);
-    let material = CryptoMaterial::load(&options.files)?;
-    let context = TlsContext::build(&options, authorizer, &material, modes, Arc::clone(metrics))?;
-    diagnostics.extend(context.warnings().clone());
-    Ok(Loaded {
-        context,
+) -> Result<LoadedFile, ContextError> {
+    let config_bytes = std::fs::read(config_file).map_err(|source| ContextError::ReadConfig {
+        path: config_file.to_owned(),
+        source,
+    })?;
+    let (options, mut diagnostics) =
+        vespa_tls_config::parse_slice(&config_bytes).map_err(|source| ContextError::Config {
+            path: config_file.to_owned(),
+            source,
+        })?;
+    let loaded = load(&options, modes, Arc::clone(metrics))?;
+    diagnostics.extend(loaded.diagnostics);
+    Ok(LoadedFile {
+        context: loaded.context,
         config_bytes,
-        digests: *material.digests(),
+        digests: loaded.digests,
         diagnostics,
     })
 }
 
+fn log_findings(config_file: &Path, diagnostics: &Diagnostics) {
+    for finding in diagnostics {
+        tracing::warn!("{}: {finding}", config_file.display());
+    }
+}
+
 impl Shared {
     fn reload(&self) -> Result<ReloadOutcome, ContextError> {
+        // One reload at a time, so the state compared below is what the last reload left.
         let _one_at_a_time = lock(&self.reload_lock);
-        match self.try_reload() {
-            Ok(outcome) => Ok(outcome),
+        // Loading reads files: never with the state lock held (status() would wait on it).
+        match load_file(&self.config_file, self.modes, &self.metrics) {
+            Ok(loaded) => Ok(self.publish(loaded)),
             Err(error) => {
-                TlsMetrics::bump(&self.metrics.failed_config_reloads);
-                let message = error.to_string();
-                tracing::warn!(
-                    "Failed to reload TLS config file ({}): '{message}'. Old config remains in effect.",
-                    self.config_file.display()
-                );
-                let mut state = lock(&self.state);
-                state.last_error = Some(ReloadFailure {
-                    at: SystemTime::now(),
-                    error: message.clone(),
-                });
-                state.subscribers.retain(|s| {
-                    s.send(ReloadEvent::Failed {
-                        error: message.clone(),
-                    })
-                    .is_ok()
-                });
+                self.fail(&error);
                 Err(error)
             }
         }
     }
 
-    fn try_reload(&self) -> Result<ReloadOutcome, ContextError> {
-        // Cheap first: if all four files are byte-identical, rebuild nothing.
-        let (bytes, options, _) = read_options(&self.config_file)?;
-        let material = CryptoMaterial::load(&options.files)?;
-        {
-            let mut state = lock(&self.state);
-            if state.config_bytes == bytes && state.digests == *material.digests() {
-                state.last_error = None;
-                return Ok(ReloadOutcome::Unchanged {
-                    generation: state.generation,
-                });
-            }
-        }
-        let (authorizer, rules) = Authorizer::compile(options.authorized_peers.as_ref());
-        let context = TlsContext::build(
-            &options,
-            authorizer,
-            &material,
-            self.modes,
-            Arc::clone(&self.metrics),
-        )?;
-        for finding in rules.iter().chain(context.warnings().iter()) {
-            tracing::warn!("{}: {finding}", self.config_file.display());
-        }
-        let leaf = context.material().chain[0].sha256_fingerprint.clone();
-        self.current.store(Arc::new(context));
-        TlsMetrics::bump(&self.metrics.successful_config_reloads);
+    /// Publishes `loaded` unless the four files are byte-identical to the current ones.
+    /// Snapshot, generation, counters and the subscribers' event change under one lock.
+    fn publish(&self, loaded: LoadedFile) -> ReloadOutcome {
         let mut state = lock(&self.state);
+        if state.config_bytes == loaded.config_bytes && state.digests == loaded.digests {
+            state.last_error = None;
+            return ReloadOutcome::Unchanged {
+                generation: state.generation,
+            };
+        }
+        let leaf = loaded.context.material().chain[0]
+            .sha256_fingerprint
+            .clone();
+        self.current.store(Arc::new(loaded.context));
+        TlsMetrics::bump(&self.metrics.successful_config_reloads);
         state.generation += 1;
         state.loaded_at = SystemTime::now();
-        state.config_bytes = bytes;
-        state.digests = *material.digests();
+        state.config_bytes = loaded.config_bytes;
+        state.digests = loaded.digests;
         state.last_error = None;
         let generation = state.generation;
         state
             .subscribers
             .retain(|s| s.send(ReloadEvent::Reloaded { generation }).is_ok());
+        drop(state);
+        log_findings(&self.config_file, &loaded.diagnostics);
         tracing::info!(
             "reloaded TLS config file ({}): generation {generation}, certificate sha256 {leaf}",
             self.config_file.display()
         );
-        Ok(ReloadOutcome::Reloaded { generation })
+        ReloadOutcome::Reloaded { generation }
+    }
+
+    fn fail(&self, error: &ContextError) {
+        let message = error.to_string();
+        let mut state = lock(&self.state);
+        TlsMetrics::bump(&self.metrics.failed_config_reloads);
+        state.last_error = Some(ReloadFailure {
+            at: SystemTime::now(),
+            error: message.clone(),
+        });
+        state.subscribers.retain(|s| {
+            s.send(ReloadEvent::Failed {
+                error: message.clone(),
+            })
+            .is_ok()
+        });
+        drop(state);
+        tracing::warn!(
+            "Failed to reload TLS config file ({}): '{message}'. Old config remains in effect.",
+            self.config_file.display()
+        );
     }
 
     /// The config file and the three files of the current snapshot.
@@ -437,48 +506,115 @@ struct Worker {
 /// Size and modification time of each followed file (following symlinks).
 type Fingerprint = Vec<Option<(u64, Option<SystemTime>)>>;
 
+/// A change waiting for the files to be quiet.
+struct Pending {
+    /// The first event of the burst: the reload happens at most `max_delay` after it.
+    first: Instant,
+    /// The last event: the reload waits until `debounce` after it.
+    last: Instant,
+    /// The files as they were at the last event.
+    files: Fingerprint,
+}
+
+/// `at + after`, or `None` (never) when that is beyond what the clock can represent.
+fn later(at: Instant, after: Duration) -> Option<Instant> {
+    at.checked_add(after)
+}
+
 impl Worker {
-    fn run(&mut self, rx: &Receiver<Message>) {
-        let mut next_interval = Instant::now() + self.options.interval;
-        // Set while a change waits for the files to be quiet: (last event, files then).
-        let mut pending: Option<(Instant, Fingerprint)> = None;
+    /// Runs until the owner drops; `look_now` starts with a pending change. Consumes the
+    /// worker, so the watcher is dropped when this returns.
+    fn run(mut self, rx: &Receiver<Message>, look_now: bool) {
+        let interval = self.options.interval.max(MIN_INTERVAL);
+        let mut next_interval = later(Instant::now(), interval);
+        let mut pending = look_now.then(|| self.pending_from(Instant::now()));
         loop {
-            let now = Instant::now();
-            let wake = match &pending {
-                Some((last, _)) => (*last + self.options.debounce).min(next_interval),
-                None => next_interval,
+            let wake = match (pending.as_ref().and_then(|p| self.due(p)), next_interval) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
             };
-            match rx.recv_timeout(wake.saturating_duration_since(now)) {
-                Ok(Message::Changed) => pending = Some((Instant::now(), self.fingerprint())),
+            let message = match wake {
+                Some(at) => rx.recv_timeout(at.saturating_duration_since(Instant::now())),
+                None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match message {
                 Ok(Message::Shutdown) | Err(RecvTimeoutError::Disconnected) => return,
-                Err(RecvTimeoutError::Timeout) => {
+                Ok(Message::Changed) => {
                     let now = Instant::now();
-                    if let Some((last, before)) = &pending
-                        && now >= *last + self.options.debounce
-                    {
-                        let after = self.fingerprint();
-                        if after != *before {
-                            // Still being written: wait for another quiet period.
-                            pending = Some((now, after));
-                            continue;
+                    let files = self.fingerprint();
+                    match pending.as_mut() {
+                        Some(p) => {
+                            p.last = now;
+                            p.files = files;
                         }
-                        pending = None;
-                        self.reload_and_rewatch();
+                        None => {
+                            pending = Some(Pending {
+                                first: now,
+                                last: now,
+                                files,
+                            });
+                        }
                     }
-                    if Instant::now() >= next_interval {
-                        next_interval = Instant::now() + self.options.interval;
-                        self.reload_and_rewatch();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            // Deadlines are checked after every message, not only on timeouts: a steady
+            // stream of events must not starve them.
+            let now = Instant::now();
+            if let Some(p) = pending.as_mut()
+                && self.due(p).is_some_and(|due| now >= due)
+            {
+                let overdue = later(p.first, self.options.max_delay).is_some_and(|at| now >= at);
+                let files = self.fingerprint();
+                if !overdue && files != p.files {
+                    // Still being written: wait for another quiet period.
+                    p.last = now;
+                    p.files = files;
+                } else {
+                    pending = None;
+                    if self.reload_and_rewatch() {
+                        pending = Some(self.pending_from(Instant::now()));
                     }
+                }
+            }
+            if next_interval.is_some_and(|at| Instant::now() >= at) {
+                next_interval = later(Instant::now(), interval);
+                if self.reload_and_rewatch() && pending.is_none() {
+                    pending = Some(self.pending_from(Instant::now()));
                 }
             }
         }
     }
 
-    fn reload_and_rewatch(&mut self) {
+    /// When `pending` is to be read: quiet for `debounce`, or `max_delay` after it began.
+    fn due(&self, pending: &Pending) -> Option<Instant> {
+        let quiet = later(pending.last, self.options.debounce);
+        let bound = later(pending.first, self.options.max_delay);
+        match (quiet, bound) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    fn pending_from(&self, now: Instant) -> Pending {
+        Pending {
+            first: now,
+            last: now,
+            files: self.fingerprint(),
+        }
+    }
+
+    /// Reloads, then follows the paths of what is loaded now. True when a directory started
+    /// being watched: a change there before the watch began raised no event.
+    fn reload_and_rewatch(&mut self) -> bool {
         // Failures are logged and counted by `reload`.
         let _ = self.shared.reload();
-        if let Err(e) = self.rewatch() {
-            tracing::warn!("{e}");
+        match self.rewatch() {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::warn!("{e}");
+                false
+            }
         }
     }
 
@@ -496,9 +632,10 @@ impl Worker {
 
     /// Watches the parent directory of each followed path as given and of its resolved
     /// target, re-resolved now (a `..data` symlink swap changes the target's directory).
-    fn rewatch(&mut self) -> Result<(), ContextError> {
+    /// True when a directory started being watched.
+    fn rewatch(&mut self) -> Result<bool, ContextError> {
         let Some(watcher) = self.watcher.as_mut() else {
-            return Ok(());
+            return Ok(false);
         };
         let mut wanted = BTreeSet::new();
         for path in self.shared.paths() {
@@ -511,18 +648,22 @@ impl Worker {
             let _ = watcher.unwatch(gone);
         }
         let mut first_error = None;
+        let mut started = false;
         for dir in wanted.difference(&self.watched) {
-            if let Err(e) = watcher.watch(dir, RecursiveMode::NonRecursive) {
-                first_error.get_or_insert(ContextError::Watch {
-                    path: dir.clone(),
-                    message: e.to_string(),
-                });
+            match watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => started = true,
+                Err(e) => {
+                    first_error.get_or_insert(ContextError::Watch {
+                        path: dir.clone(),
+                        message: e.to_string(),
+                    });
+                }
             }
         }
         self.watched = wanted;
         match first_error {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => Ok(started),
         }
     }
 }
@@ -531,5 +672,57 @@ fn parent(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vespa_tls_testkit::{TestPki, config_json_with};
+
+    fn replace(path: &Path, contents: &[u8]) {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, contents).expect("test setup");
+        std::fs::rename(&tmp, path).expect("test setup");
+    }
+
+    #[test]
+    fn a_change_between_the_first_load_and_watching_is_seen() {
+        let pki = TestPki::new().expect("test setup");
+        let config = pki.dir().join("tls.json");
+        replace(
+            &config,
+            config_json_with(pki.server().files(), "").as_bytes(),
+        );
+        let next = pki
+            .issue("next", &pki.localhost_params("server.localhost"))
+            .expect("test setup");
+        let next_json = config_json_with(next.files(), "");
+        let expected = CryptoMaterial::load(next.files())
+            .expect("test setup")
+            .report(time::OffsetDateTime::now_utc())
+            .chain[0]
+            .sha256_fingerprint
+            .clone();
+        let options = ReloadOptions {
+            debounce: Duration::from_millis(100),
+            ..ReloadOptions::default()
+        };
+        // The rename lands after the first load and before the watch: no event reports it.
+        let ctx = ReloadingTlsContext::start(config.clone(), TlsModes::default(), options, || {
+            replace(&config, next_json.as_bytes());
+        })
+        .expect("starts");
+        let events = ctx.subscribe();
+        if ctx.status().generation == 1 {
+            assert_eq!(
+                events.recv_timeout(Duration::from_secs(20)),
+                Ok(ReloadEvent::Reloaded { generation: 2 }),
+                "the change made before watching began was never read"
+            );
+        }
+        let status = ctx.status();
+        assert_eq!(status.generation, 2);
+        assert_eq!(status.certificate.sha256_fingerprint, expected);
     }
 }

@@ -5,6 +5,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use common::{context, handshake};
@@ -21,6 +23,7 @@ fn watching() -> ReloadOptions {
         interval: Duration::from_secs(3600),
         watch: true,
         debounce: Duration::from_millis(100),
+        ..ReloadOptions::default()
     }
 }
 
@@ -332,9 +335,10 @@ fn rule_changes_apply_to_new_handshakes_only() {
 fn the_interval_reloads_without_watching() {
     let s = setup("");
     let options = ReloadOptions {
-        interval: Duration::from_millis(200),
+        // The shortest interval there is.
+        interval: Duration::from_secs(1),
         watch: false,
-        debounce: Duration::from_millis(50),
+        ..ReloadOptions::default()
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
     let next = rotated(&s.pki, "next");
@@ -361,11 +365,228 @@ fn a_bad_start_is_an_error() {
     assert!(error.to_string().contains("line 1"), "{error}");
 }
 
+/// Waits (at most 20 s) for the next published generation, skipping failures.
+fn next_reload(events: &Receiver<ReloadEvent>) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut failures = Vec::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match events.recv_timeout(left) {
+            Ok(ReloadEvent::Reloaded { generation }) => return generation,
+            Ok(ReloadEvent::Failed { error }) => failures.push(error),
+            Err(e) => panic!("no reload published within 20 s ({e}); failures: {failures:?}"),
+        }
+    }
+}
+
 #[test]
-fn dropping_stops_the_background_thread() {
+fn status_and_current_never_mix_generations() {
     let s = setup("");
+    let next = rotated(&s.pki, "next");
+    let configs = [
+        config_json_with(s.pki.server().files(), ""),
+        config_json_with(next.files(), ""),
+    ];
+    // Generation g serves configs[(g - 1) % 2].
+    let fingerprints = Arc::new([
+        fingerprint(s.pki.server().files()),
+        fingerprint(next.files()),
+    ]);
+    let ctx =
+        Arc::new(ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap());
+    let done = Arc::new(AtomicBool::new(false));
+    let observers: Vec<_> = (0..2)
+        .map(|_| {
+            let (ctx, done, fingerprints) = (
+                Arc::clone(&ctx),
+                Arc::clone(&done),
+                Arc::clone(&fingerprints),
+            );
+            std::thread::spawn(move || {
+                let of = |generation: u64| &fingerprints[((generation - 1) % 2) as usize];
+                let mut reads = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    let before = ctx.status();
+                    let served = ctx.current();
+                    let after = ctx.status();
+                    for status in [&before, &after] {
+                        let g = status.generation;
+                        if status.certificate.sha256_fingerprint != *of(g) {
+                            return Err(format!(
+                                "status of generation {g} shows the other certificate"
+                            ));
+                        }
+                        if status.metrics.successful_config_reloads != g - 1 {
+                            return Err(format!(
+                                "generation {g} with {} successful reloads",
+                                status.metrics.successful_config_reloads
+                            ));
+                        }
+                    }
+                    let served = &served.material().chain[0].sha256_fingerprint;
+                    if before.generation == after.generation && served != of(before.generation) {
+                        return Err(format!(
+                            "served the other certificate while generation {} was published",
+                            before.generation
+                        ));
+                    }
+                    reads += 1;
+                }
+                Ok(reads)
+            })
+        })
+        .collect();
+    let mut result = Ok(());
+    for round in 1..=300u64 {
+        replace(&s.config, configs[(round % 2) as usize].as_bytes());
+        let outcome = ctx.reload().unwrap();
+        if outcome
+            != (ReloadOutcome::Reloaded {
+                generation: round + 1,
+            })
+        {
+            result = Err(format!("round {round}: {outcome:?}"));
+            break;
+        }
+    }
+    done.store(true, Ordering::Relaxed);
+    for observer in observers {
+        let reads = observer.join().expect("observer thread").unwrap();
+        eprintln!("observer read {reads} times");
+    }
+    result.unwrap();
+}
+
+#[test]
+fn a_busy_directory_does_not_postpone_a_reload() {
+    let s = setup("");
+    // A quiet period longer than the gap between unrelated writes: it never comes.
+    let options = ReloadOptions {
+        debounce: Duration::from_secs(1),
+        ..watching()
+    };
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
+    let events = ctx.subscribe();
+    let stop = Arc::new(AtomicBool::new(false));
+    let noise = s.pki.dir().join("unrelated.log");
+    let toucher = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                std::fs::write(&noise, n.to_string()).expect("test setup");
+                n += 1;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let next = rotated(&s.pki, "next");
+    replace(&s.config, config_json_with(next.files(), "").as_bytes());
+    let generation = next_reload(&events);
+    stop.store(true, Ordering::Relaxed);
+    toucher.join().expect("toucher thread");
+    assert_eq!(generation, 2);
+    assert_eq!(served(&ctx), fingerprint(next.files()));
+}
+
+#[test]
+fn extreme_reload_durations_never_panic() {
+    let cases = [
+        (
+            "interval",
+            ReloadOptions {
+                interval: Duration::MAX,
+                ..watching()
+            },
+        ),
+        (
+            "interval",
+            ReloadOptions {
+                interval: Duration::ZERO,
+                ..watching()
+            },
+        ),
+        (
+            "debounce",
+            ReloadOptions {
+                debounce: Duration::MAX,
+                ..watching()
+            },
+        ),
+        (
+            "debounce",
+            ReloadOptions {
+                debounce: Duration::ZERO,
+                ..watching()
+            },
+        ),
+        (
+            "max_delay",
+            ReloadOptions {
+                max_delay: Duration::MAX,
+                ..watching()
+            },
+        ),
+        (
+            "max_delay",
+            ReloadOptions {
+                max_delay: Duration::ZERO,
+                ..watching()
+            },
+        ),
+    ];
+    for (field, options) in cases {
+        let s = setup("");
+        let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options.clone())
+            .unwrap();
+        let events = ctx.subscribe();
+        let next = rotated(&s.pki, "next");
+        replace(&s.config, config_json_with(next.files(), "").as_bytes());
+        eprintln!("{field}: {options:?}");
+        assert!(next_reload(&events) >= 2, "{field}");
+        assert_eq!(served(&ctx), fingerprint(next.files()), "{field}");
+        assert!(ctx.reload().is_ok(), "{field}");
+    }
+}
+
+/// Names of this process's threads, as the kernel has them (at most 15 bytes).
+fn threads_named(prefix: &str) -> usize {
+    let prefix = &prefix[..prefix.len().min(15)];
+    std::fs::read_dir("/proc/self/task")
+        .expect("Linux /proc")
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+        .filter(|comm| comm.trim_end().starts_with(prefix))
+        .count()
+}
+
+fn wait_for_threads(prefix: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while threads_named(prefix) != count {
+        assert!(
+            Instant::now() < deadline,
+            "{} threads named {prefix:?}, waited for {count}",
+            threads_named(prefix)
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn dropping_stops_the_worker_and_the_watcher() {
+    const WORKER: &str = "vespa-tls-reload";
+    const WATCHER: &str = "notify-rs inotify loop";
+    let s = setup("");
+    let (workers, watchers) = (threads_named(WORKER), threads_named(WATCHER));
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
-    let started = Instant::now();
+    wait_for_threads(WORKER, workers + 1);
+    wait_for_threads(WATCHER, watchers + 1);
+    // The worker shares the process counters; once it is gone, nothing holds them.
+    let metrics = Arc::downgrade(ctx.metrics());
     drop(ctx);
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        metrics.upgrade().is_none(),
+        "something still holds the context's state after drop"
+    );
+    wait_for_threads(WORKER, workers);
+    wait_for_threads(WATCHER, watchers);
 }
