@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vespa_tls_config::{Diagnostic, Severity};
+use vespa_tls_config::{Diagnostic, Escaped, Severity};
 
 use crate::codes;
 
@@ -139,10 +139,11 @@ pub enum MaterialError {
     },
     /// The key matches a later certificate, not the first.
     #[error(
-        "{}: the leaf must be first: the private key in {} matches certificate {matching} ({subject}), \
+        "{}: the leaf must be first: the private key in {} matches certificate {matching} ({}), \
          not certificate 1; put certificate {matching} first, then its chain",
         path.display(),
-        key_path.display()
+        key_path.display(),
+        Escaped(subject)
     )]
     LeafNotFirst {
         /// The certificates file.
@@ -151,15 +152,16 @@ pub enum MaterialError {
         key_path: PathBuf,
         /// 1-based position of the certificate the key matches.
         matching: usize,
-        /// That certificate's subject.
+        /// That certificate's subject (printed escaped: the certificate's author chose it).
         subject: String,
     },
     /// The key matches no certificate.
     #[error(
-        "{}: expected the private key of the first certificate in {} ({subject}), \
+        "{}: expected the private key of the first certificate in {} ({}), \
          found a key that matches no certificate in that file",
         key_path.display(),
-        path.display()
+        path.display(),
+        Escaped(subject)
     )]
     KeyMismatch {
         /// The certificates file.

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use time::OffsetDateTime;
-use vespa_tls_config::{Diagnostic, Diagnostics, Files, Severity};
+use vespa_tls_config::{Diagnostic, Diagnostics, Escaped, Files, Severity};
 
 use crate::cert::{self, CertificateFacts, Parsed};
 use crate::codes;
@@ -102,7 +102,7 @@ fn validity(
     facts: &CertificateFacts,
     now: OffsetDateTime,
 ) {
-    let which = format!("certificate {} ({})", index + 1, facts.subject);
+    let which = format!("certificate {} ({})", index + 1, Escaped(&facts.subject));
     if now > facts.not_after {
         diagnostics.push(Diagnostic::at_path(
             Severity::Error,

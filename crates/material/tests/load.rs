@@ -574,3 +574,78 @@ fn from_pem_checks_bytes_without_files() {
     assert_eq!(m.key_file_mode(), None);
     assert_eq!(m.report(pki.now() + Duration::days(1)).diagnostics.len(), 0);
 }
+
+/// A subject is chosen by whoever made the certificate; every message that names one escapes
+/// its control characters, so a CN cannot forge a log line or drive the operator's terminal.
+#[test]
+fn subjects_are_printed_escaped() {
+    use vespa_tls_pki::{
+        CaParams, CertificateAuthority, NodeParams, Validity, write_public_file, write_secret_file,
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let root = CertificateAuthority::new_root(&CaParams::new(
+        "escape test root",
+        Validity::days_from(now - Duration::days(30), 3650),
+    ))
+    .unwrap();
+    let expired = Validity::new(now - Duration::days(20), now - Duration::days(10));
+    let evil = root
+        .issue(&NodeParams::new("n\nr\re\x1b[31mc\u{85}", expired))
+        .unwrap();
+    let other = root
+        .issue(&NodeParams::new(
+            "other",
+            Validity::days_from(now - Duration::days(1), 30),
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files = Files {
+        ca_certificates: dir.path().join("ca.pem"),
+        certificates: dir.path().join("host.pem"),
+        private_key: dir.path().join("host.key"),
+    };
+    write_public_file(&files.ca_certificates, root.ca_bundle_pem().as_bytes()).unwrap();
+    let write = |certificates: String, key: &vespa_tls_pki::SecretPem| {
+        write_public_file(&files.certificates, certificates.as_bytes()).unwrap();
+        write_secret_file(&files.private_key, key.expose().as_bytes()).unwrap();
+        CryptoMaterial::load(&files)
+    };
+
+    let expired_report = write(evil.cert_pem.clone(), &evil.key_pem)
+        .unwrap()
+        .report(now);
+    let expired_message = expired_report
+        .diagnostics
+        .with_code(codes::CERTIFICATE_EXPIRED)
+        .next()
+        .expect("the expired leaf is reported")
+        .message
+        .clone();
+    let not_first = write(
+        format!("{}{}", other.cert_pem, evil.cert_pem),
+        &evil.key_pem,
+    )
+    .unwrap_err()
+    .to_string();
+    let mismatch = write(evil.cert_pem.clone(), &other.key_pem)
+        .unwrap_err()
+        .to_string();
+
+    // (what, message, a piece it must contain)
+    let table = [
+        ("expired", expired_message, "certificate 1 (CN="),
+        ("leaf not first", not_first, "matches certificate 2 (CN="),
+        ("key mismatch", mismatch, "in that file"),
+    ];
+    for (what, message, piece) in table {
+        assert!(message.contains(piece), "{what}: {message}");
+        assert!(
+            message.contains(r"\u{85}"),
+            "{what}: the C1 control is not escaped: {message:?}"
+        );
+        assert!(
+            !message.chars().any(char::is_control),
+            "{what}: {message:?}"
+        );
+    }
+}
