@@ -97,7 +97,8 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
                                     file,
                                     format!(
                                         "certificate {} expires in {days} days (within --warn-days {})",
-                                        facts.subject, args.warn_days
+                                        Escaped(&facts.subject),
+                                        args.warn_days
                                     ),
                                 ));
                             }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
-use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Severity};
+use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Escaped, Severity};
 use vespa_tls_material::CertificateFacts;
 
 static PIPE_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -115,13 +115,20 @@ pub(crate) fn certificate_json(facts: &CertificateFacts, now: time::OffsetDateTi
     })
 }
 
+/// A certificate for a person to read. Names are escaped ([`Escaped`]): whoever made the
+/// certificate chose them, and a CN with `\n` or `ESC [` must not forge lines or drive the terminal.
+/// (`--json` output needs no escaping of its own: JSON strings escape control characters.)
 pub(crate) fn certificate_lines(
     facts: &CertificateFacts,
     now: time::OffsetDateTime,
 ) -> Vec<String> {
-    let mut names: Vec<String> = facts.dns_names.iter().map(|d| format!("DNS:{d}")).collect();
+    let mut names: Vec<String> = facts
+        .dns_names
+        .iter()
+        .map(|d| format!("DNS:{}", Escaped(d)))
+        .collect();
     names.extend(facts.ip_addresses.iter().map(|i| format!("IP:{i}")));
-    names.extend(facts.uris.iter().map(|u| format!("URI:{u}")));
+    names.extend(facts.uris.iter().map(|u| format!("URI:{}", Escaped(u))));
     let days = facts.days_to_expiry(now);
     let expiry = if days < 0 {
         format!("expired {} ({} days ago)", date(facts.not_after), -days)
@@ -129,7 +136,7 @@ pub(crate) fn certificate_lines(
         format!("expires {} (in {days} days)", date(facts.not_after))
     };
     vec![
-        format!("  subject  {}", facts.subject),
+        format!("  subject  {}", Escaped(&facts.subject)),
         format!(
             "  names    {}",
             if names.is_empty() {
@@ -138,7 +145,7 @@ pub(crate) fn certificate_lines(
                 names.join(", ")
             }
         ),
-        format!("  issuer   {}", facts.issuer),
+        format!("  issuer   {}", Escaped(&facts.issuer)),
         format!("  validity {expiry}"),
         format!("  sha256   {}", facts.sha256_fingerprint),
     ]
@@ -151,4 +158,47 @@ pub(crate) fn rfc3339(t: time::OffsetDateTime) -> String {
 
 fn date(t: time::OffsetDateTime) -> String {
     format!("{:04}-{:02}-{:02}", t.year(), u8::from(t.month()), t.day())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certificate_lines_escape_names() {
+        let evil = "n\nr\re\x1b[31mc\u{85}";
+        let shown = r"n\nr\re\x1b[31mc\u{85}";
+        let now = time::OffsetDateTime::UNIX_EPOCH;
+        let facts = CertificateFacts {
+            subject: format!("CN={evil}"),
+            common_names: vec![evil.to_owned()],
+            issuer: format!("CN={evil} CA"),
+            dns_names: vec![evil.to_owned()],
+            ip_addresses: vec![std::net::IpAddr::from([10, 0, 0, 1])],
+            uris: vec![format!("vespa://{evil}")],
+            serial: "01".to_owned(),
+            not_before: now,
+            not_after: now + time::Duration::days(1),
+            sha256_fingerprint: "AB:CD".to_owned(),
+            public_key: vespa_tls_material::PublicKeyType::EcdsaP256,
+            is_ca: false,
+            extended_key_usages: None,
+        };
+        let lines = certificate_lines(&facts, now);
+        // (line, expected)
+        let table = [
+            (0, format!("  subject  CN={shown}")),
+            (
+                1,
+                format!("  names    DNS:{shown}, IP:10.0.0.1, URI:vespa://{shown}"),
+            ),
+            (2, format!("  issuer   CN={shown} CA")),
+        ];
+        for (index, expected) in table {
+            assert_eq!(lines[index], expected);
+        }
+        for line in &lines {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+        }
+    }
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use vespa_tls_authz::CapabilitySet;
-use vespa_tls_config::Environment;
+use vespa_tls_config::{Environment, Escaped};
 use vespa_tls_context::{ReloadEvent, ReloadOptions, ReloadingTlsContext, TlsModes};
 use vespa_tls_transport::{
     Acceptor, ConnectionAuthContext, ConnectionSecurity, TlsSource, TransportStream,
@@ -77,7 +77,7 @@ async fn serve(
                     env.mixed_mode,
                     env.authorization_mode,
                     env.capability_mode,
-                    status.certificate.subject,
+                    Escaped(&status.certificate.subject),
                     status.certificate.sha256_fingerprint
                 ),
             );
@@ -227,7 +227,8 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
                         json!({"generation": generation, "certificate_sha256": status.certificate.sha256_fingerprint}),
                         format!(
                             "reloaded: generation {generation}, certificate {} sha256 {}",
-                            status.certificate.subject, status.certificate.sha256_fingerprint
+                            Escaped(&status.certificate.subject),
+                            status.certificate.sha256_fingerprint
                         ),
                     );
                 }
