@@ -34,9 +34,15 @@ pub(crate) fn run(args: &AuthzArgs) -> anyhow::Result<Verdict> {
         }
         None => {
             let id = &args.identity;
-            if id.cn.is_empty() && id.san_dns.is_empty() && id.san_uri.is_empty() {
+            // A peer with only an IP SAN is a real peer (IP SANs never authorize, so it is
+            // denied wherever there are rules); only a peer with no name at all is a usage error.
+            if id.cn.is_empty()
+                && id.san_dns.is_empty()
+                && id.san_uri.is_empty()
+                && id.san_ip.is_empty()
+            {
                 anyhow::bail!(
-                    "give a certificate (--cert PEM) or names (--cn, --san-dns, --san-uri)"
+                    "give a certificate (--cert PEM) or names (--cn, --san-dns, --san-uri, --san-ip)"
                 );
             }
             let dns: Vec<&str> = id.san_dns.iter().map(String::as_str).collect();
@@ -78,7 +84,15 @@ pub(crate) fn run(args: &AuthzArgs) -> anyhow::Result<Verdict> {
         }
         say(format!("peer: {credentials}"));
         if !credentials.ip_sans.is_empty() {
-            say("  (IP SANs are not used for authorization)");
+            let ips: Vec<String> = credentials
+                .ip_sans
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            say(format!(
+                "  IP SANs [{}] (not used for authorization)",
+                ips.join(", ")
+            ));
         }
         match &result {
             AuthorizationResult::Authorized {

@@ -465,6 +465,75 @@ fn authz_reads_a_certificate() {
     assert_eq!(code(&out), 2, "not a certificate");
 }
 
+#[test]
+fn authz_evaluates_a_peer_with_only_an_ip_san() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "tls.json", SEED_NAMED);
+    let out = run(&["authz", "--config", s(&config), "--san-ip", "10.0.0.1"]);
+    assert_eq!(code(&out), 1, "IP SANs never authorize: {}", stderr(&out));
+    let text = stdout(&out);
+    for piece in [
+        "peer: []\n",
+        "  IP SANs [10.0.0.1] (not used for authorization)\n",
+        "denied: none of the 2 policies authorizes this peer\n",
+        "policy \"monitoring\" did not match:\n  policy \"monitoring\": CN must match \
+         \"vespa-monitoring.example.com\", peer presented no CN\n",
+        "policy \"cluster-p2p\" did not match:\n  policy \"cluster-p2p\": SAN_DNS must match \
+         \"*.mycluster.vespa.example.com\", peer presented no SAN_DNS\n",
+    ] {
+        assert!(text.contains(piece), "{piece:?} missing from:\n{text}");
+    }
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--san-ip",
+        "10.0.0.1",
+        "--san-ip",
+        "::1",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    assert_eq!(report["decision"], "denied");
+    assert_eq!(
+        report["peer"]["san_ip"],
+        serde_json::json!(["10.0.0.1", "::1"])
+    );
+    assert_eq!(report["not_matched"].as_array().map(Vec::len), Some(2));
+}
+
+/// A CN or SAN is chosen by whoever made the certificate: the human output escapes control
+/// characters so a name cannot forge output lines or drive the terminal.
+#[test]
+fn authz_prints_peer_names_escaped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "tls.json", SEED_NAMED);
+    let evil = "n\nr\re\x1b[31mc\u{85}";
+    let shown = r"n\nr\re\x1b[31mc\u{85}";
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--cn",
+        evil,
+        "--san-dns",
+        evil,
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    for piece in [
+        format!("peer: [CN='{shown}', SAN_DNS=[{shown}]]\n"),
+        format!("CN must match \"vespa-monitoring.example.com\", peer presented [{shown}]\n"),
+        format!("SAN_DNS must match \"*.mycluster.vespa.example.com\", peer presented [{shown}]\n"),
+    ] {
+        assert!(text.contains(&piece), "{piece:?} missing from:\n{text}");
+    }
+    for line in text.lines() {
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+    }
+}
+
 /// `vespa-tls serve` on an ephemeral port; killed on drop.
 struct Served {
     child: Child,
