@@ -161,16 +161,6 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl ReloadingTlsContext {
-    /// Reads the four `VESPA_TLS_*` variables and loads the config they name; `Ok(None)` when
-    /// `VESPA_TLS_CONFIG_FILE` is unset or empty (TLS is off).
-    pub fn from_env(options: ReloadOptions) -> Result<Option<ReloadingTlsContext>, ContextError> {
-        let (env, diagnostics) = Environment::from_lookup(|name| std::env::var_os(name))?;
-        for finding in &diagnostics {
-            tracing::warn!("{finding}");
-        }
-        Self::from_environment(&env, options)
-    }
-
     /// Loads the config `env` names; `Ok(None)` when `VESPA_TLS_CONFIG_FILE` is unset or empty
     /// (TLS is off). The caller reads the environment, once per process:
     /// `vespa_tls_transport::VespaTls` does, and hands the same context to its acceptor and

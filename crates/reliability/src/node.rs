@@ -1,8 +1,9 @@
 //! A cluster node as a separate process (`reliability-node`), for the rolling upgrade.
 //!
 //! The node is a small service on the library, configured only by the `VESPA_TLS_*`
-//! environment, as a Vespa process is: one [`ReloadingTlsContext`] shared by an echo server
-//! ([`Acceptor`]) and by callers that send checked requests to every peer ([`Connector`]).
+//! environment, as a Vespa process is: one [`VespaTls`] handle, whose one reloading context
+//! serves an echo server ([`Acceptor`](vespa_tls_transport::Acceptor)) and callers that send
+//! checked requests to every peer ([`Connector`]).
 //! Peers come from a file the orchestrator replaces atomically (`<version>` on the first line,
 //! then `<name> <address>` lines), re-read before every call.
 //!
@@ -23,9 +24,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vespa_tls_config::{Environment, MixedMode};
-use vespa_tls_context::ReloadingTlsContext;
-use vespa_tls_transport::{Acceptor, Connector, TlsSource};
+use vespa_tls_config::MixedMode;
+use vespa_tls_transport::{Connector, TlsSource, VespaTls};
 
 use crate::echo::{EchoServer, request};
 use crate::error::ScenarioError;
@@ -189,19 +189,13 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
         node: args.name.clone(),
         message,
     };
-    let (env, findings) = Environment::from_lookup(|name| std::env::var_os(name))
-        .map_err(|e| node_error(e.to_string()))?;
-    for finding in &findings {
-        tracing::warn!("{finding}");
-    }
-    let source = match ReloadingTlsContext::from_env(crate::pki::watching())? {
-        Some(context) => TlsSource::Reloading(Arc::new(context)),
-        None => TlsSource::disabled(),
-    };
-    let tls = source.current().is_some();
-    let metrics = source.metrics();
-    let acceptor = Acceptor::new(source.clone(), env.mixed_mode);
-    let connector = Connector::new(source, env.mixed_mode);
+    // The environment is read once, by the one handle the acceptor and connector share.
+    let vespa_tls = VespaTls::from_env(crate::pki::watching())?;
+    let env = vespa_tls.environment().clone();
+    let tls = vespa_tls.source().current().is_some();
+    let metrics = vespa_tls.metrics();
+    let acceptor = vespa_tls.acceptor();
+    let connector = vespa_tls.connector();
     let mut server = EchoServer::start(acceptor)
         .await
         .map_err(|e| node_error(format!("cannot listen: {e}")))?;

@@ -19,7 +19,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use vespa_tls_authz::CapabilitySet;
 use vespa_tls_context::ReloadOptions;
-use vespa_tls_transport::{Acceptor, ConnectionSecurity, Connector};
+use vespa_tls_transport::{ConnectionSecurity, VespaTls};
 
 #[expect(clippy::print_stderr, reason = "a command-line example")]
 #[tokio::main]
@@ -44,7 +44,7 @@ async fn main() -> ExitCode {
 
 #[expect(clippy::print_stdout, reason = "a command-line example")]
 async fn server(address: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let acceptor = Acceptor::from_env(ReloadOptions::default())?;
+    let acceptor = VespaTls::from_env(ReloadOptions::default())?.acceptor();
     let listener = TcpListener::bind(address).await?;
     println!(
         "listening on {} ({:?})",
@@ -104,10 +104,11 @@ async fn client(
     host: &str,
     message: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let connector = Connector::from_env(ReloadOptions {
+    let connector = VespaTls::from_env(ReloadOptions {
         watch: false,
         ..ReloadOptions::default()
-    })?;
+    })?
+    .connector();
     let address: SocketAddr = address.parse()?;
     let (mut stream, auth) = connector.connect_tcp(address, host).await?;
     stream.write_all(message.as_bytes()).await?;

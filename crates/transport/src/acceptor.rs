@@ -9,8 +9,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{
-    ContextError, PeerRejection, PeerRole, RateLimiter, ReloadOptions, Side, TlsContext,
-    TlsMetrics, vespa_protocol, vespa_suite,
+    PeerRejection, PeerRole, RateLimiter, Side, TlsContext, TlsMetrics, vespa_protocol, vespa_suite,
 };
 
 use crate::auth::ConnectionAuthContext;
@@ -21,6 +20,10 @@ use crate::stream::{BrokenCounter, Rewind, TransportStream};
 
 /// The default deadline for the snoop and the TLS handshake together.
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The longest handshake deadline: a longer one (`Duration::MAX`) is read as this, so that
+/// "now + deadline" is always a time the clock can hold.
+pub(crate) const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
 /// How often one peer address's failures are logged.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
@@ -54,15 +57,11 @@ impl Acceptor {
         }
     }
 
-    /// Reads the `VESPA_TLS_*` environment (see [`TlsSource::from_env`]).
-    pub fn from_env(reload: ReloadOptions) -> Result<Acceptor, ContextError> {
-        let (source, mixed) = TlsSource::from_env(reload)?;
-        Ok(Acceptor::new(source, mixed))
-    }
-
-    /// Sets the deadline for snoop and handshake together (default 10 s).
+    /// Sets the deadline for snoop and handshake together (default 10 s). More than a day is
+    /// read as a day (the deadline must be a time the clock can hold); zero leaves a handshake
+    /// no time to wait for its peer.
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.handshake_timeout = timeout.min(MAX_HANDSHAKE_TIMEOUT);
         self
     }
 

@@ -9,9 +9,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::{ContextError, PeerRole, ReloadOptions, Side, TlsMetrics};
+use vespa_tls_context::{PeerRole, Side, TlsMetrics};
 
-use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, auth_context};
+use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_TIMEOUT, auth_context};
 use crate::auth::ConnectionAuthContext;
 use crate::error::{Peer, TransportError};
 use crate::source::TlsSource;
@@ -43,15 +43,11 @@ impl Connector {
         }
     }
 
-    /// Reads the `VESPA_TLS_*` environment (see [`TlsSource::from_env`]).
-    pub fn from_env(reload: ReloadOptions) -> Result<Connector, ContextError> {
-        let (source, mixed) = TlsSource::from_env(reload)?;
-        Ok(Connector::new(source, mixed))
-    }
-
-    /// Sets the deadline for TCP connect and for the TLS handshake (each; default 10 s).
+    /// Sets the deadline for TCP connect and for the TLS handshake (each; default 10 s). More
+    /// than a day is read as a day, like the acceptor's; zero leaves no time to wait for the
+    /// peer.
     pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
+        self.handshake_timeout = timeout.min(MAX_HANDSHAKE_TIMEOUT);
         self
     }
 

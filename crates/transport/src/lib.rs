@@ -7,13 +7,19 @@
 //! Vespa's 8-byte ClientHello [`snoop`] and replays them to whichever side takes the
 //! connection. Counters use Vespa's names ([`vespa_tls_context::TlsMetrics`]).
 //!
+//! A process makes one [`VespaTls`]: it reads the four `VESPA_TLS_*` variables once, builds
+//! the one reloading context they name, and hands out every acceptor and connector, so they
+//! all follow the same reloads and count into the same counters.
+//!
 //! ```no_run
 //! use vespa_tls_context::ReloadOptions;
-//! use vespa_tls_transport::Acceptor;
+//! use vespa_tls_transport::VespaTls;
 //! use tokio::io::{AsyncReadExt, AsyncWriteExt};
 //!
 //! # async fn serve() -> Result<(), Box<dyn std::error::Error>> {
-//! let acceptor = Acceptor::from_env(ReloadOptions::default())?;
+//! let tls = VespaTls::from_env(ReloadOptions::default())?;
+//! let acceptor = tls.acceptor();
+//! let connector = tls.connector(); // for calls to other nodes: same context, same counters
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:4080").await?;
 //! loop {
 //!     let (socket, _) = listener.accept().await?;
@@ -44,5 +50,5 @@ pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use auth::{ConnectionAuthContext, ConnectionSecurity, PermissionDenied};
 pub use connector::Connector;
 pub use error::{Peer, TransportError};
-pub use source::TlsSource;
+pub use source::{TlsSource, VespaTls};
 pub use stream::{BrokenCounter, Rewind, TransportStream};

@@ -1,9 +1,112 @@
-//! Where an acceptor or connector gets its TLS context from.
+//! Where an acceptor or connector gets its TLS context from: the process-wide [`VespaTls`]
+//! handle, or a [`TlsSource`] made by hand.
 
+use std::ffi::OsString;
 use std::sync::Arc;
 
-use vespa_tls_config::{CapabilityMode, MixedMode};
+use vespa_tls_config::{CapabilityMode, Environment, MixedMode};
 use vespa_tls_context::{ContextError, ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics};
+
+use crate::acceptor::Acceptor;
+use crate::connector::Connector;
+
+/// A process's TLS, as Vespa configures it: the four `VESPA_TLS_*` variables read once, one
+/// reloading context built once, and every [`Acceptor`] and [`Connector`] handed out from it.
+///
+/// Everything handed out shares the one context (a reload reaches all of them at once), its
+/// counters and the modes read at start. Make one per process, early; clone it freely. With
+/// `VESPA_TLS_CONFIG_FILE` unset, TLS is off and every connection is plaintext.
+///
+/// ```no_run
+/// use vespa_tls_context::ReloadOptions;
+/// use vespa_tls_transport::VespaTls;
+///
+/// # fn main() -> Result<(), vespa_tls_context::ContextError> {
+/// let tls = VespaTls::from_env(ReloadOptions::default())?;
+/// let acceptor = tls.acceptor();
+/// let connector = tls.connector();
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct VespaTls {
+    environment: Environment,
+    source: TlsSource,
+}
+
+impl VespaTls {
+    /// Reads the four `VESPA_TLS_*` variables of this process, logs what they say that
+    /// deserves a warning, and loads the config file they name (its first load must succeed).
+    pub fn from_env(reload: ReloadOptions) -> Result<VespaTls, ContextError> {
+        VespaTls::from_lookup(|name| std::env::var_os(name), reload)
+    }
+
+    /// [`from_env`](Self::from_env) with the variables read through `lookup` (tests, or a
+    /// process that keeps its configuration elsewhere).
+    pub fn from_lookup(
+        lookup: impl FnMut(&str) -> Option<OsString>,
+        reload: ReloadOptions,
+    ) -> Result<VespaTls, ContextError> {
+        let (environment, findings) = Environment::from_lookup(lookup)?;
+        for finding in &findings {
+            tracing::warn!("{finding}");
+        }
+        VespaTls::from_environment(environment, reload)
+    }
+
+    /// From variables already read (and their findings already reported).
+    pub fn from_environment(
+        environment: Environment,
+        reload: ReloadOptions,
+    ) -> Result<VespaTls, ContextError> {
+        let source = match ReloadingTlsContext::from_environment(&environment, reload)? {
+            Some(context) => TlsSource::Reloading(Arc::new(context)),
+            None => TlsSource::disabled(),
+        };
+        Ok(VespaTls {
+            environment,
+            source,
+        })
+    }
+
+    /// An acceptor on the shared context, in the mixed mode read at start.
+    pub fn acceptor(&self) -> Acceptor {
+        Acceptor::new(self.source.clone(), self.environment.mixed_mode)
+    }
+
+    /// A connector on the shared context, in the mixed mode read at start.
+    pub fn connector(&self) -> Connector {
+        Connector::new(self.source.clone(), self.environment.mixed_mode)
+    }
+
+    /// What the four variables said.
+    pub fn environment(&self) -> &Environment {
+        &self.environment
+    }
+
+    /// The mixed-mode phase (`VESPA_TLS_INSECURE_MIXED_MODE`).
+    pub fn mixed_mode(&self) -> MixedMode {
+        self.environment.mixed_mode
+    }
+
+    /// The shared source: `Disabled` when TLS is off, else `Reloading`.
+    pub fn source(&self) -> &TlsSource {
+        &self.source
+    }
+
+    /// The reloading context (status, reloads, subscriptions, rustls configs for other
+    /// stacks), or `None` when TLS is off.
+    pub fn reloading(&self) -> Option<&Arc<ReloadingTlsContext>> {
+        match &self.source {
+            TlsSource::Reloading(reloading) => Some(reloading),
+            TlsSource::Disabled { .. } | TlsSource::Fixed(_) => None,
+        }
+    }
+
+    /// The process-wide counters, shared by everything handed out.
+    pub fn metrics(&self) -> Arc<TlsMetrics> {
+        self.source.metrics()
+    }
+}
 
 /// The TLS side of a transport: none (plaintext only), a fixed context, or a reloading one.
 #[derive(Debug, Clone)]
@@ -20,17 +123,6 @@ pub enum TlsSource {
 }
 
 impl TlsSource {
-    /// Reads the `VESPA_TLS_*` environment: a reloading context when `VESPA_TLS_CONFIG_FILE`
-    /// is set (its initial load must succeed), plaintext only when it is not; and the mixed mode.
-    pub fn from_env(reload: ReloadOptions) -> Result<(TlsSource, MixedMode), ContextError> {
-        let (env, _) = vespa_tls_config::Environment::from_lookup(|n| std::env::var_os(n))?;
-        let source = match ReloadingTlsContext::from_env(reload)? {
-            Some(context) => TlsSource::Reloading(Arc::new(context)),
-            None => TlsSource::disabled(),
-        };
-        Ok((source, env.mixed_mode))
-    }
-
     /// Plaintext only.
     pub fn disabled() -> Self {
         TlsSource::Disabled {
