@@ -52,7 +52,7 @@ fn config_json(dir: &Path) -> Result<(), Failure> {
         "everything.json",
         br#"{
   "files": {"ca-certificates": "ca.pem", "certificates": "/h\u00e9.pem", "private-key": null},
-  "authorised-peers": [],
+  "colour": [],
   "accepted-ciphers": ["TLS_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256", "RC4"],
   "accepted-protocols": ["TLSv1.3", "TLSv1.1"],
   "disable-hostname-validation": true

@@ -27,6 +27,7 @@ use der::asn1::ObjectIdentifier;
 use rustls::CertificateError;
 use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use std::fmt;
+use vespa_tls_config::Escaped;
 use vespa_tls_material::CertificateFacts;
 use webpki::{EndEntityCert, KeyUsage as Eku, VerifiedPath};
 use x509_cert::Certificate;
@@ -124,7 +125,8 @@ impl fmt::Display for CertificateName {
         write!(
             f,
             "\"{}\" (sha256 {})",
-            self.subject, self.sha256_fingerprint
+            Escaped(&self.subject),
+            self.sha256_fingerprint
         )
     }
 }
@@ -202,8 +204,9 @@ pub enum ChainError {
     },
     /// The leaf has no DNS SAN and its host-name CN violates a CA's DNS name constraints.
     #[error(
-        "certificate chain refused: subject CN \"{common_name}\" of {certificate} violates the DNS \
-         name constraints of {constrained_by}"
+        "certificate chain refused: subject CN \"{}\" of {certificate} violates the DNS \
+         name constraints of {constrained_by}",
+        Escaped(common_name)
     )]
     NameConstraints {
         /// The leaf.

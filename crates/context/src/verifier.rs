@@ -469,3 +469,79 @@ fn presented<'a>(
     );
     chain
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vespa_tls_authz::CapabilitySet;
+
+    fn peer(cn: &str) -> VerifiedPeer {
+        VerifiedPeer {
+            credentials: PeerCredentials::new(Some(cn), &[], &[]),
+            decision: HandshakeDecision {
+                accept: true,
+                capabilities: CapabilitySet::all(),
+                matched_policies: Vec::new(),
+                denied: None,
+            },
+            anchor: CertificateName {
+                subject: "CN=ca".into(),
+                sha256_fingerprint: String::new(),
+            },
+            hostname: None,
+        }
+    }
+
+    fn chain(bytes: &[&'static [u8]]) -> Vec<CertificateDer<'static>> {
+        bytes.iter().map(|b| CertificateDer::from(*b)).collect()
+    }
+
+    #[test]
+    fn the_handoff_is_keyed_by_every_certificate_and_the_role() {
+        let handoff = Handoff::default();
+        handoff.put(&chain(&[b"leaf", b"inter"]), PeerRole::Client, peer("a"));
+        let hit = handoff.get(&chain(&[b"leaf", b"inter"]), PeerRole::Client);
+        assert_eq!(
+            hit.map(|p| p.credentials.common_name),
+            Some(Some("a".into()))
+        );
+        // Another intermediate, the leaf alone, the other role, or a shifted boundary between
+        // two certificates: all misses.
+        assert!(
+            handoff
+                .get(&chain(&[b"leaf", b"other"]), PeerRole::Client)
+                .is_none()
+        );
+        assert!(handoff.get(&chain(&[b"leaf"]), PeerRole::Client).is_none());
+        assert!(
+            handoff
+                .get(&chain(&[b"leaf", b"inter"]), PeerRole::Server)
+                .is_none()
+        );
+        assert!(
+            handoff
+                .get(&chain(&[b"lea", b"finter"]), PeerRole::Client)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn the_handoff_stays_bounded_and_forgets_the_oldest() {
+        let handoff = Handoff::default();
+        let names: Vec<Vec<u8>> = (0..Handoff::CAPACITY + 10)
+            .map(|i| i.to_string().into_bytes())
+            .collect();
+        for name in &names {
+            let leaf = [CertificateDer::from(name.as_slice())];
+            handoff.put(&leaf, PeerRole::Client, peer("x"));
+        }
+        let table = handoff.lock();
+        assert_eq!(table.peers.len(), Handoff::CAPACITY);
+        assert_eq!(table.order.len(), Handoff::CAPACITY);
+        drop(table);
+        let first = [CertificateDer::from(names[0].as_slice())];
+        let last = [CertificateDer::from(names[names.len() - 1].as_slice())];
+        assert!(handoff.get(&first, PeerRole::Client).is_none());
+        assert!(handoff.get(&last, PeerRole::Client).is_some());
+    }
+}

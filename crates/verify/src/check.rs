@@ -10,7 +10,10 @@ use vespa_tls_config::{
     ConfigError, Diagnostic, Diagnostics, Environment, Escaped, Location, Severity,
 };
 use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
-use vespa_tls_material::{CertificateFacts, CryptoMaterial, codes as material_codes};
+use vespa_tls_material::{
+    CertificateFacts, CryptoMaterial, MAX_FILE_SIZE, codes as material_codes, permission_findings,
+    read_regular_file,
+};
 
 use crate::cli::CheckArgs;
 use crate::output::{
@@ -20,10 +23,11 @@ use crate::output::{
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let path = config_path(args.config.as_deref())?;
-    let bytes = std::fs::read(&path)
-        .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
+    // A regular file of bounded size only: a FIFO or a device named as the config is an error,
+    // never a hang.
+    let bytes = read_regular_file(&path, MAX_FILE_SIZE)?;
     let now = OffsetDateTime::now_utc();
-    let mut findings = Diagnostics::new();
+    let mut findings = permission_findings(&path);
     let mut certificate: Option<CertificateFacts> = None;
     let mut files_checked = false;
 

@@ -315,6 +315,41 @@ fn check_judges_the_ca_bundle_as_a_handshake_would() {
 }
 
 #[test]
+fn check_refuses_a_fifo_named_as_the_config_without_waiting() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fifo = dir.path().join("tls.json");
+    match Command::new("mkfifo").arg(&fifo).status() {
+        Ok(status) if status.success() => {}
+        _ => {
+            println!("skipped: mkfifo not available");
+            return;
+        }
+    }
+    let mut child = Command::new(BIN)
+        .args(["check", "--config", s(&fifo)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("vespa-tls runs");
+    // Bounded: a reader blocked on the FIFO would never exit.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().expect("wait").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("check blocked on a FIFO named as the config file");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expected a regular file, found a FIFO"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn ca_commands_write_what_they_say() {
     let pki = pki();
     let ca = pki.dir.path().join("ca");
