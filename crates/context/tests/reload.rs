@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -549,23 +550,31 @@ fn extreme_reload_durations_never_panic() {
     }
 }
 
-/// Names of this process's threads, as the kernel has them (at most 15 bytes).
-fn threads_named(prefix: &str) -> usize {
+/// Ids of this process's threads whose name starts with `prefix` (the kernel keeps 15 bytes).
+fn threads_named(prefix: &str) -> BTreeSet<String> {
     let prefix = &prefix[..prefix.len().min(15)];
     std::fs::read_dir("/proc/self/task")
         .expect("Linux /proc")
-        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
-        .filter(|comm| comm.trim_end().starts_with(prefix))
-        .count()
+        .filter_map(|task| {
+            let task = task.ok()?;
+            let comm = std::fs::read_to_string(task.path().join("comm")).ok()?;
+            comm.starts_with(prefix)
+                .then(|| task.file_name().to_string_lossy().into_owned())
+        })
+        .collect()
 }
 
-fn wait_for_threads(prefix: &str, count: usize) {
+/// Polls (at most 20 s) until `done` holds for the threads named `prefix`.
+fn wait_for_threads(prefix: &str, what: &str, done: impl Fn(&BTreeSet<String>) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while threads_named(prefix) != count {
+    loop {
+        let threads = threads_named(prefix);
+        if done(&threads) {
+            return;
+        }
         assert!(
             Instant::now() < deadline,
-            "{} threads named {prefix:?}, waited for {count}",
-            threads_named(prefix)
+            "threads named {prefix:?}: {threads:?}; waited 20 s for {what}"
         );
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -573,20 +582,33 @@ fn wait_for_threads(prefix: &str, count: usize) {
 
 #[test]
 fn dropping_stops_the_worker_and_the_watcher() {
+    // Linux only: the threads are found by name in /proc. Threads other tests start in this
+    // process at the same time may be counted as ours, and are then waited for as well.
     const WORKER: &str = "vespa-tls-reload";
     const WATCHER: &str = "notify-rs inotify loop";
     let s = setup("");
     let (workers, watchers) = (threads_named(WORKER), threads_named(WATCHER));
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
-    wait_for_threads(WORKER, workers + 1);
-    wait_for_threads(WATCHER, watchers + 1);
-    // The worker shares the process counters; once it is gone, nothing holds them.
+    // A thread names itself once it runs: wait for ours to show up.
+    wait_for_threads(WORKER, "the worker to start", |now| {
+        !now.is_subset(&workers)
+    });
+    wait_for_threads(WATCHER, "the watcher to start", |now| {
+        !now.is_subset(&watchers)
+    });
+    let ours = |before: &BTreeSet<String>, prefix| -> BTreeSet<String> {
+        threads_named(prefix).difference(before).cloned().collect()
+    };
+    let (worker, watcher) = (ours(&workers, WORKER), ours(&watchers, WATCHER));
+    // The worker holds the shared state, counters included; once it is gone, nothing does.
     let metrics = Arc::downgrade(ctx.metrics());
     drop(ctx);
     assert!(
         metrics.upgrade().is_none(),
         "something still holds the context's state after drop"
     );
-    wait_for_threads(WORKER, workers);
-    wait_for_threads(WATCHER, watchers);
+    wait_for_threads(WORKER, "the worker to end", |now| now.is_disjoint(&worker));
+    wait_for_threads(WATCHER, "the watcher to end", |now| {
+        now.is_disjoint(&watcher)
+    });
 }
