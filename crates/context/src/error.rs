@@ -17,14 +17,10 @@ pub enum ContextError {
     /// A `VESPA_TLS_*` variable has a value we do not accept.
     #[error(transparent)]
     Environment(#[from] EnvError),
-    /// The config file cannot be read.
-    #[error("{}: cannot read the TLS config file: {source}", path.display())]
-    ReadConfig {
-        /// The config file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
+    /// The config file cannot be read: missing, unreadable, not a regular file, or larger than
+    /// [`MAX_FILE_SIZE`](vespa_tls_material::MAX_FILE_SIZE) (the error names the file).
+    #[error(transparent)]
+    ReadConfig(MaterialError),
     /// The config file is not a valid Vespa TLS config.
     #[error("{}: {source}", path.display())]
     Config {

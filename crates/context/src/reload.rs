@@ -379,10 +379,11 @@ fn load_file(
     modes: TlsModes,
     metrics: &Arc<TlsMetrics>,
 ) -> Result<LoadedFile, ContextError> {
-    let config_bytes = std::fs::read(config_file).map_err(|source| ContextError::ReadConfig {
-        path: config_file.to_owned(),
-        source,
-    })?;
+    // A regular file of bounded size, opened without blocking: a FIFO named as the config
+    // must never hang the reload thread.
+    let config_bytes =
+        vespa_tls_material::read_regular_file(config_file, vespa_tls_material::MAX_FILE_SIZE)
+            .map_err(ContextError::ReadConfig)?;
     let (options, mut diagnostics) =
         vespa_tls_config::parse_slice(&config_bytes).map_err(|source| ContextError::Config {
             path: config_file.to_owned(),
@@ -390,6 +391,7 @@ fn load_file(
         })?;
     let loaded = load(&options, modes, Arc::clone(metrics))?;
     diagnostics.extend(loaded.diagnostics);
+    diagnostics.extend(vespa_tls_material::permission_findings(config_file));
     Ok(LoadedFile {
         context: loaded.context,
         config_bytes,

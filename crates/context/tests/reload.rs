@@ -274,8 +274,51 @@ fn deleted_and_unreadable_files_fail_the_reload_and_name_the_file() {
     std::fs::write(&cert, saved_cert).unwrap();
     std::fs::rename(&s.config, s.config.with_extension("gone")).unwrap();
     let error = ctx.reload().unwrap_err();
-    assert!(matches!(error, ContextError::ReadConfig { .. }), "{error}");
+    assert!(matches!(error, ContextError::ReadConfig(_)), "{error}");
     std::fs::rename(s.config.with_extension("gone"), &s.config).unwrap();
+    assert_eq!(
+        ctx.reload().unwrap(),
+        ReloadOutcome::Unchanged { generation: 1 }
+    );
+}
+
+#[test]
+fn a_fifo_named_as_the_config_fails_the_reload_without_blocking() {
+    let s = setup("");
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
+    let saved = std::fs::read(&s.config).unwrap();
+    std::fs::remove_file(&s.config).unwrap();
+    match std::process::Command::new("mkfifo").arg(&s.config).status() {
+        Ok(status) if status.success() => {}
+        _ => {
+            println!("skipped: mkfifo not available");
+            return;
+        }
+    }
+    // On a thread, bounded: a read that waits for a writer would never return.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ctx = std::sync::Arc::new(ctx);
+    let reloading = std::sync::Arc::clone(&ctx);
+    std::thread::spawn(move || {
+        let _ = tx.send(reloading.reload().map_err(|e| e.to_string()));
+    });
+    let result = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the reload blocked on a FIFO");
+    let error = result.unwrap_err();
+    let path = s.config.display().to_string();
+    assert!(error.starts_with(&path), "{error}");
+    assert!(
+        error.contains("expected a regular file, found a FIFO"),
+        "{error}"
+    );
+    assert_eq!(error.matches(&path).count(), 1, "the path once: {error}");
+    assert!(
+        handshake_ok(&s.client, &ctx.current()),
+        "the old context keeps serving"
+    );
+    std::fs::remove_file(&s.config).unwrap();
+    std::fs::write(&s.config, saved).unwrap();
     assert_eq!(
         ctx.reload().unwrap(),
         ReloadOutcome::Unchanged { generation: 1 }

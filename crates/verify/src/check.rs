@@ -6,9 +6,7 @@ use rustls::pki_types::{ServerName, UnixTime};
 use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_authz::Authorizer;
-use vespa_tls_config::{
-    ConfigError, Diagnostic, Diagnostics, Environment, Escaped, Location, Severity,
-};
+use vespa_tls_config::{ConfigError, Diagnostic, Environment, Escaped, Location, Severity};
 use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_material::{
     CertificateFacts, CryptoMaterial, MAX_FILE_SIZE, codes as material_codes, permission_findings,
