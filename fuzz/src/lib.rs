@@ -6,7 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-#[path = "../../crates/authz/tests/oracle/mod.rs"]
+#[path = "../../crates/authz/tests/it/oracle/mod.rs"]
 pub mod oracle;
 pub mod reference;
 

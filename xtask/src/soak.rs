@@ -1,6 +1,6 @@
 //! `cargo xtask soak`: the reliability suite's long form.
 //!
-//! The scenarios in `crates/reliability/tests/` run in every `cargo xtask ci` at a small
+//! The scenarios in `crates/reliability/tests/it/` run in every `cargo xtask ci` at a small
 //! scale. This runs the same tests with `VESPA_TLS_SOAK=1` (more clients, longer holds, 110
 //! certificate rotations per method, thousands of idle connections) in the release profile,
 //! collects the figures each scenario reports into `target/reliability-soak.jsonl`, and

@@ -1,13 +1,11 @@
 //! The process-wide handle: the `VESPA_TLS_*` variables read once, one reloading context, and
 //! the acceptor and connector handed out from it sharing that context and its counters.
 
-pub mod common;
-
 use std::ffi::OsString;
 use std::path::Path;
 use std::sync::Arc;
 
-use common::{Outcome, echo_server, exchange};
+use crate::common::{Outcome, echo_server, exchange};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadOutcome};
 use vespa_tls_testkit::{TestPki, config_json_with};

@@ -1,11 +1,9 @@
 //! Full mTLS handshakes in memory through `TlsContext`: authorization both ways and in every
 //! mode, hostname validation, cipher and protocol narrowing, and no resumption.
 
-mod common;
-
 use std::net::IpAddr;
 
-use common::{context, handshake, options};
+use crate::common::{context, handshake, options};
 use rustls::HandshakeKind;
 use vespa_tls_authz::Capability;
 use vespa_tls_config::Severity;

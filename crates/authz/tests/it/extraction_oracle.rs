@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
-pub mod oracle;
+use crate::oracle;
 
 use proptest::prelude::*;
 use rcgen::string::Ia5String;

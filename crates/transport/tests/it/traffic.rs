@@ -1,11 +1,9 @@
 //! Live behaviour: reloads during traffic, capability checks on connections, and a server's
 //! late TLS 1.3 refusal surfacing on the client's first read.
 
-pub mod common;
-
 use std::sync::Arc;
 
-use common::{LIMIT, Seen, context, echo_server, source};
+use crate::common::{LIMIT, Seen, context, echo_server, source};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use vespa_tls_authz::{Capability, CapabilitySet};

@@ -1,12 +1,12 @@
 //! Odd and hostile clients (VESPA-BEHAVIOUR §5), each against a mixed and a TLS-only server,
 //! while good clients keep being served.
 
-pub mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{LIMIT, Outcome, Seen, context, echo_server, exchange, source};
+use crate::common::{LIMIT, Outcome, Seen, context, echo_server, exchange, source};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;

@@ -10,15 +10,13 @@
 //!
 //! A missing `openssl`, `java` or `javac` skips the test that needs it, with the reason printed.
 
-pub mod common;
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{LIMIT, context, source};
+use crate::common::{LIMIT, context, source};
 use rustls::{AlertDescription, CertificateError, HandshakeKind};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;

@@ -1,10 +1,8 @@
 //! The rollout table (VESPA-BEHAVIOUR §1): every client phase against every server phase.
 
-pub mod common;
-
 use std::time::Duration;
 
-use common::{Outcome, Phase, context, echo_server, exchange, source};
+use crate::common::{Outcome, Phase, context, echo_server, exchange, source};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::TlsModes;
 use vespa_tls_testkit::TestPki;

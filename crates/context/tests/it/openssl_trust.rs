@@ -6,12 +6,10 @@
     reason = "test helpers: a failed step should stop the test"
 )]
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{context, handshake};
+use crate::common::{context, handshake};
 use vespa_tls_config::Files;
 use vespa_tls_context::TlsModes;
 

@@ -1,13 +1,13 @@
 //! Interop with real peers: `openssl s_client` against our acceptor, our connector against
 //! `openssl s_server -Verify`. Skipped, with the reason printed, when openssl is missing.
 
-pub mod common;
+use crate::common;
 
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{LIMIT, Seen, context, echo_server, source};
+use crate::common::{LIMIT, Seen, context, echo_server, source};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;

@@ -1,10 +1,10 @@
 //! Handshake deadlines at both ends of `Duration`: a clamp or a refusal, never a panic.
 
-pub mod common;
+use crate::common;
 
 use std::time::Duration;
 
-use common::{LIMIT, Seen, context, echo_server, exchange, source};
+use crate::common::{LIMIT, Seen, context, echo_server, exchange, source};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;

@@ -1,8 +1,6 @@
 //! Live reloading through `ReloadingTlsContext`, with real files in temp dirs: atomic renames,
 //! `..data` symlink swaps, in-place rewrites, bad writes, deleted and unreadable files.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use common::{context, handshake};
+use crate::common::{context, handshake};
 use vespa_tls_config::Files;
 use vespa_tls_context::{
     ContextError, ReloadEvent, ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsContext,

@@ -1,0 +1,11 @@
+//! Every integration test of this crate, one module per area, in one test binary: one link
+//! of rustls and aws-lc for the crate instead of one per file.
+
+pub mod common;
+mod deadlines;
+mod handle;
+mod hostile;
+mod matrix;
+mod openssl;
+mod peers;
+mod traffic;
