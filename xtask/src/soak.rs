@@ -1,6 +1,6 @@
 //! `cargo xtask soak`: the reliability suite's long form.
 //!
-//! The scenarios in `crates/reliability/tests/it/` run in every `cargo xtask ci` at a small
+//! The scenarios in `tests/reliability/tests/it/` run in every `cargo xtask ci` at a small
 //! scale. This runs the same tests with `VESPA_TLS_SOAK=1` (more clients, longer holds, 110
 //! certificate rotations per method, thousands of idle connections) in the release profile,
 //! collects the figures each scenario reports into `target/reliability-soak.jsonl`, and
@@ -14,7 +14,7 @@ use crate::{Failure, say};
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask soak
 
-Runs the reliability scenarios (crates/reliability) in their long form: VESPA_TLS_SOAK=1,
+Runs the reliability scenarios (tests/reliability) in their long form: VESPA_TLS_SOAK=1,
 release profile, about 7 minutes on 2 cores. Prints every scenario's figures (requests,
 failures, rotations, latencies, memory) and keeps them in target/reliability-soak.jsonl.
 ";
