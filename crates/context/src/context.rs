@@ -138,7 +138,6 @@ impl TlsContext {
             .map_err(|e| rustls_error(&files.certificates, e))?
             .with_client_cert_verifier(Arc::new(VespaClientVerifier {
                 verification: Arc::clone(&verification),
-                provider: Arc::clone(&provider),
                 accounting: Arc::clone(&accounting),
             }))
             .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified))));
@@ -148,7 +147,6 @@ impl TlsContext {
 
         let server_verifier = Arc::new(VespaServerVerifier {
             verification: Arc::clone(&verification),
-            provider: Arc::clone(&provider),
             accounting,
         });
         let client_builder = || {

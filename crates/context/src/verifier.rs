@@ -7,7 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError};
@@ -191,6 +191,26 @@ impl PeerVerification {
         }
     }
 
+    /// The proof of possession (CertificateVerify) in TLS 1.2, for both verifiers.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    /// The proof of possession (CertificateVerify) in TLS 1.3, for both verifiers.
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
     /// The verifiers' step: verify, count, log, remember for the connection.
     fn verify_counted(
         &self,
@@ -328,7 +348,6 @@ impl Handoff {
 #[derive(Debug)]
 pub(crate) struct VespaServerVerifier {
     pub(crate) verification: Arc<PeerVerification>,
-    pub(crate) provider: Arc<CryptoProvider>,
     pub(crate) accounting: Arc<Accounting>,
 }
 
@@ -358,12 +377,7 @@ impl ServerCertVerifier for VespaServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.verification.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -372,18 +386,11 @@ impl ServerCertVerifier for VespaServerVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.verification.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.verification.algorithms.supported_schemes()
     }
 }
 
@@ -391,7 +398,6 @@ impl ServerCertVerifier for VespaServerVerifier {
 #[derive(Debug)]
 pub(crate) struct VespaClientVerifier {
     pub(crate) verification: Arc<PeerVerification>,
-    pub(crate) provider: Arc<CryptoProvider>,
     pub(crate) accounting: Arc<Accounting>,
 }
 
@@ -426,12 +432,7 @@ impl ClientCertVerifier for VespaClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.verification.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -440,18 +441,11 @@ impl ClientCertVerifier for VespaClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.verification.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.verification.algorithms.supported_schemes()
     }
 }
 
