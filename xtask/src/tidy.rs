@@ -2,9 +2,16 @@
 //!
 //! 1. The two bottom crates, `vespa-tls-config` and `vespa-tls-authz`, do no I/O: no dependency
 //!    that does (tokio, rustls, notify, …) and no use of `std::fs`, `std::net`, `std::env`,
-//!    `std::process` or the clock in their sources. Time and environment are passed in as values.
+//!    `std::process` or the clock in their sources, however the import is written (see
+//!    `no_io.rs`). Time and environment are passed in as values.
 //! 2. aws-lc-rs is the only crypto backend: no crate in the workspace pulls in `ring` or OpenSSL
 //!    bindings.
+//! 3. Only members with `publish = false` (test harnesses, tools) depend on `vespa-tls-testkit`
+//!    as a normal dependency; a published crate has it under `[dev-dependencies]` or not at all.
+//! 4. Every workspace member is listed in docs/ARCHITECTURE.md, by its directory or package name.
+
+mod manifest;
+mod no_io;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -30,28 +37,6 @@ const IO_CRATES: &[&str] = &[
     "walkdir",
 ];
 
-/// Source patterns that mean I/O, with the reason shown to the contributor.
-const IO_PATTERNS: &[(&str, &str)] = &[
-    ("std::fs", "reads or writes files"),
-    ("std::net", "opens sockets"),
-    (
-        "std::env",
-        "reads the environment (take a lookup function instead)",
-    ),
-    ("std::process", "starts processes"),
-    ("std::io::stdin", "reads standard input"),
-    (
-        "SystemTime::now",
-        "reads the clock (take the time as a value instead)",
-    ),
-    (
-        "Instant::now",
-        "reads the clock (take the time as a value instead)",
-    ),
-    ("File::open", "reads files"),
-    ("File::create", "writes files"),
-];
-
 /// Second crypto libraries that must never appear.
 const FORBIDDEN_CRYPTO: &[&str] = &["ring", "openssl-sys", "openssl", "boring-sys"];
 
@@ -60,6 +45,12 @@ const PURE_CRATES: &[(&str, &str)] = &[
     ("vespa-tls-config", "crates/config"),
     ("vespa-tls-authz", "crates/authz"),
 ];
+
+/// The test helpers' package; see rule 3.
+const TESTKIT: &str = "vespa-tls-testkit";
+
+/// The document that must list every member; see rule 4.
+const ARCHITECTURE: &str = "docs/ARCHITECTURE.md";
 
 pub(crate) fn run() -> Result<(), Failure> {
     let mut problems = Vec::new();
@@ -71,8 +62,21 @@ pub(crate) fn run() -> Result<(), Failure> {
         problems.extend(pure_sources(package, Path::new(dir)));
     }
     problems.extend(crypto_backends());
+    match workspace_members() {
+        Ok(members) => {
+            problems.extend(members.iter().filter_map(testkit_dependency));
+            match fs::read_to_string(ARCHITECTURE) {
+                Ok(doc) => problems.extend(unlisted_members(&members, &doc)),
+                Err(e) => problems.push(format!("{ARCHITECTURE}: cannot be read: {e}")),
+            }
+        }
+        Err(problem) => problems.push(problem),
+    }
     if problems.is_empty() {
-        say("layering: vespa-tls-config and vespa-tls-authz do no I/O; crypto: aws-lc-rs only");
+        say(
+            "layering: vespa-tls-config and vespa-tls-authz do no I/O; crypto: aws-lc-rs only; \
+             testkit: only unpublished members depend on it; docs/ARCHITECTURE.md lists every member",
+        );
         return Ok(());
     }
     Err(Failure {
@@ -80,6 +84,117 @@ pub(crate) fn run() -> Result<(), Failure> {
         rerun: Some("cargo xtask tidy".into()),
         detail: problems.join("\n"),
     })
+}
+
+/// One workspace member: its directory relative to the workspace root and its manifest.
+#[derive(Debug)]
+struct Member {
+    dir: String,
+    manifest: manifest::Manifest,
+}
+
+impl Member {
+    fn name(&self) -> &str {
+        self.manifest.name.as_deref().unwrap_or(&self.dir)
+    }
+}
+
+/// The members as Cargo sees them (globs and excludes applied), from `cargo metadata`.
+fn workspace_members() -> Result<Vec<Member>, String> {
+    let output = Command::new("cargo")
+        .args(["metadata", "--locked", "--no-deps", "--format-version", "1"])
+        .output()
+        .map_err(|e| format!("could not run cargo metadata: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let json = String::from_utf8_lossy(&output.stdout);
+    let root = json_strings(&json, "workspace_root")
+        .into_iter()
+        .next()
+        .ok_or("cargo metadata printed no workspace_root")?;
+    let mut members = Vec::new();
+    // With --no-deps the packages are exactly the members, one manifest_path each.
+    for manifest_path in json_strings(&json, "manifest_path") {
+        let text = fs::read_to_string(&manifest_path)
+            .map_err(|e| format!("{manifest_path}: cannot be read: {e}"))?;
+        let dir = Path::new(&manifest_path)
+            .parent()
+            .and_then(|dir| dir.strip_prefix(&root).ok())
+            .map(|dir| dir.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        members.push(Member {
+            dir,
+            manifest: manifest::parse(&text),
+        });
+    }
+    Ok(members)
+}
+
+/// Every string value of `"key":"…"` in compact JSON (cargo's output has no spaces there).
+fn json_strings(json: &str, key: &str) -> Vec<String> {
+    let marker = format!("\"{key}\":\"");
+    json.split(&marker)
+        .skip(1)
+        .filter_map(|rest| {
+            let mut value = String::new();
+            let mut chars = rest.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '"' => return Some(value),
+                    '\\' => value.push(chars.next()?),
+                    c => value.push(c),
+                }
+            }
+            None
+        })
+        .collect()
+}
+
+/// Rule 3: a published member must not need the test helpers to build.
+fn testkit_dependency(member: &Member) -> Option<String> {
+    let manifest = &member.manifest;
+    let depends = manifest.normal_dependencies.iter().any(|d| d == TESTKIT);
+    (depends && !manifest.unpublished).then(|| {
+        format!(
+            "{}/Cargo.toml: {} depends on {TESTKIT} as a normal dependency but may be published; \
+             only `publish = false` members (test harnesses, tools) may — move it to \
+             [dev-dependencies] or set `publish = false` (see {ARCHITECTURE})",
+            member.dir,
+            member.name()
+        )
+    })
+}
+
+/// Rule 4: members missing from the architecture document.
+fn unlisted_members(members: &[Member], doc: &str) -> Vec<String> {
+    members
+        .iter()
+        .filter(|m| !mentions(doc, &m.dir) && !mentions(doc, m.name()))
+        .map(|m| {
+            format!(
+                "{ARCHITECTURE} does not list the workspace member {} ({}); add it to the crate \
+                 table or to the tools and harnesses",
+                m.dir,
+                m.name()
+            )
+        })
+        .collect()
+}
+
+/// `word` occurs in `text` as a whole name: not inside a longer name such as
+/// `vespa-tls-config-derive` or `crates/configure` (a following `/` is fine: `crates/pki/src`).
+fn mentions(text: &str, word: &str) -> bool {
+    let is_name = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+    !word.is_empty()
+        && text.match_indices(word).any(|(at, _)| {
+            let before = text[..at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            !before.is_some_and(|c| is_name(c) || c == '/') && !after.is_some_and(is_name)
+        })
 }
 
 fn pure_dependencies(package: &str) -> Vec<String> {
@@ -137,37 +252,23 @@ fn pure_sources(package: &str, dir: &Path) -> Vec<String> {
             problems.push(format!("{}: cannot be read", file.display()));
             continue;
         };
-        for (number, line) in text.lines().enumerate() {
-            let code = line.trim_start();
-            if code.starts_with("//") {
-                continue;
-            }
-            for (pattern, why) in IO_PATTERNS {
-                let hit = code.contains(pattern) || braced_std_import(code, pattern);
-                if hit {
-                    problems.push(format!(
-                        "{}:{}: uses `{pattern}`, which {why}; {package} must do no I/O \
-                         (see docs/ARCHITECTURE.md)",
-                        file.display(),
-                        number + 1
-                    ));
-                }
-            }
+        for finding in no_io::scan(&text) {
+            let written = if finding.written == finding.rule {
+                String::new()
+            } else {
+                format!(" (`{}`)", finding.written)
+            };
+            problems.push(format!(
+                "{}:{}: uses `{}`{written}, which {}; {package} must do no I/O \
+                 (see docs/ARCHITECTURE.md)",
+                file.display(),
+                finding.line,
+                finding.rule,
+                finding.why,
+            ));
         }
     }
     problems
-}
-
-/// Catches `use std::{fs, io};` style imports of `std::fs` and friends.
-fn braced_std_import(code: &str, pattern: &str) -> bool {
-    let Some(module) = pattern.strip_prefix("std::") else {
-        return false;
-    };
-    if module.contains("::") || !code.contains("std::{") {
-        return false;
-    }
-    code.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .any(|word| word == module)
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -213,4 +314,104 @@ fn crypto_backends() -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(dir: &str, manifest: &str) -> Member {
+        Member {
+            dir: dir.into(),
+            manifest: manifest::parse(manifest),
+        }
+    }
+
+    #[test]
+    fn only_unpublished_members_may_depend_on_the_testkit() {
+        // (manifest, finding expected)
+        let cases = [
+            (
+                "[package]\nname = \"p\"\n[dependencies]\nvespa-tls-testkit.workspace = true\n",
+                true,
+            ),
+            (
+                "[package]\nname = \"p\"\npublish = true\n[build-dependencies]\nvespa-tls-testkit = { path = \"k\" }\n",
+                true,
+            ),
+            (
+                "[package]\nname = \"p\"\npublish = false\n[dependencies]\nvespa-tls-testkit.workspace = true\n",
+                false,
+            ),
+            (
+                "[package]\nname = \"p\"\n[dev-dependencies]\nvespa-tls-testkit.workspace = true\n",
+                false,
+            ),
+            (
+                "[package]\nname = \"p\"\n[dependencies]\nrustls.workspace = true\n",
+                false,
+            ),
+        ];
+        for (manifest, expected) in cases {
+            let finding = testkit_dependency(&member("crates/p", manifest));
+            assert_eq!(finding.is_some(), expected, "{manifest}\n{finding:?}");
+            if let Some(finding) = finding {
+                assert!(
+                    finding.starts_with("crates/p/Cargo.toml: p depends on"),
+                    "{finding}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_member_must_be_listed_by_directory_or_name() {
+        let members = [
+            member("crates/config", "[package]\nname = \"vespa-tls-config\"\n"),
+            member(
+                "tests/reliability",
+                "[package]\nname = \"vespa-tls-reliability\"\n",
+            ),
+            member("xtask", "[package]\nname = \"xtask\"\n"),
+        ];
+        // (document, the directories it misses)
+        let cases: [(&str, &[&str]); 5] = [
+            (
+                "| `vespa-tls-config` | … |\n`tests/reliability/` …\nrun `cargo xtask ci`",
+                &[],
+            ),
+            ("crates/config, vespa-tls-reliability and xtask", &[]),
+            ("`vespa-tls-config` and `xtask`", &["tests/reliability"]),
+            // A longer name is not the member's name.
+            (
+                "vespa-tls-config-derive, crates/configure, old/tests/reliability, xtasks",
+                &["crates/config", "tests/reliability", "xtask"],
+            ),
+            ("", &["crates/config", "tests/reliability", "xtask"]),
+        ];
+        for (doc, missing) in cases {
+            let problems = unlisted_members(&members, doc);
+            let found: Vec<&str> = members
+                .iter()
+                .filter(|m| {
+                    problems
+                        .iter()
+                        .any(|p| p.contains(&format!(" {} (", m.dir)))
+                })
+                .map(|m| m.dir.as_str())
+                .collect();
+            assert_eq!(&found, missing, "{doc}\n{problems:?}");
+            assert_eq!(problems.len(), missing.len(), "{problems:?}");
+        }
+    }
+
+    #[test]
+    fn json_strings_reads_cargo_metadata_values() {
+        let json = r#"{"packages":[{"name":"a","manifest_path":"/w/crates/a/Cargo.toml"},{"manifest_path":"/w/q\"x\\y/Cargo.toml"}],"workspace_root":"/w"}"#;
+        assert_eq!(
+            json_strings(json, "manifest_path"),
+            ["/w/crates/a/Cargo.toml", "/w/q\"x\\y/Cargo.toml"]
+        );
+        assert_eq!(json_strings(json, "workspace_root"), ["/w"]);
+    }
 }
