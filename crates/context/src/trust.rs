@@ -34,8 +34,8 @@ use x509_cert::Certificate;
 use x509_cert::certificate::Version;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, KeyUsage, NameConstraints, SubjectAltName,
-    SubjectKeyIdentifier,
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, NameConstraints,
+    SubjectAltName, SubjectKeyIdentifier,
 };
 
 /// Whose chain is verified: OpenSSL's `sslclient` or `sslserver` purpose.
@@ -69,6 +69,23 @@ impl PeerRole {
             PeerRole::Server => {
                 ku.digital_signature() || ku.key_encipherment() || ku.key_agreement()
             }
+        }
+    }
+
+    /// Whether a certificate with these extendedKeyUsage OIDs (`None`: no extension) may serve
+    /// this purpose: the purpose itself or anyExtendedKeyUsage, as OpenSSL's purposes read it.
+    fn allowed_by(self, purposes: Option<&[ObjectIdentifier]>) -> bool {
+        let wanted = match self {
+            PeerRole::Client => OID_CLIENT_AUTH,
+            PeerRole::Server => OID_SERVER_AUTH,
+        };
+        purposes.is_none_or(|p| p.iter().any(|o| *o == wanted || *o == OID_ANY_EKU))
+    }
+
+    fn eku_name(self) -> &'static str {
+        match self {
+            PeerRole::Client => "clientAuth",
+            PeerRole::Server => "serverAuth",
         }
     }
 
@@ -144,6 +161,8 @@ pub struct AnchorEntry {
     pub not_after: u64,
     der: CertificateDer<'static>,
     constraints: DnsConstraints,
+    /// The extendedKeyUsage OIDs, `None` when the extension is absent (any purpose).
+    purposes: Option<Vec<ObjectIdentifier>>,
 }
 
 impl AnchorEntry {
@@ -173,6 +192,27 @@ pub enum ChainError {
         not_before: u64,
         /// Its notAfter.
         not_after: u64,
+    },
+    /// The anchor's extendedKeyUsage does not include the purpose (OpenSSL checks it on every
+    /// certificate of the path, the anchor included).
+    #[error(
+        "certificate chain refused: trust anchor {anchor} has an extendedKeyUsage without {needed}"
+    )]
+    AnchorPurpose {
+        /// The anchor.
+        anchor: CertificateName,
+        /// `clientAuth` or `serverAuth`.
+        needed: &'static str,
+    },
+    /// A pinned certificate's extendedKeyUsage does not include the purpose.
+    #[error(
+        "certificate chain refused: pinned certificate {certificate} has an extendedKeyUsage without {needed}"
+    )]
+    PinPurpose {
+        /// The pinned certificate.
+        certificate: CertificateName,
+        /// `clientAuth` or `serverAuth`.
+        needed: &'static str,
     },
     /// An intermediate CA's keyUsage does not allow keyCertSign.
     #[error(
@@ -353,6 +393,13 @@ impl TrustAnchors {
                 });
             }
             check_leaf(&parsed, leaf, role)?;
+            // No path building for a pin, so its EKU is ours to check.
+            if !role.allowed_by(pin.purposes.as_deref()) {
+                return Err(ChainError::PinPurpose {
+                    certificate: pin.name.clone(),
+                    needed: role.eku_name(),
+                });
+            }
             return Ok(VerifiedChain {
                 anchor: pin.name.clone(),
                 common_name_usable: true,
@@ -365,7 +412,7 @@ impl TrustAnchors {
         let refusal = std::cell::RefCell::new(None::<ChainError>);
         let usable_cn = std::cell::Cell::new(true);
         let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
-            match self.check_path(path, &leaf_facts, leaf, now) {
+            match self.check_path(path, &leaf_facts, leaf, now, role) {
                 Ok(cn_usable) => {
                     usable_cn.set(cn_usable);
                     Ok(())
@@ -422,6 +469,7 @@ impl TrustAnchors {
         leaf: &LeafFacts,
         leaf_der: &CertificateDer<'_>,
         now: UnixTime,
+        role: PeerRole,
     ) -> Result<bool, ChainError> {
         let anchor = self
             .entry_of(path.anchor())
@@ -431,6 +479,14 @@ impl TrustAnchors {
                 anchor: anchor.name.clone(),
                 not_before: anchor.not_before,
                 not_after: anchor.not_after,
+            });
+        }
+        // webpki checks the EKU of the leaf and the intermediates; OpenSSL also checks the
+        // anchor's.
+        if !role.allowed_by(anchor.purposes.as_deref()) {
+            return Err(ChainError::AnchorPurpose {
+                anchor: anchor.name.clone(),
+                needed: role.eku_name(),
             });
         }
         // DNS name constraints on the path, each with where it came from.
@@ -515,6 +571,16 @@ struct LeafFacts {
 }
 
 const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
+const OID_SERVER_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.1");
+const OID_CLIENT_AUTH: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.2");
+const OID_ANY_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0");
+
+fn extended_key_usages(cert: &Certificate) -> Option<Vec<ObjectIdentifier>> {
+    match cert.tbs_certificate().get_extension::<ExtendedKeyUsage>() {
+        Ok(Some((_, eku))) => Some(eku.0),
+        _ => None,
+    }
+}
 
 impl LeafFacts {
     fn of(cert: &Certificate) -> LeafFacts {
@@ -613,6 +679,7 @@ fn classify(der: &CertificateDer<'static>) -> AnchorEntry {
             not_after: 0,
             der: der.clone(),
             constraints: DnsConstraints::default(),
+            purposes: None,
         };
     };
     let tbs = cert.tbs_certificate();
@@ -650,6 +717,7 @@ fn classify(der: &CertificateDer<'static>) -> AnchorEntry {
         not_after,
         der: der.clone(),
         constraints: DnsConstraints::of(&cert),
+        purposes: extended_key_usages(&cert),
     }
 }
 

@@ -24,6 +24,15 @@ keyUsage=critical,digitalSignature,cRLSign
 basicConstraints=critical,CA:TRUE
 keyUsage=critical,keyCertSign
 nameConstraints=critical,permitted;DNS:example.com
+[ca_server_purpose_only]
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign
+extendedKeyUsage=serverAuth
+[node_server_purpose_only]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth
+subjectAltName=DNS:localhost
 [leaf]
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
@@ -400,6 +409,31 @@ const CASES: &[Case] = &[
             }
         },
         expected: (true, true),
+    },
+    Case {
+        name: "a root whose extendedKeyUsage is serverAuth only",
+        build: |w| {
+            w.self_signed("root", "Server Purpose Root", "ca_server_purpose_only");
+            w.issue("leaf", "node.example.com", "root", "leaf");
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, true),
+    },
+    Case {
+        name: "a pinned self-signed node whose extendedKeyUsage is serverAuth only",
+        build: |w| {
+            w.self_signed("node", "node-a", "node_server_purpose_only");
+            Peer {
+                bundle: "node",
+                chain: &["node"],
+                key: "node",
+            }
+        },
+        expected: (false, true),
     },
     Case {
         name: "a v1 root",
