@@ -273,8 +273,7 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
     wait: Duration,
 ) -> Spoke {
     let request = match protocol {
-        // Even request ids: the connecting side uses even ids and Vespa's C++ servers ignore odd ones.
-        Protocol::Frt => frt::ping_request(2),
+        Protocol::Frt => return ping(stream, wait).await,
         Protocol::Http => format!(
             "GET /state/v1/health HTTP/1.1\r\nHost: {host}\r\nUser-Agent: vespa-tls\r\nConnection: close\r\n\r\n"
         )
@@ -297,20 +296,13 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
                 Ok(n) => got.extend_from_slice(&buf[..n]),
             }
             let verdict = match protocol {
-                Protocol::Frt => match frt::parse_packet(&got) {
-                    Ok(Some((frt::Packet::Reply { .. } | frt::Packet::Error { .. }, _))) => {
-                        Some(true)
-                    }
-                    Ok(Some(_)) | Err(_) => Some(false),
-                    Ok(None) => None,
-                },
                 Protocol::Http if got.len() >= 8 => Some(got.starts_with(b"HTTP/1.")),
-                Protocol::Http => None,
                 Protocol::Echo if got.len() >= ECHO_LINE.len() => Some(got.starts_with(ECHO_LINE)),
                 Protocol::Echo => ECHO_LINE
                     .starts_with(&got)
                     .then_some(())
                     .map_or(Some(false), |()| None),
+                Protocol::Http | Protocol::Frt => None,
             };
             match verdict {
                 Some(true) => return Spoke::Reply,
@@ -322,6 +314,17 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
     })
     .await;
     result.unwrap_or(Spoke::Silent)
+}
+
+/// An `frt.rpc.ping` ([`frt::ping`]), the one FRT client this tool has.
+async fn ping<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, wait: Duration) -> Spoke {
+    match timeout(wait, frt::ping(stream)).await {
+        Err(_) => Spoke::Silent,
+        Ok(Ok(frt::PingOutcome::Answered)) => Spoke::Reply,
+        Ok(Ok(frt::PingOutcome::Closed)) => Spoke::Closed,
+        Ok(Ok(frt::PingOutcome::NotFrt(bytes))) => Spoke::Other(bytes),
+        Ok(Err(e)) => Spoke::Failed(e),
+    }
 }
 
 fn is_tls_alert(bytes: &[u8]) -> bool {

@@ -235,7 +235,7 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
                 ReloadEvent::Failed { error } => event(
                     json,
                     "reload-failed",
-                    json!({"error": error}),
+                    json!({"error": error.to_string()}),
                     format!("reload failed, old config remains in effect: {error}"),
                 ),
             }

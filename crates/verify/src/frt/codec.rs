@@ -1,75 +1,4 @@
-//! Just enough of Vespa's RPC protocol (FRT, spoken by the Java `jrt` and the C++ `fnet`
-//! libraries) to send an `frt.rpc.ping`, recognise the answer, and answer pings ourselves.
-//!
-//! `vespa-tls connect` asks whether an endpoint accepts plaintext with [`probe`] (or with
-//! [`ping_request`] and [`parse_packet`]): a well-formed FRT reply (or FRT error) to our ping
-//! means it does. `vespa-tls serve --protocol
-//! frt` uses [`serve_pings`] to answer pings like a Vespa service would.
-//!
-//! # The wire format, as read in Vespa's sources
-//!
-//! Written from a reading of `vespa-engine/vespa` (nothing here is copied from it):
-//!
-//! * **Packet header** (`jrt/.../Packet.java`, `PacketInfo.java`;
-//!   `fnet/src/vespa/fnet/simplepacketstreamer.cpp`, `fnet/.../databuffer.h`): 12 bytes, always
-//!   big-endian, whatever the flags say:
-//!   - `u32` length: the number of bytes that *follow* this field, i.e. 8 (the next two
-//!     header words) plus the payload. Java adds 4 to get the whole packet; fnet subtracts 8
-//!     to get the payload.
-//!   - `u16` flags and `u16` packet code. fnet reads these four bytes as a single `u32`
-//!     "pcode" with the flags in the high half (`packets.cpp`: `(flags << 16) + pcode`); jrt
-//!     reads two shorts. Same bytes either way.
-//!   - `u32` request id (fnet calls it the channel id).
-//! * **Packet codes** (`Packet.java`, `fnet/.../frt/packets.h`): 100 request, 101 reply,
-//!   102 error. fnet's packet factory refuses any other code, and jrt treats an unknown code
-//!   as garbage and closes the connection.
-//! * **Flags** (same files): bit 0 (`FLAG_REVERSE` in jrt, `FLAG_FRT_RPC_LITTLE_ENDIAN` in
-//!   fnet) means the *payload* integers are little-endian (the header stays big-endian); bit 1
-//!   means "no reply wanted". fnet refuses packets with any other flag bit set. jrt always
-//!   sends flags 0, but fnet on a little-endian host sets bit 0 on everything it sends
-//!   (`fnet/.../frt/rpcrequest.cpp`), so a reply from a C++ service on x86 is little-endian:
-//!   the parser here accepts both orders; what we send is always big-endian, which both
-//!   libraries read.
-//! * **Request ids** (`Connection.java` `allocateKey`; `fnet/.../connection.h` `GetNextID`,
-//!   `IsFromPeer`): the connecting side numbers its requests with even ids, the accepting
-//!   side with odd ids. An fnet server silently drops a request whose id has the server's own
-//!   parity, so a client should send even ids; [`probe`] does.
-//! * **Payloads** (`RequestPacket.java`, `ReplyPacket.java`, `ErrorPacket.java`,
-//!   `fnet/.../frt/packets.cpp`):
-//!   - request: method name as a string, then the parameter values;
-//!   - reply: the return values;
-//!   - error: `u32` error code, then the message as a string.
-//!
-//!   A string is a `u32` byte count and that many UTF-8 bytes, no terminator
-//!   (`StringValue.java`).
-//! * **Values** (`Values.java`, `Value.java`, `fnet/.../frt/values.cpp`): a `u32` count `n`,
-//!   then `n` type bytes (one ASCII letter per value), then the values in order. Type letters:
-//!   `b`/`h`/`i`/`l` are 1/2/4/8-byte integers, `f`/`d` 4/8-byte floats, `s` a string, `x` a
-//!   data blob (encoded like a string); the upper-case letter is an array of that type, a `u32`
-//!   element count then the elements (each string or blob with its own `u32` length). An empty
-//!   value list is just `00 00 00 00`. fnet refuses a value list that leaves bytes over in the
-//!   packet (and an error packet with trailing bytes); this parser does the same.
-//! * **Ping** (`MandatoryMethods.java`; `fnet/.../frt/supervisor.cpp`): every Vespa RPC server
-//!   has `frt.rpc.ping` with no parameters and no return values, so its answer is a reply with
-//!   an empty value list.
-//! * **Unknown methods** (`InvocationServer.java`; `ErrorCode.java`, `fnet/.../frt/error.h`):
-//!   answered with an error packet, code 106 (`NO_SUCH_METHOD`), message "No such method"
-//!   (jrt; fnet says "(RPC) No such method"). A request flagged "no reply" gets no answer at
-//!   all. Replies and errors for unknown request ids are ignored (`Supervisor.java`).
-//! * **Lengths**: neither library caps the packet length; this module refuses packets over
-//!   [`MAX_PACKET_LEN`] so that garbage cannot make it buffer without bound.
-//!
-//! A ping request with request id 2 is therefore these 32 bytes:
-//!
-//! ```text
-//! 00 00 00 1c                                  length: 8 header bytes + 20 payload bytes
-//! 00 00 00 64                                  flags 0, packet code 100 (request)
-//! 00 00 00 02                                  request id 2
-//! 00 00 00 0c 66 72 74 2e 72 70 63 2e 70 69 6e 67   method "frt.rpc.ping" (12 bytes)
-//! 00 00 00 00                                  parameters: an empty value list
-//! ```
-
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+//! Encoding and decoding FRT packets: the wire format described in [the module docs](super).
 
 /// The method every Vespa RPC server answers, with no parameters and no return values.
 pub const PING_METHOD: &str = "frt.rpc.ping";
@@ -83,17 +12,14 @@ pub const NO_SUCH_METHOD_MESSAGE: &str = "No such method";
 /// The largest packet, in bytes including the header, that [`parse_packet`] accepts.
 pub const MAX_PACKET_LEN: usize = 16 * 1024 * 1024;
 
-/// The request id [`probe`] sends its ping with: even, as a connecting client's ids are.
-const PROBE_REQUEST_ID: u32 = 2;
-
-const PCODE_REQUEST: u16 = 100;
-const PCODE_REPLY: u16 = 101;
-const PCODE_ERROR: u16 = 102;
+pub(super) const PCODE_REQUEST: u16 = 100;
+pub(super) const PCODE_REPLY: u16 = 101;
+pub(super) const PCODE_ERROR: u16 = 102;
 
 /// Payload integers are little-endian (the header never is).
-const FLAG_LITTLE_ENDIAN: u16 = 0x0001;
+pub(super) const FLAG_LITTLE_ENDIAN: u16 = 0x0001;
 /// The sender wants no reply to this request.
-const FLAG_NOREPLY: u16 = 0x0002;
+pub(super) const FLAG_NOREPLY: u16 = 0x0002;
 const FLAGS_SUPPORTED: u16 = FLAG_LITTLE_ENDIAN | FLAG_NOREPLY;
 
 /// Length field, flags, packet code, request id.
@@ -103,10 +29,6 @@ const HEADER_AFTER_LENGTH: u32 = 8;
 
 /// Error messages longer than this are cut short by [`error_for`].
 const MAX_ERROR_MESSAGE_LEN: usize = 64 * 1024;
-/// How much is read from the stream at a time.
-const READ_CHUNK: usize = 8 * 1024;
-/// How many packets that are not the answer to our ping [`probe`] puts up with.
-const MAX_IGNORED_PACKETS: usize = 16;
 
 /// One decoded FRT packet; only what pinging needs is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,18 +76,6 @@ impl FrtError {
     }
 }
 
-/// What [`probe`] learned about the peer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProbeOutcome {
-    /// A well-formed FRT reply or error packet answered our ping: the peer speaks plaintext FRT.
-    Reply,
-    /// The peer closed the connection before sending a whole packet.
-    Closed,
-    /// The peer sent bytes that are not FRT (a TLS alert record, an HTTP response, our own
-    /// request echoed back, or too many packets that do not answer our ping).
-    NotFrt,
-}
-
 /// The bytes a client sends to ping: an `frt.rpc.ping` request with no parameters.
 ///
 /// Vespa's C++ servers only take requests with even ids from the connecting side.
@@ -204,113 +114,10 @@ pub fn parse_packet(buf: &[u8]) -> Result<Option<(Packet, usize)>, FrtError> {
     Ok(decode(buf)?.map(|decoded| (decoded.packet, decoded.consumed)))
 }
 
-/// Pings the peer and reads until a whole packet, end of stream or an I/O error.
-///
-/// The ping uses request id 2. [`ProbeOutcome::Reply`] means a reply or an error packet for
-/// that id came back (an error still proves the peer speaks FRT in plaintext). Packets for
-/// other ids are skipped, up to a small limit. I/O errors, including a connection reset (a
-/// common way for a TLS-only server to refuse), are returned as they are. This does not
-/// time out: wrap it in a deadline.
-pub async fn probe<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-) -> Result<ProbeOutcome, std::io::Error> {
-    stream.write_all(&ping_request(PROBE_REQUEST_ID)).await?;
-    stream.flush().await?;
-
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    let mut ignored = 0usize;
-    loop {
-        loop {
-            let decoded = match decode(&buf) {
-                Ok(Some(decoded)) => decoded,
-                Ok(None) => break,
-                Err(_) => return Ok(ProbeOutcome::NotFrt),
-            };
-            buf.drain(..decoded.consumed);
-            match decoded.packet {
-                Packet::Reply { request_id } | Packet::Error { request_id, .. }
-                    if request_id == PROBE_REQUEST_ID =>
-                {
-                    return Ok(ProbeOutcome::Reply);
-                }
-                // Our own request coming back: an echo, not an FRT server.
-                Packet::Request { request_id, .. } if request_id == PROBE_REQUEST_ID => {
-                    return Ok(ProbeOutcome::NotFrt);
-                }
-                _ => {
-                    ignored += 1;
-                    if ignored > MAX_IGNORED_PACKETS {
-                        return Ok(ProbeOutcome::NotFrt);
-                    }
-                }
-            }
-        }
-        let read = stream.read(&mut chunk).await?;
-        let bytes = chunk.get(..read).unwrap_or_default();
-        if bytes.is_empty() {
-            return Ok(ProbeOutcome::Closed);
-        }
-        buf.extend_from_slice(bytes);
-    }
-}
-
-/// Answers FRT requests until the peer closes the connection.
-///
-/// `frt.rpc.ping` gets an empty reply, any other method the "no such method" error (code
-/// 106), and requests flagged "no reply" get nothing, as in Vespa. Replies and errors from
-/// the peer are ignored. Bytes that are not FRT end the loop with an
-/// [`std::io::ErrorKind::InvalidData`] error wrapping the [`FrtError`], and a connection
-/// closed in the middle of a packet with [`std::io::ErrorKind::UnexpectedEof`]. At most one
-/// packet (up to [`MAX_PACKET_LEN`]) is buffered.
-pub async fn serve_pings<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-) -> Result<(), std::io::Error> {
-    let mut buf = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        while let Some(decoded) = decode(&buf).map_err(invalid_data)? {
-            buf.drain(..decoded.consumed);
-            let Packet::Request { request_id, method } = decoded.packet else {
-                continue;
-            };
-            if decoded.flags & FLAG_NOREPLY != 0 {
-                continue;
-            }
-            let answer = if method == PING_METHOD {
-                reply_for(request_id)
-            } else {
-                error_for(request_id, ERROR_NO_SUCH_METHOD, NO_SUCH_METHOD_MESSAGE)
-            };
-            stream.write_all(&answer).await?;
-        }
-        stream.flush().await?;
-
-        let read = stream.read(&mut chunk).await?;
-        let bytes = chunk.get(..read).unwrap_or_default();
-        if bytes.is_empty() {
-            // Best effort: the peer may already be gone.
-            let _ = stream.shutdown().await;
-            if buf.is_empty() {
-                return Ok(());
-            }
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::UnexpectedEof,
-                "connection closed in the middle of an frt packet",
-            ));
-        }
-        buf.extend_from_slice(bytes);
-    }
-}
-
-fn invalid_data(error: FrtError) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::InvalidData, error)
-}
-
 // ---------------------------------------------------------------------------------------------
 // Encoding (always big-endian, flags 0)
 
-fn frame(pcode: u16, request_id: u32, payload: &[u8]) -> Vec<u8> {
+pub(super) fn frame(pcode: u16, request_id: u32, payload: &[u8]) -> Vec<u8> {
     let mut packet = Vec::with_capacity(HEADER_LEN + payload.len());
     packet.extend_from_slice(&len_u32(payload.len().saturating_add(8)).to_be_bytes());
     packet.extend_from_slice(&0u16.to_be_bytes());
@@ -320,12 +127,12 @@ fn frame(pcode: u16, request_id: u32, payload: &[u8]) -> Vec<u8> {
     packet
 }
 
-fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
+pub(super) fn put_string(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&len_u32(bytes.len()).to_be_bytes());
     out.extend_from_slice(bytes);
 }
 
-fn put_empty_values(out: &mut Vec<u8>) {
+pub(super) fn put_empty_values(out: &mut Vec<u8>) {
     out.extend_from_slice(&0u32.to_be_bytes());
 }
 
@@ -348,10 +155,12 @@ fn truncate_utf8(text: &str, max: usize) -> &str {
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-struct Decoded {
-    packet: Packet,
-    flags: u16,
-    consumed: usize,
+/// A whole packet at the start of a buffer.
+pub(super) struct Decoded {
+    pub(super) packet: Packet,
+    pub(super) flags: u16,
+    /// How many bytes of the buffer it took.
+    pub(super) consumed: usize,
 }
 
 fn be_u32(buf: &[u8], at: usize) -> Option<u32> {
@@ -366,7 +175,7 @@ fn be_u16(buf: &[u8], at: usize) -> Option<u16> {
 
 /// Checks what is there of the header as soon as it arrives, so that garbage is refused
 /// before a whole "packet" of it has been read.
-fn decode(buf: &[u8]) -> Result<Option<Decoded>, FrtError> {
+pub(super) fn decode(buf: &[u8]) -> Result<Option<Decoded>, FrtError> {
     let Some(length_field) = be_u32(buf, 0) else {
         return Ok(None);
     };
@@ -552,11 +361,13 @@ fn scalar_width(kind: u8) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod vectors {
+    //! Hand-written packets and test-only encoders, shared by the codec, client and server tests.
+
     use super::*;
 
     /// A ping request with id 2, written out by hand from the layout in Vespa's sources.
-    const PING_ID_2: [u8; 32] = [
+    pub(crate) const PING_ID_2: [u8; 32] = [
         // Length field: the bytes after it = 8 (flags+pcode, request id) + 20 payload = 28.
         0x00, 0x00, 0x00, 0x1c, //
         // Flags 0 (payload big-endian, reply wanted), then packet code 100 = request.
@@ -571,22 +382,22 @@ mod tests {
     ];
 
     /// The reply to it: length 8 + 4, flags 0, packet code 101, id 2, empty return values.
-    const REPLY_ID_2: [u8; 16] = [
+    pub(crate) const REPLY_ID_2: [u8; 16] = [
         0x00, 0x00, 0x00, 0x0c, 0x00, 0x00, 0x00, 0x65, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
         0x00,
     ];
 
     /// The same reply as a C++ (fnet) service on a little-endian host sends it: flag bit 0
     /// set; the header stays big-endian, and the empty value count reads the same either way.
-    const REPLY_ID_2_LITTLE_ENDIAN: [u8; 16] = [
+    pub(crate) const REPLY_ID_2_LITTLE_ENDIAN: [u8; 16] = [
         0x00, 0x00, 0x00, 0x0c, 0x00, 0x01, 0x00, 0x65, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
         0x00,
     ];
 
-    const TLS_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
+    pub(crate) const TLS_ALERT: [u8; 7] = [0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28];
 
     /// A little test-only encoder for value lists, to build requests with parameters.
-    fn values(kinds: &[u8], little_endian: bool, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn values(kinds: &[u8], little_endian: bool, body: &[u8]) -> Vec<u8> {
         let count = u32::try_from(kinds.len()).unwrap();
         let mut out = if little_endian {
             count.to_le_bytes().to_vec()
@@ -598,13 +409,13 @@ mod tests {
         out
     }
 
-    fn packet_with(flags: u16, pcode: u16, request_id: u32, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn packet_with(flags: u16, pcode: u16, request_id: u32, payload: &[u8]) -> Vec<u8> {
         let mut out = frame(pcode, request_id, payload);
         out[4..6].copy_from_slice(&flags.to_be_bytes());
         out
     }
 
-    fn all_test_packets() -> Vec<Vec<u8>> {
+    pub(crate) fn all_test_packets() -> Vec<Vec<u8>> {
         vec![
             PING_ID_2.to_vec(),
             REPLY_ID_2.to_vec(),
@@ -619,7 +430,7 @@ mod tests {
     }
 
     /// A request with one parameter of every type (the fnet/jrt type letters).
-    fn every_type_request(little_endian: bool) -> Vec<u8> {
+    pub(crate) fn every_type_request(little_endian: bool) -> Vec<u8> {
         let u32b = |n: u32| {
             if little_endian {
                 n.to_le_bytes()
@@ -662,6 +473,12 @@ mod tests {
         let flags = if little_endian { FLAG_LITTLE_ENDIAN } else { 0 };
         packet_with(flags, PCODE_REQUEST, 4, &payload)
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::vectors::*;
+    use super::*;
 
     #[test]
     fn ping_request_matches_hand_written_vector() {
@@ -941,156 +758,5 @@ mod tests {
         }
         // Every outcome came up, so the loops reached the payload decoding.
         assert!(seen.iter().all(|&n| n > 100), "{seen:?}");
-    }
-
-    #[tokio::test]
-    async fn probe_against_serve_pings() {
-        let (mut client, server) = tokio::io::duplex(64);
-        let server = tokio::spawn(serve_pings(server));
-        assert_eq!(probe(&mut client).await.unwrap(), ProbeOutcome::Reply);
-        // The same connection keeps working, and other methods get "no such method".
-        assert_eq!(probe(&mut client).await.unwrap(), ProbeOutcome::Reply);
-        let mut payload = Vec::new();
-        put_string(&mut payload, b"vespa.nothing");
-        put_empty_values(&mut payload);
-        client
-            .write_all(&frame(PCODE_REQUEST, 8, &payload))
-            .await
-            .unwrap();
-        let mut buf = Vec::new();
-        let answer = read_packet(&mut client, &mut buf).await;
-        assert_eq!(
-            answer,
-            Packet::Error {
-                request_id: 8,
-                code: ERROR_NO_SUCH_METHOD,
-                message: NO_SUCH_METHOD_MESSAGE.to_owned()
-            }
-        );
-        drop(client);
-        server.await.unwrap().unwrap();
-    }
-
-    /// Reads one packet, keeping whatever follows it in `buf`.
-    async fn read_packet(stream: &mut tokio::io::DuplexStream, buf: &mut Vec<u8>) -> Packet {
-        loop {
-            if let Some((packet, used)) = parse_packet(buf).unwrap() {
-                buf.drain(..used);
-                return packet;
-            }
-            let mut chunk = [0u8; 16];
-            let read = stream.read(&mut chunk).await.unwrap();
-            assert!(read > 0, "eof");
-            buf.extend_from_slice(&chunk[..read]);
-        }
-    }
-
-    #[tokio::test]
-    async fn serve_pings_answers_pipelined_requests_and_honours_noreply() {
-        let (mut client, server) = tokio::io::duplex(1024);
-        let server = tokio::spawn(serve_pings(server));
-        let mut noreply = ping_request(10);
-        noreply[4..6].copy_from_slice(&FLAG_NOREPLY.to_be_bytes());
-        let mut batch = noreply;
-        batch.extend_from_slice(&reply_for(99)); // ignored
-        batch.extend_from_slice(&every_type_request(true)); // id 4, method frt.rpc.echo
-        batch.extend_from_slice(&ping_request(12));
-        // Dribble it out a byte at a time.
-        for byte in batch {
-            client.write_all(&[byte]).await.unwrap();
-        }
-        let mut buf = Vec::new();
-        assert!(matches!(
-            read_packet(&mut client, &mut buf).await,
-            Packet::Error {
-                request_id: 4,
-                code: ERROR_NO_SUCH_METHOD,
-                ..
-            }
-        ));
-        assert_eq!(
-            read_packet(&mut client, &mut buf).await,
-            Packet::Reply { request_id: 12 }
-        );
-        client.shutdown().await.unwrap();
-        server.await.unwrap().unwrap();
-        // Nothing else was sent (the no-reply ping got nothing), and the server closed its side.
-        client.read_to_end(&mut buf).await.unwrap();
-        assert!(buf.is_empty(), "{buf:02x?}");
-    }
-
-    #[tokio::test]
-    async fn serve_pings_refuses_garbage_and_truncation() {
-        let (mut client, server) = tokio::io::duplex(1024);
-        let server = tokio::spawn(serve_pings(server));
-        client.write_all(&TLS_ALERT).await.unwrap();
-        let error = server.await.unwrap().unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::InvalidData);
-        assert!(
-            error.to_string().contains("malformed frt packet"),
-            "{error}"
-        );
-
-        let (mut client, server) = tokio::io::duplex(1024);
-        let server = tokio::spawn(serve_pings(server));
-        client.write_all(&PING_ID_2[..20]).await.unwrap();
-        drop(client);
-        let error = server.await.unwrap().unwrap_err();
-        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
-    }
-
-    /// Runs `probe` against a peer that reads the ping and then sends `answer` and closes.
-    async fn probe_against(answer: Vec<u8>) -> ProbeOutcome {
-        let (mut client, mut peer) = tokio::io::duplex(1024);
-        let peer = tokio::spawn(async move {
-            let mut ping = [0u8; 32];
-            peer.read_exact(&mut ping).await.unwrap();
-            assert_eq!(ping, PING_ID_2);
-            peer.write_all(&answer).await.unwrap();
-        });
-        let outcome = probe(&mut client).await.unwrap();
-        peer.await.unwrap();
-        outcome
-    }
-
-    #[tokio::test]
-    async fn probe_outcomes() {
-        assert_eq!(
-            probe_against(TLS_ALERT.to_vec()).await,
-            ProbeOutcome::NotFrt
-        );
-        assert_eq!(
-            probe_against(b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec()).await,
-            ProbeOutcome::NotFrt
-        );
-        assert_eq!(probe_against(Vec::new()).await, ProbeOutcome::Closed);
-        assert_eq!(
-            probe_against(REPLY_ID_2[..10].to_vec()).await,
-            ProbeOutcome::Closed
-        );
-        assert_eq!(
-            probe_against(REPLY_ID_2_LITTLE_ENDIAN.to_vec()).await,
-            ProbeOutcome::Reply
-        );
-        // A permission-denied error still proves the peer speaks plaintext FRT.
-        assert_eq!(
-            probe_against(error_for(2, 112, "Permission denied")).await,
-            ProbeOutcome::Reply
-        );
-        // An echo of our own request is not an FRT server.
-        assert_eq!(
-            probe_against(PING_ID_2.to_vec()).await,
-            ProbeOutcome::NotFrt
-        );
-        // Answers to other requests are skipped, then ours counts.
-        let mut others = reply_for(4);
-        others.extend_from_slice(&ping_request(5));
-        others.extend_from_slice(&reply_for(2));
-        assert_eq!(probe_against(others).await, ProbeOutcome::Reply);
-        // But not forever.
-        let flood: Vec<u8> = (0..=MAX_IGNORED_PACKETS as u32)
-            .flat_map(|id| reply_for(id * 2 + 4))
-            .collect();
-        assert_eq!(probe_against(flood).await, ProbeOutcome::NotFrt);
     }
 }
