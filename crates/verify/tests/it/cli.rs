@@ -778,9 +778,70 @@ fn demo_runs_end_to_end() {
     let out = run(&["demo"]);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("every step behaved as expected"));
+    let text = stdout(&out);
+    assert!(!text.contains("UNEXPECTED"), "{text}");
     let out = run(&["demo", "--json"]);
     assert_eq!(code(&out), 0);
     let report = json(&out);
     assert_eq!(report["ok"], true);
-    assert!(report["steps"].as_array().map_or(0, Vec::len) >= 12);
+    assert_eq!(report["failures"], serde_json::json!([]));
+    // (step, outcome): every step of the story, in order, with what it must show.
+    let expected = [
+        ("phase-0", "plaintext"),
+        ("phase-1", "plaintext"),
+        ("phase-2", "TLS"),
+        ("phase-2-old-client", "plaintext"),
+        ("phase-3", "TLS"),
+        ("phase-3-plaintext-refused", "refused"),
+        ("intruder-refused", "refused"),
+        ("monitor-connects", "TLS"),
+        ("monitor-write-denied", "denied"),
+        ("node-write-allowed", "allowed"),
+        ("rotation", "new"),
+        ("scan-tls-only", "ok"),
+        ("scan-mixed", "fails"),
+    ];
+    let steps = report["steps"].as_array().expect("steps");
+    let got: Vec<(&str, &str)> = steps
+        .iter()
+        .map(|step| {
+            (
+                step["name"].as_str().expect("name"),
+                step["got"].as_str().expect("got"),
+            )
+        })
+        .collect();
+    assert_eq!(got, expected, "{report}");
+    for step in steps {
+        assert_eq!(step["expected"], step["got"], "{step}");
+        assert_eq!(step["ok"], true, "{step}");
+        // Each human line names the step and its outcome.
+        let line = format!(
+            "[ok ] {}: {}",
+            step["step"].as_str().expect("step"),
+            step["got"].as_str().expect("got")
+        );
+        assert!(text.contains(&line), "{line:?} missing from:\n{text}");
+    }
+    // The details that make the outcomes believable: why the intruder was refused, Vespa's
+    // permission-denied message, the scan's verdict on the mixed-mode server.
+    let details = |name: &str| {
+        steps
+            .iter()
+            .find(|step| step["name"] == name)
+            .map(|step| step["details"].to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        details("intruder-refused").contains("is not authorized"),
+        "{report}"
+    );
+    assert!(
+        details("monitor-write-denied").contains("Permission denied for 'put'"),
+        "{report}"
+    );
+    assert!(
+        details("scan-mixed").contains("accepts plaintext"),
+        "{report}"
+    );
 }
