@@ -5,12 +5,13 @@ use std::fmt;
 /// Why credentials could not be read from a certificate.
 ///
 /// An authorization *decision* is never an error: see [`crate::AuthorizationResult`].
+/// An underlying error is part of the message, never also [`source`](std::error::Error::source).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthzError {
     /// The bytes are not a DER X.509 certificate (or one of its parts is malformed).
-    #[error("certificate: malformed DER")]
-    Der(#[source] der::Error),
+    #[error("certificate: malformed DER: {0}")]
+    Der(der::Error),
     /// A subject commonName is not a UTF8String, PrintableString or IA5String.
     #[error(
         "certificate: subject commonName has ASN.1 type {tag}, expected UTF8String, PrintableString or IA5String"

@@ -105,7 +105,7 @@ impl TlsContext {
         let (provider, versions) = provider::narrowed(options);
         let rustls_error = |path: &std::path::Path, e: rustls::Error| ContextError::Rustls {
             path: path.to_owned(),
-            message: e.to_string(),
+            error: e,
         };
         let files = &options.files;
 

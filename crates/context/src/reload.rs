@@ -68,7 +68,7 @@ pub enum ReloadOutcome {
 }
 
 /// What subscribers hear after each reload attempt that did something.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ReloadEvent {
     /// A new snapshot is in effect for new connections.
     Reloaded {
@@ -77,18 +77,19 @@ pub enum ReloadEvent {
     },
     /// A reload failed; the previous snapshot stays in effect.
     Failed {
-        /// Why, naming the file.
-        error: String,
+        /// Why, naming the file: the error [`reload`](ReloadingTlsContext::reload) returned,
+        /// shared with every subscriber and with [`ReloadStatus::last_error`].
+        error: Arc<ContextError>,
     },
 }
 
 /// The last failed reload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ReloadFailure {
     /// When it happened.
     pub at: SystemTime,
-    /// Why, naming the file.
-    pub error: String,
+    /// Why, naming the file (the same error the subscribers heard).
+    pub error: Arc<ContextError>,
 }
 
 /// What is loaded, for status pages and `vespa-tls serve`.
@@ -224,9 +225,9 @@ impl ReloadingTlsContext {
                         let _ = events.send(Message::Changed);
                     }
                 })
-                .map_err(|e| ContextError::Watch {
+                .map_err(|error| ContextError::Watch {
                     path: shared.config_file.clone(),
-                    message: e.to_string(),
+                    error,
                 })?;
             Some(watcher)
         } else {
@@ -256,9 +257,10 @@ impl ReloadingTlsContext {
         self.shared.current.load_full()
     }
 
-    /// Reloads now, on this thread: validate, then publish. On failure the old snapshot stays.
-    /// Concurrent calls (and the worker's reloads) run one after the other.
-    pub fn reload(&self) -> Result<ReloadOutcome, ContextError> {
+    /// Reloads now, on this thread: validate, then publish. On failure the old snapshot stays,
+    /// and the error is the one subscribers hear and [`status`](Self::status) shows (shared,
+    /// hence the `Arc`). Concurrent calls (and the worker's reloads) run one after the other.
+    pub fn reload(&self) -> Result<ReloadOutcome, Arc<ContextError>> {
         self.shared.reload()
     }
 
@@ -385,9 +387,9 @@ fn load_file(
         vespa_tls_material::read_regular_file(config_file, vespa_tls_material::MAX_FILE_SIZE)
             .map_err(ContextError::ReadConfig)?;
     let (options, mut diagnostics) =
-        vespa_tls_config::parse_slice(&config_bytes).map_err(|source| ContextError::Config {
+        vespa_tls_config::parse_slice(&config_bytes).map_err(|error| ContextError::Config {
             path: config_file.to_owned(),
-            source,
+            error,
         })?;
     let loaded = load(&options, modes, Arc::clone(metrics))?;
     diagnostics.extend(loaded.diagnostics);
@@ -407,13 +409,14 @@ fn log_findings(config_file: &Path, diagnostics: &Diagnostics) {
 }
 
 impl Shared {
-    fn reload(&self) -> Result<ReloadOutcome, ContextError> {
+    fn reload(&self) -> Result<ReloadOutcome, Arc<ContextError>> {
         // One reload at a time, so the state compared below is what the last reload left.
         let _one_at_a_time = lock(&self.reload_lock);
         // Loading reads files: never with the state lock held (status() would wait on it).
         match load_file(&self.config_file, self.modes, &self.metrics) {
             Ok(loaded) => Ok(self.publish(loaded)),
             Err(error) => {
+                let error = Arc::new(error);
                 self.fail(&error);
                 Err(error)
             }
@@ -453,23 +456,22 @@ impl Shared {
         ReloadOutcome::Reloaded { generation }
     }
 
-    fn fail(&self, error: &ContextError) {
-        let message = error.to_string();
+    fn fail(&self, error: &Arc<ContextError>) {
         let mut state = lock(&self.state);
         TlsMetrics::bump(&self.metrics.failed_config_reloads);
         state.last_error = Some(ReloadFailure {
             at: SystemTime::now(),
-            error: message.clone(),
+            error: Arc::clone(error),
         });
         state.subscribers.retain(|s| {
             s.send(ReloadEvent::Failed {
-                error: message.clone(),
+                error: Arc::clone(error),
             })
             .is_ok()
         });
         drop(state);
         tracing::warn!(
-            "Failed to reload TLS config file ({}): '{message}'. Old config remains in effect.",
+            "Failed to reload TLS config file ({}): '{error}'. Old config remains in effect.",
             self.config_file.display()
         );
     }
@@ -644,10 +646,10 @@ impl Worker {
         for dir in wanted.difference(&self.watched) {
             match watcher.watch(dir, RecursiveMode::NonRecursive) {
                 Ok(()) => started = true,
-                Err(e) => {
+                Err(error) => {
                     first_error.get_or_insert(ContextError::Watch {
                         path: dir.clone(),
-                        message: e.to_string(),
+                        error,
                     });
                 }
             }
@@ -707,10 +709,10 @@ mod tests {
         .expect("starts");
         let events = ctx.subscribe();
         if ctx.status().generation == 1 {
-            assert_eq!(
-                events.recv_timeout(Duration::from_secs(20)),
-                Ok(ReloadEvent::Reloaded { generation: 2 }),
-                "the change made before watching began was never read"
+            let heard = events.recv_timeout(Duration::from_secs(20));
+            assert!(
+                matches!(heard, Ok(ReloadEvent::Reloaded { generation: 2 })),
+                "the change made before watching began was never read: {heard:?}"
             );
         }
         let status = ctx.status();

@@ -194,7 +194,7 @@ impl Acceptor {
                     });
                 }
                 Ok(Ok(_)) => {}
-                Ok(Err(source)) => return Err(TransportError::Io { peer, source }),
+                Ok(Err(error)) => return Err(TransportError::Io { peer, error }),
             }
         }
     }
@@ -219,7 +219,7 @@ impl Acceptor {
                 stage: "TLS handshake",
                 timeout: self.handshake_timeout,
             }),
-            Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
+            Ok(Err(error)) => Err(TransportError::Handshake { peer, error }),
             Ok(Ok(stream)) => {
                 let (_, connection) = stream.get_ref();
                 auth_context(
@@ -290,21 +290,21 @@ pub(crate) fn auth_context<D>(
     role: PeerRole,
     metrics: Arc<TlsMetrics>,
 ) -> Result<ConnectionAuthContext, TransportError> {
-    let credentials_error = |message: String| TransportError::Credentials { peer, message };
+    let credentials_error = |problem| TransportError::Credentials { peer, problem };
     let chain = connection
         .peer_certificates()
-        .ok_or_else(|| credentials_error("the peer presented no certificate".into()))?;
+        .ok_or_else(|| credentials_error("the peer presented no certificate"))?;
     let authorization = context
         .peer_authorization(chain, role)
-        .map_err(|e| credentials_error(e.to_string()))?;
+        .map_err(|rejection| TransportError::Rejected { peer, rejection })?;
     let protocol = connection
         .protocol_version()
         .and_then(vespa_protocol)
-        .ok_or_else(|| credentials_error("unexpected TLS protocol version".into()))?;
+        .ok_or_else(|| credentials_error("unexpected TLS protocol version"))?;
     let suite = connection
         .negotiated_cipher_suite()
         .and_then(|s| vespa_suite(s.suite()))
-        .ok_or_else(|| credentials_error("unexpected cipher suite".into()))?;
+        .ok_or_else(|| credentials_error("unexpected cipher suite"))?;
     Ok(ConnectionAuthContext::tls(
         peer.0,
         protocol,

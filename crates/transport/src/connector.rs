@@ -76,7 +76,7 @@ impl Connector {
                     timeout: self.handshake_timeout,
                 });
             }
-            Ok(Err(source)) => return Err(TransportError::Io { peer, source }),
+            Ok(Err(error)) => return Err(TransportError::Io { peer, error }),
             Ok(Ok(stream)) => stream,
         };
         let _ = stream.set_nodelay(true);
@@ -121,7 +121,7 @@ impl Connector {
                 stage: "TLS handshake",
                 timeout: self.handshake_timeout,
             }),
-            Ok(Err(source)) => Err(TransportError::Handshake { peer, source }),
+            Ok(Err(error)) => Err(TransportError::Handshake { peer, error }),
             Ok(Ok(stream)) => {
                 let (_, connection) = stream.get_ref();
                 auth_context(

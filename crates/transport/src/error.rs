@@ -3,10 +3,16 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use vespa_tls_context::PeerRejection;
+
 use crate::snoop::NotTlsReason;
 
 /// Why a connection failed before it could be used. Every variant names the peer.
+///
+/// Every message is complete on its own: an underlying error is part of the message and kept
+/// in a typed field, never also returned by [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// The peer sent nothing conclusive (or did not finish the handshake) before the deadline.
     #[error("{peer}: no complete {stage} within {timeout:?}")]
@@ -35,28 +41,37 @@ pub enum TransportError {
         reason: NotTlsReason,
     },
     /// The TLS handshake failed (certificate, authorization, protocol…).
-    #[error("{peer}: TLS handshake failed: {source}")]
+    #[error("{peer}: TLS handshake failed: {error}")]
     Handshake {
         /// The peer.
         peer: Peer,
-        /// What rustls (or our verifier) said.
-        source: std::io::Error,
+        /// What rustls (or our verifier) said; see [`rustls_error`](Self::rustls_error).
+        error: std::io::Error,
     },
-    /// The peer completed a handshake but its credentials cannot be used.
-    #[error("{peer}: {message}")]
+    /// The peer completed a handshake but did not present what a connection needs.
+    #[error("{peer}: {problem}")]
     Credentials {
         /// The peer.
         peer: Peer,
-        /// Why.
-        message: String,
+        /// What is missing, e.g. `the peer presented no certificate`.
+        problem: &'static str,
+    },
+    /// The peer completed a handshake but its certificate is refused when its credentials are
+    /// read for the connection.
+    #[error("{peer}: {rejection}")]
+    Rejected {
+        /// The peer.
+        peer: Peer,
+        /// Why, as the verifier says it.
+        rejection: PeerRejection,
     },
     /// Reading from or writing to the socket failed.
-    #[error("{peer}: {source}")]
+    #[error("{peer}: {error}")]
     Io {
         /// The peer.
         peer: Peer,
         /// The I/O error.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The host name to connect to cannot be used as a TLS server name.
     #[error("{host:?} is not a valid host name or IP address for TLS")]
@@ -70,7 +85,7 @@ impl TransportError {
     /// The rustls error behind a failed handshake, if that is what this is.
     pub fn rustls_error(&self) -> Option<&rustls::Error> {
         match self {
-            TransportError::Handshake { source, .. } => source
+            TransportError::Handshake { error, .. } => error
                 .get_ref()
                 .and_then(|e| e.downcast_ref::<rustls::Error>()),
             _ => None,

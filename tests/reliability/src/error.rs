@@ -7,14 +7,14 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub enum ScenarioError {
     /// A file operation failed.
-    #[error("{}: cannot {action}: {source}", path.display())]
+    #[error("{}: cannot {action}: {error}", path.display())]
     Io {
         /// The file or directory.
         path: PathBuf,
         /// What we tried.
         action: &'static str,
         /// Why it failed.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Making certificates failed.
     #[error(transparent)]
@@ -47,12 +47,12 @@ impl ScenarioError {
     pub(crate) fn io(
         path: impl Into<PathBuf>,
         action: &'static str,
-        source: std::io::Error,
+        error: std::io::Error,
     ) -> Self {
         ScenarioError::Io {
             path: path.into(),
             action,
-            source,
+            error,
         }
     }
 }

@@ -598,7 +598,7 @@ async fn server_refuses_our_stranger(tls: Tls) {
         .await
         .expect("bounded")
     {
-        Err(TransportError::Handshake { source, .. }) => rustls_error_in(&source).cloned(),
+        Err(TransportError::Handshake { error, .. }) => rustls_error_in(&error).cloned(),
         Err(other) => panic!("{version}: unexpected client error {other:?}"),
         Ok((mut stream, _)) => {
             let _ = stream.write_all(b"must not echo\n").await;

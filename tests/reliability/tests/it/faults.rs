@@ -141,7 +141,8 @@ async fn faults_keep_the_old_context_and_a_fix_is_picked_up() {
             let error = status
                 .last_error
                 .expect("the status shows the failure")
-                .error;
+                .error
+                .to_string();
             assert!(error.contains(&mention), "{fault:?}: {error}");
             // The old context keeps serving, for a while.
             for _ in 0..5 {

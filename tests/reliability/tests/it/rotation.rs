@@ -61,7 +61,7 @@ impl Generations {
                             .expect("lock")
                             .push(context.status().certificate.sha256_fingerprint),
                         Ok(ReloadEvent::Failed { error }) => {
-                            failed.lock().expect("lock").push(error);
+                            failed.lock().expect("lock").push(error.to_string());
                         }
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
