@@ -9,7 +9,9 @@
 //! 3. Only members with `publish = false` (test harnesses, tools) depend on `vespa-tls-testkit`
 //!    as a normal dependency; a published crate has it under `[dev-dependencies]` or not at all.
 //! 4. Every workspace member is listed in docs/ARCHITECTURE.md, by its directory or package name.
+//! 5. A thiserror message does not print the field that is also its `source()` (`error_cause.rs`).
 
+mod error_cause;
 mod manifest;
 mod no_io;
 
@@ -62,6 +64,7 @@ pub(crate) fn run() -> Result<(), Failure> {
         problems.extend(pure_sources(package, Path::new(dir)));
     }
     problems.extend(crypto_backends());
+    problems.extend(error_causes());
     match workspace_members() {
         Ok(members) => {
             problems.extend(members.iter().filter_map(testkit_dependency));
@@ -265,6 +268,39 @@ fn pure_sources(package: &str, dir: &Path) -> Vec<String> {
                 finding.line,
                 finding.rule,
                 finding.why,
+            ));
+        }
+    }
+    problems
+}
+
+/// Rule 5: an error's cause is in its message or in `source()`, never both (`error_cause.rs`).
+fn error_causes() -> Vec<String> {
+    let mut files = Vec::new();
+    for dir in [
+        "crates",
+        "tests",
+        "benches",
+        "fuzz/src",
+        "fuzz/fuzz_targets",
+    ] {
+        collect_rs(Path::new(dir), &mut files);
+    }
+    files.sort();
+    let mut problems = Vec::new();
+    for file in &files {
+        let Ok(text) = fs::read_to_string(file) else {
+            problems.push(format!("{}: cannot be read", file.display()));
+            continue;
+        };
+        for f in error_cause::scan(&text) {
+            problems.push(format!(
+                "{}:{}: the message of `{}` prints `{}`, which is also its source(): \
+                 the cause would print twice; keep it in one place (see docs/ARCHITECTURE.md, Errors)",
+                file.display(),
+                f.line,
+                f.item,
+                f.field,
             ));
         }
     }
