@@ -225,6 +225,61 @@ fn check_exit_codes_for_broken_and_missing_input() {
 }
 
 #[test]
+fn an_error_names_its_cause_once() {
+    // `{:#}` prints an error with its source() chain: a cause kept both in the message and in
+    // source() would show twice.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.json");
+    let invalid = write(
+        dir.path(),
+        "invalid.json",
+        r#"{"files": {"ca-certificates": 3}}"#,
+    );
+    // (config file, the cause its error must name exactly once)
+    let cases = [
+        (&missing, "(os error 2)"),
+        (&invalid, "expected a file path (a string), found a number"),
+    ];
+    let commands: [&[&str]; 2] = [
+        &["serve", "--listen", "127.0.0.1:0"],
+        &["connect", "127.0.0.1:1"],
+    ];
+    for (config, cause) in cases {
+        let path = config.display().to_string();
+        let mut runs = vec![(
+            "check".to_owned(),
+            run(&["check", "--config", s(config), "--no-files"]),
+        )];
+        for args in commands {
+            runs.push((
+                args.join(" "),
+                run_env(args, &[("VESPA_TLS_CONFIG_FILE", s(config))]),
+            ));
+        }
+        for (command, out) in runs {
+            let text = format!("{}{}", stdout(&out), stderr(&out));
+            if command == "check" && config == &invalid {
+                // `check` reports a bad config as a finding, not as an error.
+                assert_eq!(code(&out), 1, "{command}: {text}");
+            } else {
+                assert_eq!(code(&out), 2, "{command}: {text}");
+                let line = stderr(&out)
+                    .lines()
+                    .find(|l| l.starts_with("vespa-tls: error: "))
+                    .unwrap_or_else(|| panic!("{command}: no error line: {text}"))
+                    .to_owned();
+                assert!(
+                    line.starts_with(&format!("vespa-tls: error: {path}: ")),
+                    "{command}: the file comes first: {line}"
+                );
+            }
+            assert_eq!(text.matches(cause).count(), 1, "{command}: {text}");
+            assert_eq!(text.matches(&path).count(), 1, "{command}: {text}");
+        }
+    }
+}
+
+#[test]
 fn check_material_made_by_ca_commands() {
     let pki = pki();
     let out = run(&[
