@@ -1,8 +1,10 @@
 //! Reliability scenarios for vespa-tls: the seed's promises shown under load, with faults, end
 //! to end, on loopback.
 //!
-//! The scenarios themselves live in `tests/` (one file per group, see `docs/RELIABILITY.md`);
-//! this crate holds what they share:
+//! The scenarios themselves live in `tests/it/` (one module per group, see
+//! `docs/RELIABILITY.md`); this crate holds what they share, and its public items are exactly
+//! what those tests and the `reliability-node` binary use (the rest is `pub(crate)`; the
+//! crate is a test harness, `publish = false`, and nothing outside the workspace builds on it):
 //!
 //! - [`echo`]: an echo service on the library's [`Acceptor`](vespa_tls_transport::Acceptor) and
 //!   one *request* (connect, send a checked payload, read the echo, close cleanly);
@@ -25,7 +27,7 @@ pub mod hostile;
 pub mod load;
 pub mod memory;
 pub mod node;
-pub mod payload;
+mod payload;
 pub mod pki;
 pub mod report;
 pub mod rotation;

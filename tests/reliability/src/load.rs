@@ -27,9 +27,9 @@ pub struct LoadStats {
     /// Successful requests over plaintext.
     pub plaintext: AtomicU64,
     /// The slowest successful request, in microseconds.
-    pub max_latency_us: AtomicU64,
+    pub(crate) max_latency_us: AtomicU64,
     /// Sum of successful latencies, in microseconds.
-    pub total_latency_us: AtomicU64,
+    pub(crate) total_latency_us: AtomicU64,
     problems: Mutex<Vec<String>>,
     leaves: Mutex<BTreeSet<Vec<u8>>>,
 }
@@ -48,9 +48,9 @@ pub struct LoadSnapshot {
     /// See [`LoadStats::plaintext`].
     pub plaintext: u64,
     /// See [`LoadStats::max_latency_us`].
-    pub max_latency_us: u64,
+    pub(crate) max_latency_us: u64,
     /// Mean successful latency in microseconds.
-    pub mean_latency_us: u64,
+    pub(crate) mean_latency_us: u64,
 }
 
 impl LoadSnapshot {
@@ -76,10 +76,10 @@ impl LoadSnapshot {
 
 impl LoadStats {
     /// How many problem messages are kept.
-    pub const KEEP: usize = 50;
+    pub(crate) const KEEP: usize = 50;
 
     /// Counts one outcome.
-    pub fn count(&self, outcome: &Outcome) {
+    pub(crate) fn count(&self, outcome: &Outcome) {
         match outcome {
             Outcome::Ok {
                 tls,
@@ -152,11 +152,11 @@ impl LoadStats {
 /// while the request is in flight (the rolling upgrade drains a node by waiting for them).
 pub struct Target {
     /// The server.
-    pub address: SocketAddr,
+    pub(crate) address: SocketAddr,
     /// How to connect (plaintext or TLS by its mixed mode).
-    pub connector: Connector,
+    pub(crate) connector: Connector,
     /// Dropped when the request is done.
-    pub guard: Option<Box<dyn Send>>,
+    pub(crate) guard: Option<Box<dyn Send>>,
 }
 
 /// Picks the target of request number `n`, or `None` to skip a beat.
@@ -190,15 +190,15 @@ impl Drop for Load {
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Concurrent loops.
-    pub clients: usize,
+    pub(crate) clients: usize,
     /// Payload bytes per request (plus a short header).
-    pub payload_len: usize,
+    pub(crate) payload_len: usize,
     /// Pause between one loop's requests.
-    pub pause: Duration,
+    pub(crate) pause: Duration,
     /// Bound of every step of a request.
-    pub limit: Duration,
+    pub(crate) limit: Duration,
     /// Names the payloads (`<origin>-<loop> <sequence>`).
-    pub origin: String,
+    pub(crate) origin: String,
 }
 
 impl Default for LoadOptions {

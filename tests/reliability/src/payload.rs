@@ -3,16 +3,16 @@
 /// A small, fast, deterministic generator (xorshift64*): payloads and hostile bytes are
 /// reproducible from a seed, which failure messages print.
 #[derive(Debug, Clone)]
-pub struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
     /// A generator from `seed` (any value; zero is mapped to a fixed non-zero state).
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x >> 12;
         x ^= x << 25;
@@ -22,12 +22,12 @@ impl Rng {
     }
 
     /// A value in `low..high` (`high > low`).
-    pub fn range(&mut self, low: u64, high: u64) -> u64 {
+    pub(crate) fn range(&mut self, low: u64, high: u64) -> u64 {
         low + self.next_u64() % (high - low).max(1)
     }
 
     /// Fills `out` with random bytes.
-    pub fn fill(&mut self, out: &mut [u8]) {
+    pub(crate) fn fill(&mut self, out: &mut [u8]) {
         for chunk in out.chunks_mut(8) {
             let bytes = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&bytes[..chunk.len()]);
@@ -37,7 +37,7 @@ impl Rng {
 
 /// A request payload: `"<origin> <sequence> "` then `len` pseudo-random bytes from a seed made
 /// of both, so a reply from another request, a truncated or a reordered reply is caught.
-pub fn payload(origin: &str, sequence: u64, len: usize) -> Vec<u8> {
+pub(crate) fn payload(origin: &str, sequence: u64, len: usize) -> Vec<u8> {
     let mut out = format!("{origin} {sequence} ").into_bytes();
     let start = out.len();
     out.resize(start + len, 0);

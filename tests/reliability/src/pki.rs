@@ -11,7 +11,7 @@ use crate::error::ScenarioError;
 
 /// A TLS config file's JSON for `files`, with `extra` top-level members (e.g. an
 /// `"authorized-peers": […]` member) appended: the testkit's writer.
-pub use vespa_tls_testkit::config_json_with as config_json;
+pub(crate) use vespa_tls_testkit::config_json_with as config_json;
 
 /// An `authorized-peers` member with one policy per CN pattern (all capabilities).
 pub fn authorized_cns(patterns: &[&str]) -> String {
@@ -28,7 +28,7 @@ pub fn authorized_cns(patterns: &[&str]) -> String {
 }
 
 /// Writes `json` to `path` the safe way: a temporary name in the same directory, then rename.
-pub fn write_config(path: &Path, json: &str) -> Result<(), ScenarioError> {
+pub(crate) fn write_config(path: &Path, json: &str) -> Result<(), ScenarioError> {
     vespa_tls_pki::write_public_file(path, json.as_bytes())?;
     Ok(())
 }
@@ -58,7 +58,7 @@ pub fn tls_connector(context: &Arc<TlsContext>) -> Connector {
 
 /// Reload options for the scenarios: watching on, the library's 250 ms debounce, and the
 /// interval backstop pushed out of the way so every reload is the watcher's.
-pub fn watching() -> ReloadOptions {
+pub(crate) fn watching() -> ReloadOptions {
     ReloadOptions {
         interval: std::time::Duration::from_secs(3600),
         ..ReloadOptions::default()

@@ -5,7 +5,7 @@
 use std::io::Write as _;
 
 /// The variable naming the JSON-lines report file.
-pub const REPORT_VAR: &str = "VESPA_TLS_RELIABILITY_REPORT";
+pub(crate) const REPORT_VAR: &str = "VESPA_TLS_RELIABILITY_REPORT";
 
 /// Reports one scenario's figures.
 #[expect(

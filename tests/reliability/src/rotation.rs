@@ -101,11 +101,6 @@ impl Rotator {
         &self.config_path
     }
 
-    /// How many rotations were made.
-    pub fn generation(&self) -> usize {
-        self.generation
-    }
-
     /// The CA bundle the next rotation writes.
     pub fn set_ca_bundle(&mut self, ca_bundle_pem: &str) {
         ca_bundle_pem.clone_into(&mut self.ca_bundle_pem);
@@ -228,7 +223,7 @@ impl Rotator {
 
 /// Truncates `path` and writes `contents` 97 bytes at a time with a short pause between
 /// chunks and a flush after each: a reader can see any prefix.
-pub fn overwrite_slowly(path: &Path, contents: &[u8]) -> Result<(), ScenarioError> {
+pub(crate) fn overwrite_slowly(path: &Path, contents: &[u8]) -> Result<(), ScenarioError> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)

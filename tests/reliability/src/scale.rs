@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 /// The variable that selects the long form.
-pub const SOAK_VAR: &str = "VESPA_TLS_SOAK";
+pub(crate) const SOAK_VAR: &str = "VESPA_TLS_SOAK";
 
 /// Counts and durations for one run of the suite.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scale {
     /// Whether this is the long form.
-    pub soak: bool,
+    pub(crate) soak: bool,
     /// Concurrent good-client loops per scenario.
     pub clients: usize,
     /// Rolling upgrade: how long load runs after each node restart before the next one.
@@ -34,7 +34,7 @@ pub struct Scale {
 
 impl Scale {
     /// The short form.
-    pub fn short() -> Self {
+    pub(crate) fn short() -> Self {
         Scale {
             soak: false,
             clients: 3,
@@ -50,7 +50,7 @@ impl Scale {
     }
 
     /// The long form.
-    pub fn soak() -> Self {
+    pub(crate) fn soak() -> Self {
         Scale {
             soak: true,
             clients: 6,
