@@ -258,7 +258,10 @@ pub enum ChainError {
     },
     /// The leaf does not parse.
     #[error("certificate chain refused: the leaf certificate does not parse: {0}")]
-    Unparsable(String),
+    Unparsable(der::Error),
+    /// The chain is empty.
+    #[error("certificate chain refused: no certificate presented")]
+    NoCertificate,
 }
 
 impl ChainError {
@@ -377,8 +380,7 @@ impl TrustAnchors {
         role: PeerRole,
         algorithms: &[&'static dyn SignatureVerificationAlgorithm],
     ) -> Result<VerifiedChain, ChainError> {
-        let parsed = Certificate::from_der(leaf.as_ref())
-            .map_err(|e| ChainError::Unparsable(e.to_string()))?;
+        let parsed = Certificate::from_der(leaf.as_ref()).map_err(ChainError::Unparsable)?;
         let leaf_facts = LeafFacts::of(&parsed);
 
         // An exact pin: the peer presents a self-signed bundle entry that is not a CA.

@@ -162,9 +162,7 @@ impl PeerVerification {
         now: UnixTime,
     ) -> Result<(VerifiedChain, PeerCredentials), PeerRejection> {
         let Some((leaf, intermediates)) = chain.split_first() else {
-            return Err(PeerRejection::Chain(ChainError::Unparsable(
-                "no certificate presented".into(),
-            )));
+            return Err(PeerRejection::Chain(ChainError::NoCertificate));
         };
         let verified = self
             .anchors

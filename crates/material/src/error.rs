@@ -9,7 +9,8 @@ use crate::codes;
 /// Why the three files cannot be loaded.
 ///
 /// Every message starts with the file's path, says what was expected and what was found, and
-/// never contains key material.
+/// never contains key material. An underlying error is part of the message and kept in a typed
+/// field, never also returned by [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum MaterialError {
@@ -126,7 +127,7 @@ pub enum MaterialError {
     },
     /// A certificate does not parse.
     #[error(
-        "{}: expected an X.509 certificate in block {index}, found DER that does not parse: {reason}",
+        "{}: expected an X.509 certificate in block {index}, found DER that does not parse: {error}",
         path.display()
     )]
     InvalidCertificate {
@@ -135,7 +136,7 @@ pub enum MaterialError {
         /// 1-based position among the file's CERTIFICATE blocks.
         index: usize,
         /// The parser's reason.
-        reason: String,
+        error: der::Error,
     },
     /// The key matches a later certificate, not the first.
     #[error(

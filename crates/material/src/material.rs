@@ -271,11 +271,11 @@ fn certificate_file(
             continue;
         };
         let der = CertificateDer::from(der.to_vec());
-        if let Err(e) = cert::parse(&der) {
+        if let Err(error) = cert::parse(&der) {
             return Err(MaterialError::InvalidCertificate {
                 path: path.to_owned(),
                 index: i + 1,
-                reason: e.to_string(),
+                error,
             });
         }
         out.push(der);

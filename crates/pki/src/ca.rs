@@ -421,19 +421,18 @@ fn generate_key(what: &str, key_type: KeyType) -> Result<KeyPair, PkiError> {
 /// 16 random bytes, positive (RFC 5280 §4.1.2.2: at most 20 octets, non-negative, unique).
 fn random_serial(what: &str) -> Result<SerialNumber, PkiError> {
     let mut bytes = [0u8; 16];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Generate {
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| PkiError::Random {
         what: what.to_owned(),
-        reason: "the random number generator failed".to_owned(),
     })?;
     bytes[0] = (bytes[0] & 0x7f) | 0x40;
     Ok(SerialNumber::from_slice(&bytes))
 }
 
 fn ia5(kind: &'static str, value: &str) -> Result<rcgen::string::Ia5String, PkiError> {
-    rcgen::string::Ia5String::try_from(value).map_err(|e| PkiError::InvalidName {
+    rcgen::string::Ia5String::try_from(value).map_err(|error| PkiError::InvalidName {
         kind,
         value: value.to_owned(),
-        reason: e.to_string(),
+        error,
     })
 }
 

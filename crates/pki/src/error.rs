@@ -5,27 +5,34 @@ use std::path::PathBuf;
 /// Why a certificate could not be issued, loaded or written.
 ///
 /// Messages name the thing first (the file path, or which certificate or key) and never contain
-/// key material.
+/// key material. An underlying error is part of the message and kept in a typed field, never
+/// also returned by [`source`](std::error::Error::source).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PkiError {
-    /// rcgen or aws-lc-rs refused to generate a key or sign a certificate.
-    #[error("{what}: {reason}")]
+    /// rcgen (or aws-lc-rs under it) refused to generate a key or sign a certificate.
+    #[error("{what}: {error}")]
     Generate {
         /// What was being made, e.g. `CA certificate "ACME test root CA"`.
         what: String,
-        /// The underlying library's reason.
-        reason: String,
+        /// rcgen's reason.
+        error: rcgen::Error,
+    },
+    /// The random number generator failed while a serial number was drawn.
+    #[error("{what}: the random number generator failed")]
+    Random {
+        /// The certificate whose serial number was being drawn.
+        what: String,
     },
     /// A name (CN, DNS SAN, URI SAN) cannot be encoded.
-    #[error("{kind} {value:?}: {reason}")]
+    #[error("{kind} {value:?}: {error}")]
     InvalidName {
         /// `common name`, `DNS SAN` or `URI SAN`.
         kind: &'static str,
         /// The value as given.
         value: String,
-        /// Why it cannot be encoded.
-        reason: String,
+        /// Why it cannot be encoded, as rcgen says it.
+        error: rcgen::Error,
     },
     /// The requested parameters are inconsistent.
     #[error("{what}: {reason}")]
@@ -60,7 +67,7 @@ impl PkiError {
     pub(crate) fn generate(what: impl Into<String>, error: rcgen::Error) -> Self {
         PkiError::Generate {
             what: what.into(),
-            reason: error.to_string(),
+            error,
         }
     }
 
