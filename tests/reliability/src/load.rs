@@ -152,11 +152,11 @@ impl LoadStats {
 /// while the request is in flight (the rolling upgrade drains a node by waiting for them).
 pub struct Target {
     /// The server.
-    pub(crate) address: SocketAddr,
+    pub address: SocketAddr,
     /// How to connect (plaintext or TLS by its mixed mode).
-    pub(crate) connector: Connector,
+    pub connector: Connector,
     /// Dropped when the request is done.
-    pub(crate) guard: Option<Box<dyn Send>>,
+    pub guard: Option<Box<dyn Send>>,
 }
 
 /// Picks the target of request number `n`, or `None` to skip a beat.
@@ -190,15 +190,15 @@ impl Drop for Load {
 #[derive(Debug, Clone)]
 pub struct LoadOptions {
     /// Concurrent loops.
-    pub(crate) clients: usize,
+    pub clients: usize,
     /// Payload bytes per request (plus a short header).
-    pub(crate) payload_len: usize,
+    pub payload_len: usize,
     /// Pause between one loop's requests.
-    pub(crate) pause: Duration,
+    pub pause: Duration,
     /// Bound of every step of a request.
-    pub(crate) limit: Duration,
+    pub limit: Duration,
     /// Names the payloads (`<origin>-<loop> <sequence>`).
-    pub(crate) origin: String,
+    pub origin: String,
 }
 
 impl Default for LoadOptions {
