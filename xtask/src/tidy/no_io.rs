@@ -35,6 +35,17 @@ const FORBIDDEN_PATHS: &[(&str, &str)] = &[
     ),
 ];
 
+/// The value types of `std::net`: addresses are data (a peer's IP SAN is one), sockets are I/O.
+const NET_VALUES: &[&str] = &[
+    "IpAddr",
+    "Ipv4Addr",
+    "Ipv6Addr",
+    "SocketAddr",
+    "SocketAddrV4",
+    "SocketAddrV6",
+    "AddrParseError",
+];
+
 /// Path endings that mean I/O whatever the first segment resolves to (a type imported under a
 /// path the scan cannot see, or written through a re-export).
 const FORBIDDEN_ENDINGS: &[(&str, &str)] = &[
@@ -147,6 +158,9 @@ pub(crate) fn scan(source: &str) -> Vec<Finding> {
 /// import) brings one into scope.
 fn forbidden_path(path: &[String]) -> Option<(&'static str, &'static str)> {
     let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    if path.starts_with(&["std", "net"]) && path.get(2).is_some_and(|t| NET_VALUES.contains(t)) {
+        return None;
+    }
     FORBIDDEN_PATHS.iter().copied().find(|(rule, _)| {
         let rule: Vec<&str> = rule.split("::").collect();
         match path.split_last() {
@@ -440,6 +454,12 @@ mod tests {
         // Plain paths, in imports and in code.
         ("use std::fs;\n", &[(1, "std::fs")]),
         ("use std::net::TcpStream;\n", &[(1, "std::net")]),
+        // Addresses are values, not sockets.
+        (
+            "use std::net::{IpAddr, Ipv6Addr};\nlet a = std::net::IpAddr::from([127, 0, 0, 1]);\n",
+            &[],
+        ),
+        ("use std::net::{IpAddr, UdpSocket};\n", &[(1, "std::net")]),
         ("let v = std::env::var_os(\"HOME\");\n", &[(1, "std::env")]),
         (
             "fn f() {\n    ::std::process::exit(1);\n}\n",
