@@ -3,6 +3,8 @@
 //! - `cargo xtask ci`: every check CI runs, in order; each step prints its name and, on failure,
 //!   the exact command to rerun it.
 //! - `cargo xtask tidy`: only the architecture checks (see `tidy.rs`).
+//! - `cargo xtask test`: only the test step, which names the tests that skipped themselves
+//!   (see `testrun.rs`).
 //! - `cargo xtask fuzz`: builds and runs the cargo-fuzz targets in `fuzz/` (see `fuzz.rs`).
 //! - `cargo xtask bench`: the criterion benchmarks, or with `--compare` the side-by-side
 //!   comparison against other TLS servers (see `bench.rs`).
@@ -11,6 +13,7 @@
 mod bench;
 mod fuzz;
 mod soak;
+mod testrun;
 mod tidy;
 
 use std::process::{Command, ExitCode};
@@ -23,6 +26,8 @@ commands:
   ci      format, lint, tidy (layering and crypto-backend checks), tests, docs, benches in
           test mode and a fuzz smoke run: everything CI runs
   tidy    only the layering and crypto-backend checks
+  test    only the tests (all, or e.g. `-p <package>`), ending with the tests that skipped
+          themselves for want of a real peer (openssl, java, mkfifo) and why
   fuzz    build and run the fuzz targets (`cargo xtask fuzz --help`)
   bench   run the criterion benchmarks, or with --compare the side-by-side comparison
           (`cargo xtask bench --help`)
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") if args.len() == 1 => ci(),
         Some("tidy") if args.len() == 1 => timed("tidy", tidy::run),
+        Some("test") => testrun::run(have_nextest(), &args[1..]),
         Some("fuzz") if args[1..].iter().any(|a| a == "-h" || a == "--help") => {
             say(fuzz::USAGE);
             return ExitCode::SUCCESS;
@@ -105,10 +111,7 @@ pub(crate) fn eprint_line(text: &str) {
 
 fn ci() -> Result<(), Failure> {
     let started = Instant::now();
-    let nextest = Command::new("cargo")
-        .args(["nextest", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
+    let nextest = have_nextest();
 
     step("fmt", &["cargo", "fmt", "--all", "--", "--check"], &[])?;
     // fuzz/ is its own workspace, which `--all` does not reach.
@@ -139,27 +142,7 @@ fn ci() -> Result<(), Failure> {
         &[],
     )?;
     timed("tidy", tidy::run)?;
-    if nextest {
-        step(
-            "test",
-            &[
-                "cargo",
-                "nextest",
-                "run",
-                "--locked",
-                "--workspace",
-                "--no-fail-fast",
-            ],
-            &[],
-        )?;
-    } else {
-        say("(cargo-nextest not found; using cargo test)");
-        step(
-            "test",
-            &["cargo", "test", "--locked", "--workspace", "--no-fail-fast"],
-            &[],
-        )?;
-    }
+    testrun::run(nextest, &[])?;
     // nextest does not run doctests.
     step(
         "doctest",
@@ -191,6 +174,13 @@ fn ci() -> Result<(), Failure> {
         started.elapsed()
     ));
     Ok(())
+}
+
+fn have_nextest() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 pub(crate) fn timed(name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
