@@ -296,7 +296,10 @@ pub(crate) fn auth_context<D>(
         .ok_or_else(|| credentials_error("the peer presented no certificate"))?;
     let authorization = context
         .peer_authorization(chain, role)
-        .map_err(|rejection| TransportError::Rejected { peer, rejection })?;
+        .map_err(|rejection| TransportError::Rejected {
+            peer,
+            rejection: Box::new(rejection),
+        })?;
     let protocol = connection
         .protocol_version()
         .and_then(vespa_protocol)

@@ -62,8 +62,9 @@ pub enum TransportError {
     Rejected {
         /// The peer.
         peer: Peer,
-        /// Why, as the verifier says it.
-        rejection: PeerRejection,
+        /// Why, as the verifier says it (boxed: it holds the peer's names and the reasons,
+        /// and would make every `Result` of this crate as large).
+        rejection: Box<PeerRejection>,
     },
     /// Reading from or writing to the socket failed.
     #[error("{peer}: {error}")]
