@@ -3,8 +3,9 @@
 //! Without `--compare` this is `cargo bench -p vespa-tls-benches` (arguments after `--` go to
 //! cargo bench). With `--compare` it installs haproxy from the distribution when it is missing,
 //! builds `vespa-tls` and the benches crate's `compare` and `bare-server` binaries in release
-//! mode and runs the comparison, which writes its section of docs/BENCHMARKS.md and the chart
-//! docs/benchmarks-handshakes.svg. The measuring, the tables and the chart live in
+//! mode and runs the comparison, which writes its section of docs/BENCHMARKS.md, the chart
+//! docs/benchmarks-handshakes.svg and the performance summary in README.md (so no figure of the
+//! run is copied by hand). The measuring, the tables and the chart live in
 //! `benches/src/bin/compare/`; this file only prepares and starts it.
 
 use std::path::{Path, PathBuf};
@@ -20,11 +21,12 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
   --compare      the side-by-side comparison: vespa-tls serve (TLS-only, mixed), bare
                  tokio-rustls, openssl s_server and haproxy under one load generator, the bulk
                  stream, memory per idle connection and openssl speed; prints the tables and
-                 replaces the generated section of docs/BENCHMARKS.md and the chart
-                 docs/benchmarks-handshakes.svg (under 10 minutes on 2 cores)
+                 replaces the generated section of docs/BENCHMARKS.md, the chart
+                 docs/benchmarks-handshakes.svg and the performance summary in README.md
+                 (under 10 minutes on 2 cores)
   --seconds S    measurement time per server and repeat (default 5)
   --repeats N    measurements per server; medians are reported (default 3)
-  --no-docs      print the tables only; leave docs/ as it is
+  --no-docs      print the tables only; leave docs/ and README.md as they are
 
 Installs haproxy with `apt-get update && apt-get install -y haproxy` when it is missing (the
 comparison skips it, saying why, when that fails).
