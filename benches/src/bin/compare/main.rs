@@ -37,6 +37,7 @@ usage: compare --vespa-tls PATH --bare-server PATH [options]
   --stream-mib N     bulk stream size in MiB (default 1024; 0 skips it)
   --idle N           idle TLS connections for the memory figure (default 1000; 0 skips it)
   --docs DIR         replace the generated section of DIR/BENCHMARKS.md, write the chart there
+                     and replace the performance summary in DIR/../README.md
   --command TEXT     the command recorded in the docs (default `cargo xtask bench --compare`)
   --only PART        run one part (handshakes, stream or idle), for profiling; not with --docs
 ";
@@ -352,10 +353,13 @@ fn run(options: &Options) -> Result<(), String> {
         std::fs::write(&svg_path, handshake_chart(&title, &chart_rows))
             .map_err(|e| format!("{}: {e}", svg_path.display()))?;
         report::update_docs(&docs.join("BENCHMARKS.md"), &section)?;
+        let readme = docs.join("../README.md");
+        report::update_readme(&readme, &results.readme_summary())?;
         say(&format!(
-            "compare: wrote {} and {}",
+            "compare: wrote {}, {} and the performance summary in {}",
             docs.join("BENCHMARKS.md").display(),
-            svg_path.display()
+            svg_path.display(),
+            readme.display()
         ));
     }
     say(&format!("compare: done in {:.0?}", started.elapsed()));
