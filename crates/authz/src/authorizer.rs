@@ -50,16 +50,16 @@ pub struct Authorizer {
 }
 
 #[derive(Debug, Clone)]
-struct CompiledPolicy {
-    name: Arc<str>,
-    capabilities: CapabilitySet,
-    requirements: Box<[CompiledRequirement]>,
+pub(crate) struct CompiledPolicy {
+    pub(crate) name: Arc<str>,
+    pub(crate) capabilities: CapabilitySet,
+    pub(crate) requirements: Box<[CompiledRequirement]>,
 }
 
 #[derive(Debug, Clone)]
-struct CompiledRequirement {
-    field: CredentialField,
-    pattern: Arc<str>,
+pub(crate) struct CompiledRequirement {
+    pub(crate) field: CredentialField,
+    pub(crate) pattern: Arc<str>,
     glob: Glob,
 }
 
@@ -96,6 +96,11 @@ impl Authorizer {
     /// Whether there are no policies (every peer with a valid certificate is authorized).
     pub fn is_allow_all(&self) -> bool {
         self.policies.is_none()
+    }
+
+    /// The compiled policies in file order; `None` without `authorized-peers`.
+    pub(crate) fn compiled_policies(&self) -> Option<&[CompiledPolicy]> {
+        self.policies.as_deref()
     }
 
     /// The capabilities each policy grants, by name, in file order (empty for
@@ -326,7 +331,7 @@ impl CompiledPolicy {
 }
 
 impl CompiledRequirement {
-    fn matches(&self, peer: &PeerCredentials) -> bool {
+    pub(crate) fn matches(&self, peer: &PeerCredentials) -> bool {
         match self.field {
             // No CN fails a CN requirement, even one that matches "" (Java; C++ would match "").
             CredentialField::Cn => peer

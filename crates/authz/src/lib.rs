@@ -6,7 +6,9 @@
 //! the peer's verified leaf certificate ([`PeerCredentials::from_der`]) and returns an
 //! [`AuthorizationResult`] that says what matched or why nothing did. [`verify_capabilities`]
 //! checks a request against the granted capabilities under the capability enforcement mode and
-//! produces Vespa's permission-denied message. The rules are in `docs/AUTHORIZATION.md`.
+//! produces Vespa's permission-denied message. [`Authorizer::explain`] keeps the evaluation
+//! of every requirement of every policy behind a decision, for a person asking why
+//! ([`Explanation`]). The rules are in `docs/AUTHORIZATION.md`.
 //!
 //! **Invariant:** this crate performs no I/O. It opens no files or sockets, reads no environment
 //! variables, never looks at the clock and never logs; it returns values and messages, and
@@ -41,6 +43,7 @@ mod capability;
 mod check;
 mod credentials;
 mod error;
+mod explain;
 mod glob;
 
 pub use authorizer::{AuthorizationResult, Authorizer, DenialReason, HandshakeDecision, codes};
@@ -48,4 +51,5 @@ pub use capability::{CAPABILITY_SET_NAMES, Capability, CapabilitySet};
 pub use check::{CapabilityCheck, permission_denied_message, verify_capabilities};
 pub use credentials::PeerCredentials;
 pub use error::{AuthzError, SanKind};
+pub use explain::{Explanation, PolicyExplanation, RequirementCheck};
 pub use glob::{Glob, GlobDialect};

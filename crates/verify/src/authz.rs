@@ -1,11 +1,16 @@
 //! `vespa-tls authz`: explain the decision of the `authorized-peers` rules for one peer.
+//!
+//! The decision and its explanation come from [`Authorizer::explain`]; this module reads the
+//! peer and writes the explanation as text or JSON.
 
 use anyhow::Context as _;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
 use serde_json::{Value, json};
-use vespa_tls_authz::{AuthorizationResult, Authorizer, CapabilitySet, PeerCredentials};
-use vespa_tls_config::AuthorizedPeers;
+use vespa_tls_authz::{
+    AuthorizationResult, Authorizer, CapabilitySet, Explanation, PeerCredentials,
+};
+use vespa_tls_config::Diagnostics;
 
 use crate::cli::AuthzArgs;
 use crate::output::{Verdict, config_path, diagnostic_json, load_options, note, say, say_json};
@@ -55,75 +60,69 @@ pub(crate) fn run(args: &AuthzArgs) -> anyhow::Result<Verdict> {
         }
     };
 
-    let result = authorizer.authorize(&credentials);
-    let unmatched = unmatched_reasons(options.authorized_peers.as_ref(), &result, &credentials);
-    let rules = options
-        .authorized_peers
-        .as_ref()
-        .map_or(0, |p| p.policies().len());
+    let explanation = authorizer.explain(&credentials);
     if args.output.json {
-        let (decision, policies, capabilities) = match &result {
-            AuthorizationResult::Authorized {
-                matched_policies,
-                capabilities,
-            } => ("authorized", matched_policies.clone(), names(*capabilities)),
-            AuthorizationResult::Denied { .. } => ("denied", Vec::new(), Vec::new()),
-        };
-        say_json(&json!({
-            "config": path.display().to_string(),
-            "peer": peer_json(&credentials),
-            "decision": decision,
-            "matched_policies": policies,
-            "capabilities": capabilities,
-            "not_matched": unmatched.iter().map(|(p, r)| json!({"policy": p, "reasons": r})).collect::<Vec<_>>(),
-            "findings": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        }));
+        say_json(&explanation_json(&path, &explanation, &findings));
     } else {
         for finding in &findings {
             note(finding.to_string());
         }
-        say(format!("peer: {credentials}"));
-        if !credentials.ip_sans.is_empty() {
-            let ips: Vec<String> = credentials
-                .ip_sans
-                .iter()
-                .map(ToString::to_string)
-                .collect();
-            say(format!(
-                "  IP SANs [{}] (not used for authorization)",
-                ips.join(", ")
-            ));
-        }
-        match &result {
-            AuthorizationResult::Authorized {
-                matched_policies,
-                capabilities,
-            } => {
-                if rules == 0 {
-                    say(
-                        "authorized: the config has no authorized-peers, so every peer with a valid certificate is",
-                    );
-                } else {
-                    say(format!("authorized by {}", matched_policies.join(", ")));
-                }
-                if *capabilities == CapabilitySet::all() {
-                    say("capabilities: all (vespa.all)");
-                } else {
-                    say(format!("capabilities: {}", names(*capabilities).join(", ")));
-                }
-            }
-            AuthorizationResult::Denied { .. } => say(format!(
-                "denied: none of the {rules} policies authorizes this peer"
-            )),
-        }
-        for (policy, reasons) in &unmatched {
-            say(format!("policy \"{policy}\" did not match:"));
-            for reason in reasons {
-                say(format!("  {reason}"));
-            }
+        for line in explanation.to_string().lines() {
+            say(line);
         }
     }
-    Ok(Verdict::from_ok(result.is_authorized()))
+    Ok(Verdict::from_ok(explanation.result().is_authorized()))
+}
+
+fn explanation_json(
+    path: &std::path::Path,
+    explanation: &Explanation,
+    findings: &Diagnostics,
+) -> Value {
+    let (decision, policies, capabilities) = match explanation.result() {
+        AuthorizationResult::Authorized {
+            matched_policies,
+            capabilities,
+        } => ("authorized", matched_policies.clone(), names(*capabilities)),
+        AuthorizationResult::Denied { .. } => ("denied", Vec::new(), Vec::new()),
+    };
+    let not_matched: Vec<Value> = explanation
+        .not_matched()
+        .map(|(policy, reasons)| {
+            json!({
+                "policy": &*policy.name,
+                "reasons": reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let evaluated: Vec<Value> = explanation
+        .policies()
+        .unwrap_or_default()
+        .iter()
+        .map(|policy| {
+            json!({
+                "name": &*policy.name,
+                "matched": policy.matched(),
+                "capabilities": names(policy.capabilities),
+                "requirements": policy.requirements.iter().map(|r| json!({
+                    "field": r.field.as_str(),
+                    "must_match": &*r.pattern,
+                    "presented": &*r.presented,
+                    "met": r.met,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    json!({
+        "config": path.display().to_string(),
+        "peer": peer_json(explanation.peer()),
+        "decision": decision,
+        "matched_policies": policies,
+        "capabilities": capabilities,
+        "not_matched": not_matched,
+        "policies": evaluated,
+        "findings": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
+    })
 }
 
 fn invalid(args: &AuthzArgs, message: &str) -> Verdict {
@@ -147,37 +146,4 @@ fn peer_json(credentials: &PeerCredentials) -> Value {
         "san_uri": credentials.uri_sans,
         "san_ip": credentials.ip_sans.iter().map(ToString::to_string).collect::<Vec<_>>(),
     })
-}
-
-/// For each policy that did not match, why (each policy evaluated on its own).
-fn unmatched_reasons(
-    peers: Option<&AuthorizedPeers>,
-    result: &AuthorizationResult,
-    credentials: &PeerCredentials,
-) -> Vec<(String, Vec<String>)> {
-    let Some(peers) = peers else {
-        return Vec::new();
-    };
-    let matched: &[String] = match result {
-        AuthorizationResult::Authorized {
-            matched_policies, ..
-        } => matched_policies,
-        AuthorizationResult::Denied { .. } => &[],
-    };
-    peers
-        .policies()
-        .iter()
-        .filter(|p| !matched.contains(&p.name))
-        .filter_map(|policy| {
-            let alone = AuthorizedPeers::new(vec![policy.clone()])?;
-            let (one, _) = Authorizer::compile(Some(&alone));
-            match one.authorize(credentials) {
-                AuthorizationResult::Denied { reasons } => Some((
-                    policy.name.clone(),
-                    reasons.iter().map(ToString::to_string).collect(),
-                )),
-                AuthorizationResult::Authorized { .. } => None,
-            }
-        })
-        .collect()
 }

@@ -900,3 +900,56 @@ fn demo_runs_end_to_end() {
         "{report}"
     );
 }
+
+/// `authz` names every requirement a policy's peer did not meet, and `--json` carries the
+/// evaluation of each requirement of each policy.
+#[test]
+fn authz_lists_every_unmet_requirement() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write(dir.path(), "tls.json", SEED_NAMED);
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--cn",
+        "intruder",
+        "--san-dns",
+        "intruder.example.org",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    let piece = "policy \"monitoring\" did not match:\n  \
+        policy \"monitoring\": CN must match \"vespa-monitoring.example.com\", peer presented [intruder]\n  \
+        policy \"monitoring\": SAN_DNS must match \"*.us-east-*.monitor.example.com\", peer presented [intruder.example.org]\n";
+    assert!(text.contains(piece), "{piece:?} missing from:\n{text}");
+    let out = run(&[
+        "authz",
+        "--config",
+        s(&config),
+        "--cn",
+        "vespa-monitoring.example.com",
+        "--san-dns",
+        "i1.us-west-1.monitor.example.com",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1);
+    let report = json(&out);
+    let monitoring = report["policies"]
+        .as_array()
+        .and_then(|policies| policies.iter().find(|p| p["name"] == "monitoring"))
+        .expect("the monitoring policy is evaluated");
+    assert_eq!(monitoring["matched"], false);
+    // (field, met)
+    let met: Vec<(&str, bool)> = monitoring["requirements"]
+        .as_array()
+        .expect("requirements")
+        .iter()
+        .map(|r| {
+            (
+                r["field"].as_str().expect("field"),
+                r["met"].as_bool().expect("met"),
+            )
+        })
+        .collect();
+    assert_eq!(met, [("CN", true), ("SAN_DNS", false)], "{report}");
+}
