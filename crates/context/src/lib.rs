@@ -1,6 +1,7 @@
 //! The reloadable TLS context (under construction).
 #![warn(missing_docs)]
 
+pub mod check;
 mod context;
 mod error;
 pub mod hostname;
@@ -11,6 +12,7 @@ mod reload;
 mod trust;
 mod verifier;
 
+pub use check::{CheckOptions, CheckReport};
 pub use context::{TlsContext, TlsModes, codes};
 pub use error::ContextError;
 pub use metrics::{MetricsSnapshot, Side, SideCounters, SideSnapshot, TlsMetrics};

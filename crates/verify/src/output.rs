@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, anyhow};
 use serde_json::{Value, json};
-use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Escaped, Severity};
+use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Escaped};
 use vespa_tls_material::CertificateFacts;
 
 static PIPE_CLOSED: AtomicBool = AtomicBool::new(false);
@@ -80,15 +80,6 @@ pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
         "location": d.location.as_ref().map(ToString::to_string),
         "message": d.message,
     })
-}
-
-pub(crate) fn counts(diagnostics: &Diagnostics) -> (usize, usize, usize) {
-    let count = |s| diagnostics.iter().filter(|d| d.severity == s).count();
-    (
-        count(Severity::Error),
-        count(Severity::Warning),
-        count(Severity::Note),
-    )
 }
 
 pub(crate) fn plural(n: usize, word: &str) -> String {
