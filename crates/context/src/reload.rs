@@ -672,7 +672,7 @@ fn parent(path: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vespa_tls_testkit::{TestPki, config_json_with};
+    use vespa_tls_testkit::{TestConfig, TestPki};
 
     fn replace(path: &Path, contents: &[u8]) {
         let tmp = path.with_extension("tmp");
@@ -686,12 +686,12 @@ mod tests {
         let config = pki.dir().join("tls.json");
         replace(
             &config,
-            config_json_with(pki.server().files(), "").as_bytes(),
+            TestConfig::new(pki.server().files()).to_json().as_bytes(),
         );
         let next = pki
             .issue("next", &pki.localhost_params("server.localhost"))
             .expect("test setup");
-        let next_json = config_json_with(next.files(), "");
+        let next_json = TestConfig::new(next.files()).to_json();
         let expected = CryptoMaterial::load(next.files())
             .expect("test setup")
             .report(time::OffsetDateTime::now_utc())

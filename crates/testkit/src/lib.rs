@@ -19,18 +19,28 @@
 //! ```
 #![warn(missing_docs)]
 
+mod config;
 mod convert;
 mod error;
+mod glob;
+mod leaf;
 mod memory;
+mod openssl;
 mod pki;
+mod seed;
 
+pub use config::{Policy, TestConfig};
 pub use convert::{
     EncryptedBy, ed25519_self_signed, encrypt_pkcs8, legacy_encrypted_sec1, pkcs8_to_pkcs1,
     pkcs8_to_sec1,
 };
 pub use error::TestkitError;
+pub use glob::glob_regex;
+pub use leaf::self_signed_der;
 pub use memory::{HandshakeOutcome, handshake_in_memory};
+pub use openssl::{AppendixCa, HostKey, Openssl, SKIPPED};
 pub use pki::{
     Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
     TestPkiBuilder, bind_loopback, config_json, config_json_with, read_certificates,
 };
+pub use seed::{SEED_CONFIG, seed_options};

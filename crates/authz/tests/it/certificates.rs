@@ -3,8 +3,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use rcgen::string::{BmpString, Ia5String, PrintableString, TeletexString};
-use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, SanType};
+use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, SanType};
 use vespa_tls_authz::{AuthzError, PeerCredentials, SanKind};
+use vespa_tls_testkit::self_signed_der;
 
 const CN_OID: [u64; 4] = [2, 5, 4, 3];
 
@@ -20,12 +21,7 @@ fn cert(subject: Subject, sans: Vec<SanType>) -> Vec<u8> {
     }
     params.distinguished_name = dn;
     params.subject_alt_names = sans;
-    let key = KeyPair::generate().expect("key generation");
-    params
-        .self_signed(&key)
-        .expect("self-signing")
-        .der()
-        .to_vec()
+    self_signed_der(params)
 }
 
 fn cn(value: &str) -> (DnType, DnValue) {

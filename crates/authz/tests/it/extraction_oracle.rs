@@ -7,8 +7,9 @@ use crate::oracle;
 
 use proptest::prelude::*;
 use rcgen::string::Ia5String;
-use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, KeyPair, SanType};
+use rcgen::{CertificateParams, DistinguishedName, DnType, DnValue, SanType};
 use vespa_tls_authz::PeerCredentials;
+use vespa_tls_testkit::self_signed_der;
 
 fn certificate(cn: &str, extra_cn: Option<&str>, dns: &[&str], uris: &[&str]) -> Vec<u8> {
     let mut params = CertificateParams::default();
@@ -31,12 +32,7 @@ fn certificate(cn: &str, extra_cn: Option<&str>, dns: &[&str], uris: &[&str]) ->
         )
         .chain([SanType::IpAddress(IpAddr::from([192, 0, 2, 7]))])
         .collect();
-    let key = KeyPair::generate().expect("key generation");
-    params
-        .self_signed(&key)
-        .expect("self-signing")
-        .der()
-        .to_vec()
+    self_signed_der(params)
 }
 
 /// Generated once: key generation dominates otherwise.

@@ -1,23 +1,9 @@
 //! The compiled glob matcher agrees with a straightforward reference: an anchored regex.
 
 use proptest::prelude::*;
-use regex::Regex;
 use vespa_tls_authz::{Glob, GlobDialect};
-
-/// The reference: each wildcard becomes a character class that excludes the boundary.
-fn reference(pattern: &str, dialect: GlobDialect) -> Regex {
-    let boundary = regex::escape(&dialect.boundary().to_string());
-    let mut re = String::from(r"\A");
-    for c in pattern.chars() {
-        match c {
-            '*' => re.push_str(&format!("[^{boundary}]*")),
-            '?' if dialect == GlobDialect::Dns => re.push_str(&format!("[^{boundary}]")),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push_str(r"\z");
-    Regex::new(&re).expect("escaped glob is a valid regex")
-}
+// The reference: each wildcard becomes a character class that excludes the boundary.
+use vespa_tls_testkit::glob_regex as reference;
 
 const ALPHABET: &[char] = &['a', 'b', '.', '/', '*', '?', 'é', '€', '\\', '['];
 

@@ -10,30 +10,7 @@ use vespa_tls_config::{
 };
 
 /// The seed guide's example with the names Vespa's Java services require.
-const SEED: &str = r#"{
-  "files": {
-    "ca-certificates": "/absolute/path/to/ca-certs.pem",
-    "certificates": "/absolute/path/to/host-certs.pem",
-    "private-key": "/absolute/path/to/private-key.pem"
-  },
-  "authorized-peers": [
-    {
-      "name": "monitoring",
-      "required-credentials": [
-        { "field": "CN", "must-match": "vespa-monitoring.example.com" },
-        { "field": "SAN_DNS", "must-match": "*.us-east-*.monitor.example.com" }
-      ],
-      "description": "Backend monitoring service access"
-    },
-    {
-      "name": "cluster-p2p",
-      "required-credentials": [
-        { "field": "SAN_DNS", "must-match": "*.mycluster.vespa.example.com" }
-      ],
-      "description": "Cluster-internal node P2P access"
-    }
-  ]
-}"#;
+const SEED: &str = vespa_tls_testkit::SEED_CONFIG;
 
 fn compile_text(text: &str) -> (Authorizer, vespa_tls_config::Diagnostics) {
     let (options, _) = vespa_tls_config::parse(text).expect("test config parses");

@@ -3,14 +3,14 @@
 
 use std::net::IpAddr;
 
-use crate::common::{context, handshake, options};
+use crate::common::handshake;
 use rustls::HandshakeKind;
 use vespa_tls_authz::Capability;
 use vespa_tls_config::Severity;
 use vespa_tls_config::{AuthorizationMode, CapabilityMode, CipherSuite, TlsProtocol};
 use vespa_tls_context::{PeerRejection, PeerRole, TlsModes, vespa_protocol, vespa_suite};
 use vespa_tls_pki::{ExtendedKeyUsages, NodeParams};
-use vespa_tls_testkit::{Fixture, TestPki};
+use vespa_tls_testkit::{Fixture, Policy, TestConfig, TestPki};
 
 fn modes(authorization: AuthorizationMode) -> TlsModes {
     TlsModes {
@@ -19,14 +19,22 @@ fn modes(authorization: AuthorizationMode) -> TlsModes {
     }
 }
 
-const ONLY_OTHERS: &str = r#""authorized-peers": [{"name": "others", "required-credentials": [{"field": "CN", "must-match": "someone-else"}]}]"#;
-const CLIENT_TELEMETRY: &str = r#""authorized-peers": [{"name": "clients", "capabilities": ["vespa.telemetry"], "required-credentials": [{"field": "CN", "must-match": "client.*"}, {"field": "SAN_DNS", "must-match": "localhost"}]}]"#;
+fn only_others() -> Policy {
+    Policy::new("others").cn("someone-else")
+}
+
+fn client_telemetry() -> Policy {
+    Policy::new("clients")
+        .cn("client.*")
+        .san_dns("localhost")
+        .capabilities(["vespa.telemetry"])
+}
 
 #[test]
 fn mutual_tls_without_rules_grants_everything() {
     let pki = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
+    let client = TestConfig::new(pki.client().files()).context();
     let outcome = handshake(&client, &server, "localhost");
     assert!(
         outcome.ok(),
@@ -65,14 +73,12 @@ fn mutual_tls_without_rules_grants_everything() {
 #[test]
 fn server_authorizes_clients_in_each_mode() {
     let pki = TestPki::new().unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
 
     // enforce + matching policy: the policy's capabilities.
-    let server = context(
-        pki.server().files(),
-        CLIENT_TELEMETRY,
-        modes(AuthorizationMode::Enforce),
-    );
+    let server = TestConfig::new(pki.server().files())
+        .authorized_peers([client_telemetry()])
+        .context_with(modes(AuthorizationMode::Enforce));
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
@@ -90,11 +96,9 @@ fn server_authorizes_clients_in_each_mode() {
     assert_eq!(peer.decision.capabilities.len(), 6);
 
     // enforce + no matching policy: refused, with the reason, and counted.
-    let server = context(
-        pki.server().files(),
-        ONLY_OTHERS,
-        modes(AuthorizationMode::Enforce),
-    );
+    let server = TestConfig::new(pki.server().files())
+        .authorized_peers([only_others()])
+        .context_with(modes(AuthorizationMode::Enforce));
     let outcome = handshake(&client, &server, "localhost");
     let error = outcome.server_error.expect("the server refuses");
     let rejection = PeerRejection::from_rustls(&error).expect("our rejection");
@@ -110,11 +114,9 @@ fn server_authorizes_clients_in_each_mode() {
     );
 
     // log_only: let through with no capabilities, and counted.
-    let server = context(
-        pki.server().files(),
-        ONLY_OTHERS,
-        modes(AuthorizationMode::LogOnly),
-    );
+    let server = TestConfig::new(pki.server().files())
+        .authorized_peers([only_others()])
+        .context_with(modes(AuthorizationMode::LogOnly));
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
@@ -132,11 +134,9 @@ fn server_authorizes_clients_in_each_mode() {
     );
 
     // disable: no authorization, all capabilities.
-    let server = context(
-        pki.server().files(),
-        ONLY_OTHERS,
-        modes(AuthorizationMode::Disable),
-    );
+    let server = TestConfig::new(pki.server().files())
+        .authorized_peers([only_others()])
+        .context_with(modes(AuthorizationMode::Disable));
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let peer = server
@@ -155,8 +155,10 @@ fn server_authorizes_clients_in_each_mode() {
 #[test]
 fn client_authorizes_servers_with_its_own_rules() {
     let pki = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let client = context(pki.client().files(), ONLY_OTHERS, TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
+    let client = TestConfig::new(pki.client().files())
+        .authorized_peers([only_others()])
+        .context();
     let outcome = handshake(&client, &server, "localhost");
     let error = outcome.client_error.expect("the client refuses the server");
     assert!(matches!(
@@ -167,8 +169,9 @@ fn client_authorizes_servers_with_its_own_rules() {
         client.metrics().snapshot().client.invalid_peer_credentials,
         1
     );
-    let servers_only = r#""authorized-peers": [{"name": "servers", "required-credentials": [{"field": "CN", "must-match": "server.localhost"}]}]"#;
-    let client = context(pki.client().files(), servers_only, TlsModes::default());
+    let client = TestConfig::new(pki.client().files())
+        .authorized_peers([Policy::new("servers").cn("server.localhost")])
+        .context();
     assert!(handshake(&client, &server, "localhost").ok());
 }
 
@@ -176,8 +179,8 @@ fn client_authorizes_servers_with_its_own_rules() {
 fn certificates_from_another_ca_are_refused_both_ways() {
     let pki = TestPki::new().unwrap();
     let other = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let stranger = context(other.client().files(), "", TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
+    let stranger = TestConfig::new(other.client().files()).context();
     let outcome = handshake(&stranger, &server, "localhost");
     assert!(outcome.client_error.is_some() || outcome.server_error.is_some());
     assert!(!outcome.ok());
@@ -186,8 +189,8 @@ fn certificates_from_another_ca_are_refused_both_ways() {
 #[test]
 fn hostname_validation() {
     let pki = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
+    let client = TestConfig::new(pki.client().files()).context();
     assert!(handshake(&client, &server, "localhost").ok());
     assert!(handshake(&client, &server, "127.0.0.1").ok(), "IP SAN");
     for wrong in ["example.com", "10.0.0.1"] {
@@ -201,24 +204,22 @@ fn hostname_validation() {
             "{wrong}: {error}"
         );
     }
-    let lenient = context(
-        pki.client().files(),
-        r#""disable-hostname-validation": true"#,
-        TlsModes::default(),
-    );
+    let lenient = TestConfig::new(pki.client().files())
+        .disable_hostname_validation(true)
+        .context();
     assert!(handshake(&lenient, &server, "example.com").ok());
 }
 
 #[test]
 fn hostname_cn_fallback_and_partial_wildcards_pass_as_in_vespa() {
     let pki = TestPki::new().unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
     let validity = pki.validity();
     // No DNS SAN: the CN is used.
     let cn_only = pki
         .issue("cn-only", &NodeParams::new("node7.example.com", validity))
         .unwrap();
-    let server = context(cn_only.files(), "", TlsModes::default());
+    let server = TestConfig::new(cn_only.files()).context();
     assert!(handshake(&client, &server, "node7.example.com").ok());
     assert!(!handshake(&client, &server, "node8.example.com").ok());
     // With a DNS SAN, the CN is ignored.
@@ -228,7 +229,7 @@ fn hostname_cn_fallback_and_partial_wildcards_pass_as_in_vespa() {
             &NodeParams::new("node7.example.com", validity).with_dns("other.example.com"),
         )
         .unwrap();
-    let server = context(with_san.files(), "", TlsModes::default());
+    let server = TestConfig::new(with_san.files()).context();
     assert!(!handshake(&client, &server, "node7.example.com").ok());
     // Partial-label wildcard.
     let partial = pki
@@ -237,7 +238,7 @@ fn hostname_cn_fallback_and_partial_wildcards_pass_as_in_vespa() {
             &NodeParams::new("web", validity).with_dns("web*.example.com"),
         )
         .unwrap();
-    let server = context(partial.files(), "", TlsModes::default());
+    let server = TestConfig::new(partial.files()).context();
     assert!(handshake(&client, &server, "web12.example.com").ok());
     assert!(!handshake(&client, &server, "mail.example.com").ok());
     assert!(!handshake(&client, &server, "web1.a.example.com").ok());
@@ -246,12 +247,12 @@ fn hostname_cn_fallback_and_partial_wildcards_pass_as_in_vespa() {
 #[test]
 fn server_auth_only_client_certificates_are_refused() {
     let pki = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
     let params = pki
         .localhost_params("server-only")
         .with_extended_key_usages(ExtendedKeyUsages::ServerAuthOnly);
     let node = pki.issue("server-only", &params).unwrap();
-    let client = context(node.files(), "", TlsModes::default());
+    let client = TestConfig::new(node.files()).context();
     let outcome = handshake(&client, &server, "localhost");
     assert!(
         outcome.server_error.is_some(),
@@ -262,12 +263,13 @@ fn server_auth_only_client_certificates_are_refused() {
 #[test]
 fn ciphers_and_protocols_are_narrowed() {
     let pki = TestPki::new().unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
-    let server = context(
-        pki.server().files(),
-        r#""accepted-ciphers": ["TLS_AES_256_GCM_SHA384", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]"#,
-        TlsModes::default(),
-    );
+    let client = TestConfig::new(pki.client().files()).context();
+    let server = TestConfig::new(pki.server().files())
+        .accepted_ciphers([
+            CipherSuite::Tls13Aes256GcmSha384,
+            CipherSuite::EcdheEcdsaWithChacha20Poly1305Sha256,
+        ])
+        .context();
     let outcome = handshake(&client, &server, "localhost");
     assert!(outcome.ok());
     let suite = outcome.server.negotiated_cipher_suite().unwrap().suite();
@@ -277,11 +279,10 @@ fn ciphers_and_protocols_are_narrowed() {
         Some(TlsProtocol::Tls13)
     );
 
-    let server = context(
-        pki.server().files(),
-        r#""accepted-protocols": ["TLSv1.2"], "accepted-ciphers": ["TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"]"#,
-        TlsModes::default(),
-    );
+    let server = TestConfig::new(pki.server().files())
+        .accepted_protocols([TlsProtocol::Tls12])
+        .accepted_ciphers([CipherSuite::EcdheEcdsaWithChacha20Poly1305Sha256])
+        .context();
     let outcome = handshake(&client, &server, "localhost");
     assert!(
         outcome.ok(),
@@ -300,30 +301,27 @@ fn ciphers_and_protocols_are_narrowed() {
     );
 
     // Nothing in common: the handshake fails.
-    let client12 = context(
-        pki.client().files(),
-        r#""accepted-protocols": ["TLSv1.2"], "accepted-ciphers": ["TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"]"#,
-        TlsModes::default(),
-    );
+    let client12 = TestConfig::new(pki.client().files())
+        .accepted_protocols([TlsProtocol::Tls12])
+        .accepted_ciphers([CipherSuite::EcdheEcdsaWithAes128GcmSha256])
+        .context();
     assert!(!handshake(&client12, &server, "localhost").ok());
 }
 
 #[test]
 fn sessions_are_never_resumed() {
     let pki = TestPki::new().unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
-    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
+    let server = TestConfig::new(pki.server().files()).context();
     for _ in 0..3 {
         let outcome = handshake(&client, &server, "localhost");
         assert!(outcome.ok());
         assert_eq!(outcome.client.handshake_kind(), Some(HandshakeKind::Full));
         assert_eq!(outcome.server.handshake_kind(), Some(HandshakeKind::Full));
     }
-    let tls12 = context(
-        pki.client().files(),
-        r#""accepted-protocols": ["TLSv1.2"]"#,
-        TlsModes::default(),
-    );
+    let tls12 = TestConfig::new(pki.client().files())
+        .accepted_protocols([TlsProtocol::Tls12])
+        .context();
     for _ in 0..2 {
         let outcome = handshake(&tls12, &server, "localhost");
         assert!(outcome.ok());
@@ -337,8 +335,8 @@ fn rsa_material_works() {
         .key_type(vespa_tls_pki::KeyType::Rsa2048)
         .build()
         .unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
-    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
+    let server = TestConfig::new(pki.server().files()).context();
     let outcome = handshake(&client, &server, "localhost");
     assert!(
         outcome.ok(),
@@ -351,24 +349,18 @@ fn rsa_material_works() {
 #[test]
 fn intermediate_chains_work() {
     let pki = TestPki::builder().intermediate(true).build().unwrap();
-    let client = context(pki.client().files(), "", TlsModes::default());
-    let server = context(pki.server().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
+    let server = TestConfig::new(pki.server().files()).context();
     assert!(handshake(&client, &server, "localhost").ok());
 }
 
 #[test]
 fn options_round_trip_through_the_context() {
     let pki = TestPki::new().unwrap();
-    let opts = options(
-        pki.server().files(),
-        r#""disable-hostname-validation": true"#,
-    );
-    let ctx = context(
-        pki.server().files(),
-        r#""disable-hostname-validation": true"#,
-        TlsModes::default(),
-    );
-    assert_eq!(ctx.options(), &opts);
+    let config = TestConfig::new(pki.server().files()).disable_hostname_validation(true);
+    let ctx = config.context();
+    assert_eq!(ctx.options(), config.options());
+    assert!(ctx.options().disable_hostname_validation);
     assert_eq!(ctx.material().chain[0].dns_names, ["localhost"]);
     assert_eq!(
         ctx.material().chain[0].ip_addresses,
@@ -384,8 +376,8 @@ fn options_round_trip_through_the_context() {
 #[test]
 fn a_client_without_a_certificate_is_refused() {
     let pki = TestPki::new().unwrap();
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = TestConfig::new(pki.server().files()).context();
+    let client = TestConfig::new(pki.client().files()).context();
     let outcome = vespa_tls_testkit::handshake_in_memory(
         client.client_config_without_certificate(),
         server.server_config(),
@@ -402,7 +394,7 @@ fn a_client_without_a_certificate_is_refused() {
 fn our_own_chain_is_judged_by_the_verification_path() {
     let pki = TestPki::new().unwrap();
     let fixture = pki.fixture(Fixture::SignedByAnotherCa).unwrap();
-    let ctx = context(&fixture.files, "", TlsModes::default());
+    let ctx = TestConfig::new(&fixture.files).context();
     let findings: Vec<_> = ctx
         .warnings()
         .with_code(vespa_tls_material::codes::CHAIN_NOT_TRUSTED)
@@ -431,7 +423,7 @@ fn our_own_chain_is_judged_by_the_verification_path() {
     );
 
     // A good node's own chain raises no such finding.
-    let good = context(pki.server().files(), "", TlsModes::default());
+    let good = TestConfig::new(pki.server().files()).context();
     assert_eq!(
         good.warnings()
             .with_code(vespa_tls_material::codes::CHAIN_NOT_TRUSTED)

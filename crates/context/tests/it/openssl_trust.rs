@@ -7,11 +7,11 @@
 )]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-use crate::common::{context, handshake};
+use crate::common::handshake;
 use vespa_tls_config::Files;
-use vespa_tls_context::TlsModes;
+use vespa_tls_context::TlsContext;
+use vespa_tls_testkit::{Openssl, TestConfig};
 
 const EXTENSIONS: &str = "\
 [root_ca]
@@ -71,11 +71,12 @@ commonName=supplied
 
 struct Workdir {
     dir: PathBuf,
+    openssl: Openssl,
     _temp: tempfile::TempDir,
 }
 
 impl Workdir {
-    fn new() -> Workdir {
+    fn new(openssl: Openssl) -> Workdir {
         let temp = tempfile::tempdir().unwrap();
         let dir = temp.path().to_owned();
         std::fs::write(dir.join("ext.cnf"), EXTENSIONS).unwrap();
@@ -83,11 +84,15 @@ impl Workdir {
         std::fs::create_dir(dir.join("db")).unwrap();
         std::fs::write(dir.join("db/index.txt"), "").unwrap();
         std::fs::write(dir.join("db/serial"), "01\n").unwrap();
-        let mut config = std::fs::read_to_string(openssl_config()).unwrap_or_default();
+        let mut config = std::fs::read_to_string(openssl.default_config()).unwrap_or_default();
         config.push('\n');
         config.push_str(EXTENSIONS);
         std::fs::write(dir.join("req.cnf"), config).unwrap();
-        Workdir { dir, _temp: temp }
+        Workdir {
+            dir,
+            openssl,
+            _temp: temp,
+        }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -96,16 +101,7 @@ impl Workdir {
 
     #[track_caller]
     fn openssl(&self, args: &[&str]) {
-        let out = Command::new("openssl")
-            .args(args)
-            .current_dir(&self.dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.openssl.run(&self.dir, args);
     }
 
     /// A P-256 key and a CSR with subject CN=`cn`.
@@ -229,23 +225,6 @@ impl Workdir {
         }
         std::fs::write(self.path(out), text).unwrap();
     }
-}
-
-fn openssl_config() -> PathBuf {
-    let out = Command::new("openssl").args(["version", "-d"]).output();
-    let dir = out
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.split('"').nth(1).map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("/usr/lib/ssl"));
-    dir.join("openssl.cnf")
-}
-
-fn have_openssl() -> bool {
-    Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 /// One case: the CA bundle the verifying side trusts, and what the peer presents.
@@ -450,8 +429,13 @@ const CASES: &[Case] = &[
     },
 ];
 
-/// The chain decision alone is compared, as `openssl verify` checks no host name.
-const NO_HOSTNAMES: &str = r#""disable-hostname-validation": true"#;
+/// A context for `files` without hostname validation: the chain decision alone is compared,
+/// as `openssl verify` checks no host name.
+fn context(files: &Files) -> TlsContext {
+    TestConfig::new(files)
+        .disable_hostname_validation(true)
+        .context()
+}
 
 /// What `openssl verify -purpose` says about the peer's chain.
 fn openssl_accepts(w: &Workdir, peer: &Peer, purpose: &str) -> bool {
@@ -463,13 +447,7 @@ fn openssl_accepts(w: &Workdir, peer: &Peer, purpose: &str) -> bool {
         args.extend(["-untrusted", "untrusted.pem"]);
     }
     args.push(&leaf);
-    Command::new("openssl")
-        .args(&args)
-        .current_dir(&w.dir)
-        .output()
-        .unwrap()
-        .status
-        .success()
+    w.openssl.succeeds(&w.dir, args)
 }
 
 fn files(dir: &Path, bundle: &str, chain: &str, key: &str) -> Files {
@@ -482,13 +460,12 @@ fn files(dir: &Path, bundle: &str, chain: &str, key: &str) -> Files {
 
 #[test]
 fn our_decision_equals_openssl_verify_for_every_case() {
-    if !have_openssl() {
-        println!("skipped: openssl not found");
+    let Some(openssl) = Openssl::or_skip() else {
         return;
-    }
+    };
     let mut report = Vec::new();
     for case in CASES {
-        let w = Workdir::new();
+        let w = Workdir::new(openssl);
         let peer = (case.build)(&w);
         // The side we do not test: a node of its own CA, trusting the peer's side fully.
         w.self_signed("other_ca", "Other CA", "root_ca");
@@ -506,19 +483,11 @@ fn our_decision_equals_openssl_verify_for_every_case() {
         let other = files(&w.dir, "other_ca.pem", "other.pem", "other.key");
 
         // Our server judges the peer as a client; the peer trusts our server.
-        let server = context(
-            &Files {
-                ca_certificates: w.path(&bundle),
-                ..other.clone()
-            },
-            NO_HOSTNAMES,
-            TlsModes::default(),
-        );
-        let client = context(
-            &peer_files("other_ca.pem"),
-            NO_HOSTNAMES,
-            TlsModes::default(),
-        );
+        let server = context(&Files {
+            ca_certificates: w.path(&bundle),
+            ..other.clone()
+        });
+        let client = context(&peer_files("other_ca.pem"));
         let outcome = handshake(&client, &server, "localhost");
         let server_accepts = outcome.server_error.is_none() && !outcome.server.is_handshaking();
         if let Some(e) = &outcome.server_error {
@@ -530,19 +499,11 @@ fn our_decision_equals_openssl_verify_for_every_case() {
         }
 
         // Our client judges the peer as a server; the peer trusts our client.
-        let client = context(
-            &Files {
-                ca_certificates: w.path(&bundle),
-                ..other.clone()
-            },
-            NO_HOSTNAMES,
-            TlsModes::default(),
-        );
-        let server = context(
-            &peer_files("other_ca.pem"),
-            NO_HOSTNAMES,
-            TlsModes::default(),
-        );
+        let client = context(&Files {
+            ca_certificates: w.path(&bundle),
+            ..other.clone()
+        });
+        let server = context(&peer_files("other_ca.pem"));
         let outcome = handshake(&client, &server, "localhost");
         let client_accepts = outcome.client_error.is_none() && !outcome.client.is_handshaking();
         if let Some(e) = &outcome.client_error {

@@ -8,14 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use crate::common::{context, handshake};
+use crate::common::handshake;
 use vespa_tls_config::Files;
 use vespa_tls_context::{
     ContextError, ReloadEvent, ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsContext,
     TlsModes,
 };
 use vespa_tls_material::CryptoMaterial;
-use vespa_tls_testkit::{Node, TestPki, config_json_with};
+use vespa_tls_testkit::{Node, Policy, TestConfig, TestPki};
 
 fn watching() -> ReloadOptions {
     ReloadOptions {
@@ -77,14 +77,14 @@ struct Setup {
     client: TlsContext,
 }
 
-fn setup(extra: &str) -> Setup {
+fn setup() -> Setup {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
     replace(
         &config,
-        config_json_with(pki.server().files(), extra).as_bytes(),
+        TestConfig::new(pki.server().files()).to_json().as_bytes(),
     );
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let client = TestConfig::new(pki.client().files()).context();
     Setup {
         pki,
         config,
@@ -99,7 +99,7 @@ fn rotated(pki: &TestPki, name: &str) -> Node {
 
 #[test]
 fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     assert_eq!(ctx.status().generation, 1);
     assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
@@ -107,7 +107,10 @@ fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
 
     let next = rotated(&s.pki, "next");
     let expected = fingerprint(next.files());
-    replace(&s.config, config_json_with(next.files(), "").as_bytes());
+    replace(
+        &s.config,
+        TestConfig::new(next.files()).to_json().as_bytes(),
+    );
     let took = wait_for("the rotated certificate", || served(&ctx) == expected);
     eprintln!("new material in effect {took:?} after the rename");
     assert_eq!(ctx.status().generation, 2);
@@ -122,7 +125,7 @@ fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
 
 #[test]
 fn kubernetes_data_symlink_swap_is_seen() {
-    let s = setup("");
+    let s = setup();
     let secrets = s.pki.dir().join("secrets");
     let install = |generation: &str, node: &Node| {
         let dir = secrets.join(generation);
@@ -141,7 +144,7 @@ fn kubernetes_data_symlink_swap_is_seen() {
         certificates: secrets.join("tls.crt"),
         private_key: secrets.join("tls.key"),
     };
-    replace(&s.config, config_json_with(&files, "").as_bytes());
+    replace(&s.config, TestConfig::new(&files).to_json().as_bytes());
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
 
@@ -167,7 +170,7 @@ fn kubernetes_data_symlink_swap_is_seen() {
 
 #[test]
 fn in_place_rewrites_are_picked_up_once_quiet() {
-    let s = setup("");
+    let s = setup();
     let dir = s.pki.dir().join("in-place");
     std::fs::create_dir_all(&dir).unwrap();
     let files = Files {
@@ -179,7 +182,7 @@ fn in_place_rewrites_are_picked_up_once_quiet() {
     std::fs::copy(&old.ca_certificates, &files.ca_certificates).unwrap();
     std::fs::copy(&old.certificates, &files.certificates).unwrap();
     std::fs::copy(&old.private_key, &files.private_key).unwrap();
-    replace(&s.config, config_json_with(&files, "").as_bytes());
+    replace(&s.config, TestConfig::new(&files).to_json().as_bytes());
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
 
     // Non-atomic: truncate-and-write the certificate, pause, then the key.
@@ -202,7 +205,7 @@ fn in_place_rewrites_are_picked_up_once_quiet() {
 
 #[test]
 fn a_bad_write_keeps_the_old_context_until_fixed() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     let old = served(&ctx);
     let events = ctx.subscribe();
@@ -242,7 +245,10 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
     );
 
     let next = rotated(&s.pki, "next");
-    replace(&s.config, config_json_with(next.files(), "").as_bytes());
+    replace(
+        &s.config,
+        TestConfig::new(next.files()).to_json().as_bytes(),
+    );
     let expected = fingerprint(next.files());
     wait_for("the fix", || served(&ctx) == expected);
     assert!(ctx.status().last_error.is_none());
@@ -250,7 +256,7 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
 
 #[test]
 fn deleted_and_unreadable_files_fail_the_reload_and_name_the_file() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
     let key = s.pki.server().files().private_key.clone();
     let saved = std::fs::read(&key).unwrap();
@@ -291,7 +297,7 @@ fn deleted_and_unreadable_files_fail_the_reload_and_name_the_file() {
 
 #[test]
 fn a_fifo_named_as_the_config_fails_the_reload_without_blocking() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
     let saved = std::fs::read(&s.config).unwrap();
     std::fs::remove_file(&s.config).unwrap();
@@ -334,7 +340,7 @@ fn a_fifo_named_as_the_config_fails_the_reload_without_blocking() {
 
 #[test]
 fn identical_content_does_not_churn() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
     let before = ctx.current();
     assert_eq!(
@@ -353,15 +359,13 @@ fn identical_content_does_not_churn() {
 
 #[test]
 fn rule_changes_apply_to_new_handshakes_only() {
-    let s = setup("");
+    let s = setup();
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
     let before = ctx.current();
     assert!(handshake_ok(&s.client, &before));
-    let deny_all = r#""authorized-peers": [{"name": "nobody", "required-credentials": [{"field": "CN", "must-match": "nobody"}]}]"#;
-    replace(
-        &s.config,
-        config_json_with(s.pki.server().files(), deny_all).as_bytes(),
-    );
+    let deny_all = TestConfig::new(s.pki.server().files())
+        .authorized_peers([Policy::new("nobody").cn("nobody")]);
+    replace(&s.config, deny_all.to_json().as_bytes());
     assert_eq!(
         ctx.reload().unwrap(),
         ReloadOutcome::Reloaded { generation: 2 }
@@ -384,7 +388,7 @@ fn rule_changes_apply_to_new_handshakes_only() {
 
 #[test]
 fn the_interval_reloads_without_watching() {
-    let s = setup("");
+    let s = setup();
     let options = ReloadOptions {
         // The shortest interval there is.
         interval: Duration::from_secs(1),
@@ -393,7 +397,10 @@ fn the_interval_reloads_without_watching() {
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
     let next = rotated(&s.pki, "next");
-    replace(&s.config, config_json_with(next.files(), "").as_bytes());
+    replace(
+        &s.config,
+        TestConfig::new(next.files()).to_json().as_bytes(),
+    );
     let expected = fingerprint(next.files());
     wait_for("the interval reload", || served(&ctx) == expected);
 }
@@ -432,11 +439,11 @@ fn next_reload(events: &Receiver<ReloadEvent>) -> u64 {
 
 #[test]
 fn status_and_current_never_mix_generations() {
-    let s = setup("");
+    let s = setup();
     let next = rotated(&s.pki, "next");
     let configs = [
-        config_json_with(s.pki.server().files(), ""),
-        config_json_with(next.files(), ""),
+        TestConfig::new(s.pki.server().files()).to_json(),
+        TestConfig::new(next.files()).to_json(),
     ];
     // Generation g serves configs[(g - 1) % 2].
     let fingerprints = Arc::new([
@@ -510,7 +517,7 @@ fn status_and_current_never_mix_generations() {
 
 #[test]
 fn a_busy_directory_does_not_postpone_a_reload() {
-    let s = setup("");
+    let s = setup();
     // A quiet period longer than the gap between unrelated writes: it never comes.
     let options = ReloadOptions {
         debounce: Duration::from_secs(1),
@@ -532,7 +539,10 @@ fn a_busy_directory_does_not_postpone_a_reload() {
         })
     };
     let next = rotated(&s.pki, "next");
-    replace(&s.config, config_json_with(next.files(), "").as_bytes());
+    replace(
+        &s.config,
+        TestConfig::new(next.files()).to_json().as_bytes(),
+    );
     let generation = next_reload(&events);
     stop.store(true, Ordering::Relaxed);
     toucher.join().expect("toucher thread");
@@ -587,12 +597,15 @@ fn extreme_reload_durations_never_panic() {
         ),
     ];
     for (field, options) in cases {
-        let s = setup("");
+        let s = setup();
         let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options.clone())
             .unwrap();
         let events = ctx.subscribe();
         let next = rotated(&s.pki, "next");
-        replace(&s.config, config_json_with(next.files(), "").as_bytes());
+        replace(
+            &s.config,
+            TestConfig::new(next.files()).to_json().as_bytes(),
+        );
         eprintln!("{field}: {options:?}");
         assert!(next_reload(&events) >= 2, "{field}");
         assert_eq!(served(&ctx), fingerprint(next.files()), "{field}");
@@ -636,7 +649,7 @@ fn dropping_stops_the_worker_and_the_watcher() {
     // process at the same time may be counted as ours, and are then waited for as well.
     const WORKER: &str = "vespa-tls-reload";
     const WATCHER: &str = "notify-rs inotify loop";
-    let s = setup("");
+    let s = setup();
     let (workers, watchers) = (threads_named(WORKER), threads_named(WATCHER));
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     // A thread names itself once it runs: wait for ours to show up.

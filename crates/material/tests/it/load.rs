@@ -1,5 +1,6 @@
 //! CryptoMaterial through its public API, on material made by vespa-tls-testkit.
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use rustls_pki_types::PrivateKeyDer;
@@ -7,7 +8,7 @@ use time::Duration;
 use vespa_tls_config::{Files, Location, Severity};
 use vespa_tls_material::{CryptoMaterial, KeyKind, MaterialError, PublicKeyType, codes};
 use vespa_tls_pki::{KeyType, write_node_files};
-use vespa_tls_testkit::{Fixture, TestPki};
+use vespa_tls_testkit::{Fixture, Openssl, TestPki};
 
 fn load_fixture(pki: &TestPki, fixture: Fixture) -> (Files, Result<CryptoMaterial, MaterialError>) {
     let f = pki.fixture(fixture).expect("fixture is written");
@@ -106,28 +107,25 @@ fn report_facts_match_independent_computations() {
     );
     assert_eq!(leaf.extended_key_usages.as_ref().unwrap().len(), 2);
 
-    if std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok()
-    {
-        let out = std::process::Command::new("openssl")
-            .args([
+    // The same fingerprint and serial as openssl shows them.
+    if let Some(openssl) = Openssl::or_skip() {
+        let certificates = &pki.server().files().certificates;
+        let text = openssl.run(
+            pki.dir(),
+            [
                 "x509",
                 "-noout",
                 "-fingerprint",
                 "-sha256",
                 "-serial",
                 "-in",
-            ])
-            .arg(&pki.server().files().certificates)
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
+            ]
+            .map(OsStr::new)
+            .into_iter()
+            .chain([certificates.as_os_str()]),
+        );
         assert!(text.contains(&leaf.sha256_fingerprint), "{text}");
         assert!(text.contains(&leaf.serial.replace(':', "")), "{text}");
-    } else {
-        println!("skipped the openssl cross-check: openssl is not on PATH");
     }
 }
 

@@ -1,9 +1,9 @@
 //! Issued certificates verified by an independent verifier (rustls-webpki) and, where it is
 //! installed, by `openssl verify`.
 
+use std::ffi::OsStr;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
-use std::process::Command;
 
 use der::Decode as _;
 use rustls_pki_types::{CertificateDer, ServerName, UnixTime};
@@ -12,6 +12,7 @@ use vespa_tls_pki::{
     CaParams, CertificateAuthority, ExtendedKeyUsages, IssuedCertificate, KeyType, NodeParams,
     PkiError, Validity, write_ca_files, write_node_files,
 };
+use vespa_tls_testkit::Openssl;
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
 
 fn now() -> OffsetDateTime {
@@ -381,80 +382,34 @@ fn node_files_are_absolute_private_and_named_by_a_config_that_parses() {
 
 #[test]
 fn openssl_accepts_what_we_issue_and_we_can_issue_under_an_openssl_ca() {
-    if Command::new("openssl").arg("version").output().is_err() {
-        println!("skipped: openssl is not on PATH");
+    let Some(openssl) = Openssl::or_skip() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     // The seed guide's Appendix A, by hand: an EC key (SEC1) and a self-signed CA.
-    run(
-        d,
-        &[
-            "ecparam",
-            "-name",
-            "prime256v1",
-            "-genkey",
-            "-noout",
-            "-out",
-            "root-ca.key",
-        ],
-    );
-    run(
-        d,
-        &[
-            "req",
-            "-new",
-            "-x509",
-            "-nodes",
-            "-key",
-            "root-ca.key",
-            "-out",
-            "root-ca.pem",
-            "-subj",
-            "/C=US/L=California/O=ACME/OU=ACME test root CA",
-            "-sha256",
-            "-days",
-            "3650",
-        ],
-    );
-    let cert_pem = std::fs::read_to_string(d.join("root-ca.pem")).unwrap();
-    let key_pem = std::fs::read_to_string(d.join("root-ca.key")).unwrap();
+    let openssl_ca = openssl.appendix_a_ca(d);
+    let cert_pem = std::fs::read_to_string(&openssl_ca.certificate).unwrap();
+    let key_pem = std::fs::read_to_string(&openssl_ca.private_key).unwrap();
     assert!(key_pem.contains("BEGIN EC PRIVATE KEY"));
     let ca = CertificateAuthority::load(&cert_pem, &key_pem).unwrap();
     let node = ca.issue(&localhost_params("myhost.example.com")).unwrap();
     let written = write_node_files(d, "host", &node, &ca.ca_bundle_pem()).unwrap();
     for purpose in ["sslserver", "sslclient"] {
-        let out = Command::new("openssl")
-            .current_dir(d)
-            .args(["verify", "-purpose", purpose, "-CAfile"])
-            .arg(&written.files.ca_certificates)
-            .arg(&written.files.certificates)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "openssl verify -purpose {purpose}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        openssl.run(
+            d,
+            [
+                OsStr::new("verify"),
+                OsStr::new("-purpose"),
+                OsStr::new(purpose),
+                OsStr::new("-CAfile"),
+                written.files.ca_certificates.as_os_str(),
+                written.files.certificates.as_os_str(),
+            ],
         );
     }
     // And openssl reads our keys.
-    run(d, &["pkey", "-in", "host.key", "-noout"]);
-}
-
-fn run(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    openssl.run(d, ["pkey", "-in", "host.key", "-noout"]);
 }
 
 #[cfg(unix)]

@@ -1,14 +1,14 @@
 //! Each fixture has the property its name promises, checked with independent parsers.
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 use der::Decode as _;
 use rustls_pki_types::pem::{PemObject as _, SectionKind};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use time::OffsetDateTime;
 use vespa_tls_pki::KeyType;
-use vespa_tls_testkit::{EncryptedBy, Fixture, FixtureFiles, TestPki, read_certificates};
+use vespa_tls_testkit::{EncryptedBy, Fixture, FixtureFiles, Openssl, TestPki, read_certificates};
 use webpki::{EndEntityCert, KeyUsage, anchor_from_trusted_cert};
 use x509_cert::Certificate;
 
@@ -238,15 +238,13 @@ fn encrypted_key_fixtures_hide_from_the_pem_parser() {
     match pkcs8.encrypted_by {
         Some(EncryptedBy::Openssl) => {
             // A real encrypted key: openssl decrypts it with the passphrase.
-            let out = Command::new("openssl")
-                .args(["pkey", "-passin", "pass:vespa-testkit", "-noout", "-in"])
-                .arg(&pkcs8.files.private_key)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+            let openssl = Openssl::find().expect("openssl made the key");
+            openssl.run(
+                pkcs8.files.private_key.parent().unwrap(),
+                ["pkey", "-passin", "pass:vespa-testkit", "-noout", "-in"]
+                    .map(OsStr::new)
+                    .into_iter()
+                    .chain([pkcs8.files.private_key.as_os_str()]),
             );
         }
         Some(EncryptedBy::HandBuilt) => println!("openssl not on PATH: hand-built encrypted key"),
@@ -287,19 +285,14 @@ fn key_encoding_fixtures() {
             key_matches(&sec1.files.private_key, &certs[0]),
             "{key_type:?}"
         );
-        if Command::new("openssl").arg("version").output().is_ok() {
-            let out = Command::new("openssl")
-                .args(["ec", "-check", "-noout", "-in"])
-                .arg(&sec1.files.private_key)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
+        if let Some(openssl) = Openssl::or_skip() {
+            openssl.run(
+                pki.dir(),
+                ["ec", "-check", "-noout", "-in"]
+                    .map(OsStr::new)
+                    .into_iter()
+                    .chain([sec1.files.private_key.as_os_str()]),
             );
-        } else {
-            println!("skipped openssl ec -check: openssl is not on PATH");
         }
     }
 

@@ -1,29 +1,9 @@
-//! Shared helpers: contexts from test PKIs, and in-memory handshakes.
-
-use std::sync::Arc;
+//! Shared helpers: in-memory handshakes between contexts (the contexts come from the
+//! testkit's `TestConfig`).
 
 use rustls::pki_types::ServerName;
-use vespa_tls_config::{Files, TransportSecurityOptions};
-use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
-use vespa_tls_testkit::{HandshakeOutcome, config_json_with, handshake_in_memory};
-
-/// Options naming `files`, plus extra top-level JSON members (`""` for none).
-pub(crate) fn options(files: &Files, extra: &str) -> TransportSecurityOptions {
-    let json = config_json_with(files, extra);
-    vespa_tls_config::parse(&json)
-        .unwrap_or_else(|e| panic!("{e}\n{json}"))
-        .0
-}
-
-pub(crate) fn context(files: &Files, extra: &str, modes: TlsModes) -> TlsContext {
-    TlsContext::from_options(
-        &options(files, extra),
-        modes,
-        Arc::new(TlsMetrics::default()),
-    )
-    .expect("context builds")
-    .0
-}
+use vespa_tls_context::TlsContext;
+use vespa_tls_testkit::{HandshakeOutcome, handshake_in_memory};
 
 /// A full handshake in memory between a client of `client_ctx` dialling `name` and a server
 /// of `server_ctx`.
