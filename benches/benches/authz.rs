@@ -3,12 +3,12 @@
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use rcgen::string::Ia5String;
-use rcgen::{CertificateParams, DistinguishedName, DnType, KeyPair, SanType};
+use rcgen::{CertificateParams, DistinguishedName, DnType, SanType};
 use regex::Regex;
 use std::hint::black_box;
 use vespa_tls_authz::{Authorizer, Glob, GlobDialect, PeerCredentials};
-use vespa_tls_benches::SEED_CONFIG;
 use vespa_tls_config::{AuthorizedPeers, CredentialField, PeerPolicy, RequiredPeerCredential};
+use vespa_tls_testkit::{glob_regex, seed_options, self_signed_der};
 
 /// (pattern, dialect, input): the seed's patterns and typical URI patterns, matching and not.
 const GLOB_CASES: &[(&str, GlobDialect, &str)] = &[
@@ -54,21 +54,6 @@ const GLOB_CASES: &[(&str, GlobDialect, &str)] = &[
     ),
 ];
 
-/// The anchored regex equivalent to a glob (the same translation the property tests use).
-fn to_regex(pattern: &str, dialect: GlobDialect) -> Regex {
-    let boundary = regex::escape(&dialect.boundary().to_string());
-    let mut re = String::from(r"\A");
-    for c in pattern.chars() {
-        match c {
-            '*' => re.push_str(&format!("[^{boundary}]*")),
-            '?' if dialect == GlobDialect::Dns => re.push_str(&format!("[^{boundary}]")),
-            c => re.push_str(&regex::escape(&c.to_string())),
-        }
-    }
-    re.push_str(r"\z");
-    Regex::new(&re).expect("escaped glob is a valid regex")
-}
-
 fn glob_vs_regex(c: &mut Criterion) {
     let globs: Vec<(Glob, &str)> = GLOB_CASES
         .iter()
@@ -76,7 +61,7 @@ fn glob_vs_regex(c: &mut Criterion) {
         .collect();
     let regexes: Vec<(Regex, &str)> = GLOB_CASES
         .iter()
-        .map(|&(p, d, i)| (to_regex(p, d), i))
+        .map(|&(p, d, i)| (glob_regex(p, d), i))
         .collect();
     for ((glob, input), (regex, _)) in globs.iter().zip(&regexes) {
         assert_eq!(glob.is_match(input), regex.is_match(input), "{glob:?}");
@@ -110,17 +95,11 @@ fn monitoring_certificate() -> Vec<u8> {
     params.subject_alt_names = vec![SanType::DnsName(
         Ia5String::try_from("i1.us-east-2.monitor.example.com").expect("ASCII"),
     )];
-    let key = KeyPair::generate().expect("key generation");
-    params
-        .self_signed(&key)
-        .expect("self-signing")
-        .der()
-        .to_vec()
+    self_signed_der(params)
 }
 
 fn seed(c: &mut Criterion) {
-    let (options, _) = vespa_tls_config::parse(SEED_CONFIG).expect("seed config parses");
-    let (authorizer, _) = Authorizer::compile(options.authorized_peers.as_ref());
+    let (authorizer, _) = Authorizer::compile(seed_options().authorized_peers.as_ref());
     let der = monitoring_certificate();
     let peer = PeerCredentials::from_der(&der).expect("extraction");
     assert!(authorizer.authorize(&peer).is_authorized());

@@ -12,18 +12,10 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_material::CryptoMaterial;
 use vespa_tls_pki::KeyType;
-use vespa_tls_testkit::{Node, TestPki, handshake_in_memory};
+use vespa_tls_testkit::{Node, TestConfig, TestPki, handshake_in_memory};
 
 fn context(node: &Node) -> TlsContext {
-    let json = std::fs::read(node.config_path()).expect("config file");
-    let (options, _) = vespa_tls_config::parse_slice(&json).expect("config parses");
-    TlsContext::from_options(
-        &options,
-        TlsModes::default(),
-        Arc::new(TlsMetrics::default()),
-    )
-    .expect("context builds")
-    .0
+    TestConfig::new(node.files()).context()
 }
 
 /// What a Rust service would write without vespa-tls: webpki verifiers, one certificate.

@@ -20,22 +20,14 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use vespa_tls_benches::cpu::process_cpu_time;
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::{TlsContext, TlsMetrics, TlsModes};
+use vespa_tls_context::TlsContext;
 use vespa_tls_material::CryptoMaterial;
-use vespa_tls_testkit::{Node, TestPki};
+use vespa_tls_testkit::{Node, TestConfig, TestPki};
 use vespa_tls_transport::snoop::classify;
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 
 fn context(node: &Node) -> Arc<TlsContext> {
-    let json = std::fs::read(node.config_path()).expect("config file");
-    let (options, _) = vespa_tls_config::parse_slice(&json).expect("config parses");
-    let (ctx, _) = TlsContext::from_options(
-        &options,
-        TlsModes::default(),
-        Arc::new(TlsMetrics::default()),
-    )
-    .expect("context builds");
-    Arc::new(ctx)
+    Arc::new(TestConfig::new(node.files()).context())
 }
 
 fn bare_server(node: &Node) -> Arc<ServerConfig> {

@@ -18,7 +18,10 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vespa_tls_authz::{Capability, CapabilitySet};
-use vespa_tls_config::MixedMode;
+use vespa_tls_config::{
+    AuthorizedPeers, CredentialField, MixedMode, PeerPolicy, RequiredPeerCredential,
+    TransportSecurityOptions,
+};
 use vespa_tls_context::{
     PeerRejection, ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes,
 };
@@ -32,23 +35,35 @@ use crate::cli::{DemoArgs, ProbeArgs, Protocol};
 use crate::output::{Verdict, say, say_json};
 use crate::probe::{Endpoint, scan_all, scan_table};
 
-const RULES: &str = r#""authorized-peers": [
-    {
-      "name": "cluster-p2p",
-      "description": "Cluster-internal node P2P access",
-      "required-credentials": [{ "field": "SAN_DNS", "must-match": "*.mycluster.vespa.example.com" }]
-    },
-    {
-      "name": "monitoring",
-      "description": "Backend monitoring service access",
-      "capabilities": ["vespa.telemetry"],
-      "required-credentials": [
-        { "field": "CN", "must-match": "vespa-monitoring.example.com" },
-        { "field": "SAN_DNS", "must-match": "*.us-east-*.monitor.example.com" }
-      ]
-    }
-  ],
-  "disable-hostname-validation": false"#;
+/// Every node's `authorized-peers`: the guide's two policies, the monitoring one limited to
+/// telemetry.
+fn rules() -> AuthorizedPeers {
+    let require = |field, pattern: &str| RequiredPeerCredential {
+        field,
+        must_match: pattern.to_owned(),
+    };
+    let policies = vec![
+        PeerPolicy {
+            name: "cluster-p2p".to_owned(),
+            description: Some("Cluster-internal node P2P access".to_owned()),
+            capabilities: None,
+            required_credentials: vec![require(
+                CredentialField::SanDns,
+                "*.mycluster.vespa.example.com",
+            )],
+        },
+        PeerPolicy {
+            name: "monitoring".to_owned(),
+            description: Some("Backend monitoring service access".to_owned()),
+            capabilities: Some(vec!["vespa.telemetry".to_owned()]),
+            required_credentials: vec![
+                require(CredentialField::Cn, "vespa-monitoring.example.com"),
+                require(CredentialField::SanDns, "*.us-east-*.monitor.example.com"),
+            ],
+        },
+    ];
+    AuthorizedPeers::new(policies).expect("two policies")
+}
 
 const SETUP: &str = "1. A CA and node certificates (what the guide's Appendix A does with openssl)";
 const ROLLOUT: &str = "2. Rolling TLS out: node-a serves, node-b calls it, one phase at a time";
@@ -650,22 +665,12 @@ fn write_node(
 ) -> anyhow::Result<NodeFiles> {
     let issued = ca.issue(params)?;
     let written = write_node_files(&dir.join(name), name, &issued, &ca.ca_bundle_pem())?;
-    let mut json = written
-        .config_json
-        .trim_end()
-        .trim_end_matches('}')
-        .trim_end()
-        .to_owned();
-    // The pki writes every default; replace the hostname flag with our rules (which include it).
-    json = json
-        .trim_end_matches("\"disable-hostname-validation\": false")
-        .trim_end()
-        .to_owned();
-    let json = format!("{json}\n  {RULES}\n}}\n");
+    let options = TransportSecurityOptions {
+        authorized_peers: Some(rules()),
+        ..TransportSecurityOptions::with_files(written.files)
+    };
     let config = dir.join(name).join("tls.json");
-    write_public_file(&config, json.as_bytes())?;
-    let (options, _) = vespa_tls_config::parse(&json)
-        .with_context(|| format!("{}: demo config", config.display()))?;
+    write_public_file(&config, options.to_json().as_bytes())?;
     let (context, _) = TlsContext::from_options(
         &options,
         TlsModes::default(),
