@@ -70,86 +70,121 @@ fn mutual_tls_without_rules_grants_everything() {
     );
 }
 
+/// What the server does with the client in one authorization mode.
+#[derive(Debug)]
+enum Expected {
+    /// Let through with this many capabilities, these matched policies, and whether the
+    /// denial reasons travel with the connection (log_only).
+    Accepted {
+        capabilities: usize,
+        matched: &'static [&'static str],
+        denied: bool,
+    },
+    /// Refused by authorization, naming the peer and the policy.
+    Refused,
+}
+
 #[test]
 fn server_authorizes_clients_in_each_mode() {
+    use AuthorizationMode::{Disable, Enforce, LogOnly};
+    // (mode, policy, expected, invalid_peer_credentials afterwards)
+    let table: [(AuthorizationMode, fn() -> Policy, Expected, u64); 5] = [
+        (
+            Enforce,
+            client_telemetry,
+            Expected::Accepted {
+                capabilities: 6,
+                matched: &["clients"],
+                denied: false,
+            },
+            0,
+        ),
+        (Enforce, only_others, Expected::Refused, 1),
+        (
+            LogOnly,
+            only_others,
+            Expected::Accepted {
+                capabilities: 0,
+                matched: &[],
+                denied: true,
+            },
+            1,
+        ),
+        (
+            LogOnly,
+            client_telemetry,
+            Expected::Accepted {
+                capabilities: 6,
+                matched: &["clients"],
+                denied: false,
+            },
+            0,
+        ),
+        (
+            Disable,
+            only_others,
+            Expected::Accepted {
+                capabilities: 32,
+                matched: &[],
+                denied: false,
+            },
+            0,
+        ),
+    ];
     let pki = TestPki::new().unwrap();
     let client = TestConfig::new(pki.client().files()).context();
-
-    // enforce + matching policy: the policy's capabilities.
-    let server = TestConfig::new(pki.server().files())
-        .authorized_peers([client_telemetry()])
-        .context_with(modes(AuthorizationMode::Enforce));
-    let outcome = handshake(&client, &server, "localhost");
-    assert!(outcome.ok());
-    let peer = server
-        .peer_authorization(
-            outcome.server.peer_certificates().unwrap(),
-            PeerRole::Client,
-        )
-        .unwrap();
-    assert_eq!(peer.decision.matched_policies, ["clients"]);
-    assert!(
-        peer.decision
-            .capabilities
-            .contains(Capability::ContentStateApi)
-    );
-    assert_eq!(peer.decision.capabilities.len(), 6);
-
-    // enforce + no matching policy: refused, with the reason, and counted.
-    let server = TestConfig::new(pki.server().files())
-        .authorized_peers([only_others()])
-        .context_with(modes(AuthorizationMode::Enforce));
-    let outcome = handshake(&client, &server, "localhost");
-    let error = outcome.server_error.expect("the server refuses");
-    let rejection = PeerRejection::from_rustls(&error).expect("our rejection");
-    let text = rejection.to_string();
-    assert!(
-        text.contains("client.localhost") && text.contains("others"),
-        "{text}"
-    );
-    assert!(outcome.client_error.is_some(), "the client hears the alert");
-    assert_eq!(
-        server.metrics().snapshot().server.invalid_peer_credentials,
-        1
-    );
-
-    // log_only: let through with no capabilities, and counted.
-    let server = TestConfig::new(pki.server().files())
-        .authorized_peers([only_others()])
-        .context_with(modes(AuthorizationMode::LogOnly));
-    let outcome = handshake(&client, &server, "localhost");
-    assert!(outcome.ok());
-    let peer = server
-        .peer_authorization(
-            outcome.server.peer_certificates().unwrap(),
-            PeerRole::Client,
-        )
-        .unwrap();
-    assert!(peer.decision.accept);
-    assert!(peer.decision.capabilities.is_empty());
-    assert!(peer.decision.denied.is_some());
-    assert_eq!(
-        server.metrics().snapshot().server.invalid_peer_credentials,
-        1
-    );
-
-    // disable: no authorization, all capabilities.
-    let server = TestConfig::new(pki.server().files())
-        .authorized_peers([only_others()])
-        .context_with(modes(AuthorizationMode::Disable));
-    let outcome = handshake(&client, &server, "localhost");
-    assert!(outcome.ok());
-    let peer = server
-        .peer_authorization(
-            outcome.server.peer_certificates().unwrap(),
-            PeerRole::Client,
-        )
-        .unwrap();
-    assert_eq!(peer.decision.capabilities.len(), 32);
-    assert_eq!(
-        server.metrics().snapshot().server.invalid_peer_credentials,
-        0
-    );
+    for (mode, policy, expected, invalid) in table {
+        let row = format!("{mode:?}, policy {:?}", policy());
+        let server = TestConfig::new(pki.server().files())
+            .authorized_peers([policy()])
+            .context_with(modes(mode));
+        let outcome = handshake(&client, &server, "localhost");
+        match expected {
+            Expected::Accepted {
+                capabilities,
+                matched,
+                denied,
+            } => {
+                assert!(outcome.ok(), "{row}: {:?}", outcome.server_error);
+                let peer = server
+                    .peer_authorization(
+                        outcome.server.peer_certificates().unwrap(),
+                        PeerRole::Client,
+                    )
+                    .unwrap();
+                assert!(peer.decision.accept, "{row}");
+                assert_eq!(peer.decision.capabilities.len(), capabilities, "{row}");
+                assert_eq!(peer.decision.matched_policies, matched, "{row}");
+                assert_eq!(peer.decision.denied.is_some(), denied, "{row}");
+                if capabilities == 6 {
+                    assert!(
+                        peer.decision
+                            .capabilities
+                            .contains(Capability::ContentStateApi),
+                        "{row}"
+                    );
+                }
+            }
+            Expected::Refused => {
+                let error = outcome.server_error.expect("the server refuses");
+                let rejection = PeerRejection::from_rustls(&error).expect("our rejection");
+                let text = rejection.to_string();
+                assert!(
+                    text.contains("client.localhost") && text.contains("others"),
+                    "{row}: {text}"
+                );
+                assert!(
+                    outcome.client_error.is_some(),
+                    "{row}: the client hears the alert"
+                );
+            }
+        }
+        assert_eq!(
+            server.metrics().snapshot().server.invalid_peer_credentials,
+            invalid,
+            "{row}"
+        );
+    }
 }
 
 #[test]
