@@ -84,11 +84,14 @@ enum Expected {
     Refused,
 }
 
+/// Mode, the server's one policy, what happens, `invalid_peer_credentials` afterwards.
+type Row = (AuthorizationMode, fn() -> Policy, Expected, u64);
+
 #[test]
 fn server_authorizes_clients_in_each_mode() {
     use AuthorizationMode::{Disable, Enforce, LogOnly};
     // (mode, policy, expected, invalid_peer_credentials afterwards)
-    let table: [(AuthorizationMode, fn() -> Policy, Expected, u64); 5] = [
+    let table: [Row; 5] = [
         (
             Enforce,
             client_telemetry,
