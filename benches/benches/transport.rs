@@ -16,13 +16,12 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 use std::hint::black_box;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 use vespa_tls_benches::cpu::process_cpu_time;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::TlsContext;
 use vespa_tls_material::CryptoMaterial;
-use vespa_tls_testkit::{Node, TestConfig, TestPki};
+use vespa_tls_testkit::{Handshaker, Node, Server, TestConfig, TestPki};
 use vespa_tls_transport::snoop::classify;
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 
@@ -55,59 +54,10 @@ fn bare_server(node: &Node) -> Arc<ServerConfig> {
     Arc::new(config)
 }
 
-enum Server {
-    Ours(Acceptor),
-    Bare(tokio_rustls::TlsAcceptor),
-}
-
-/// Accepts forever; each connection gets one byte after the handshake, then is read to EOF
-/// (discarding, replying one byte per `\n`-terminated chunk end).
-async fn serve(server: Arc<Server>) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                return;
-            };
-            let _ = socket.set_nodelay(true);
-            let server = Arc::clone(&server);
-            tokio::spawn(async move {
-                match &*server {
-                    Server::Ours(acceptor) => {
-                        if let Ok((stream, _)) = acceptor.accept_tcp(socket).await {
-                            sink(stream).await;
-                        }
-                    }
-                    Server::Bare(acceptor) => {
-                        if let Ok(stream) = acceptor.accept(socket).await {
-                            sink(stream).await;
-                        }
-                    }
-                }
-            });
-        }
-    });
-    address
-}
-
-async fn sink<S: AsyncReadExt + AsyncWriteExt + Unpin>(mut stream: S) {
-    if stream.write_all(b"!").await.is_err() {
-        return;
-    }
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                if buf[..n].ends_with(b"\n")
-                    && (stream.write_all(b"!").await.is_err() || stream.flush().await.is_err())
-                {
-                    return;
-                }
-            }
-        }
-    }
+/// A sink server on loopback (testkit's): one byte after the handshake, then one per
+/// `\n`-terminated chunk; runs until dropped.
+async fn sink<H: Handshaker>(handshaker: H) -> Server<H> {
+    Server::sink(handshaker).start().await.expect("bind")
 }
 
 async fn one_handshake(connector: &Connector, address: SocketAddr) {
@@ -137,30 +87,17 @@ fn handshakes(c: &mut Criterion) {
         TlsSource::Fixed(Arc::clone(&client_ctx)),
         MixedMode::TlsClientTlsServer,
     );
-    let servers = [
-        (
-            "acceptor_tls_only",
-            Server::Ours(Acceptor::new(
-                TlsSource::Fixed(Arc::clone(&server_ctx)),
-                MixedMode::TlsClientTlsServer,
-            )),
-        ),
-        (
-            "acceptor_mixed",
-            Server::Ours(Acceptor::new(
-                TlsSource::Fixed(Arc::clone(&server_ctx)),
-                MixedMode::TlsClientMixedServer,
-            )),
-        ),
-        (
-            "bare_tokio_rustls",
-            Server::Bare(tokio_rustls::TlsAcceptor::from(bare_server(pki.server()))),
-        ),
+    let ours = |mode| Acceptor::new(TlsSource::Fixed(Arc::clone(&server_ctx)), mode);
+    let tls_only = runtime.block_on(sink(ours(MixedMode::TlsClientTlsServer)));
+    let mixed = runtime.block_on(sink(ours(MixedMode::TlsClientMixedServer)));
+    let bare = runtime.block_on(sink(tokio_rustls::TlsAcceptor::from(bare_server(
+        pki.server(),
+    ))));
+    let addresses = [
+        ("acceptor_tls_only", tls_only.address),
+        ("acceptor_mixed", mixed.address),
+        ("bare_tokio_rustls", bare.address),
     ];
-    let addresses: Vec<(&str, SocketAddr)> = servers
-        .into_iter()
-        .map(|(name, server)| (name, runtime.block_on(serve(Arc::new(server)))))
-        .collect();
     for (_, address) in &addresses {
         runtime.block_on(one_handshake(&connector, *address));
     }
@@ -200,14 +137,8 @@ fn streams(c: &mut Criterion) {
     let runtime = Runtime::new().expect("runtime");
     let pki = TestPki::new().expect("test PKI");
     let (server_ctx, client_ctx) = (context(pki.server()), context(pki.client()));
-    let tls_server = Server::Ours(Acceptor::new(
-        TlsSource::Fixed(server_ctx),
-        MixedMode::TlsClientTlsServer,
-    ));
-    let plain_server = Server::Ours(Acceptor::new(
-        TlsSource::disabled(),
-        MixedMode::TlsClientTlsServer,
-    ));
+    let tls_server = Acceptor::new(TlsSource::Fixed(server_ctx), MixedMode::TlsClientTlsServer);
+    let plain_server = Acceptor::new(TlsSource::disabled(), MixedMode::TlsClientTlsServer);
     let tls_client = Connector::new(TlsSource::Fixed(client_ctx), MixedMode::TlsClientTlsServer);
     let plain_client = Connector::new(TlsSource::disabled(), MixedMode::TlsClientTlsServer);
     let mut payload = vec![0x5au8; CHUNK];
@@ -220,7 +151,8 @@ fn streams(c: &mut Criterion) {
         ("tls", tls_server, &tls_client),
         ("plaintext", plain_server, &plain_client),
     ] {
-        let address = runtime.block_on(serve(Arc::new(server)));
+        let server = runtime.block_on(sink(server));
+        let address = server.address;
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 runtime.block_on(async {

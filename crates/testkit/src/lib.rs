@@ -7,8 +7,15 @@
 //! signed by another CA, serverAuth-only, encrypted keys, PKCS#1 / SEC1 / Ed25519 keys, the leaf
 //! not first, a key that does not match, empty files, keys and certificates in the wrong file.
 //!
-//! This crate is only ever a dev-dependency (`publish = false`). Every certificate is made at
-//! test time; no private key is committed.
+//! On the network side: [`Server`], an accept loop over the library's `Acceptor` (or bare
+//! tokio-rustls) that echoes or sinks, for a bounded number of connections or until dropped,
+//! and records each connection's outcome; [`LegacyClientHello`] and the other ClientHellos our
+//! own client never sends; [`Served`], a child process killed on drop whose output is kept and
+//! waited on with bounded waits (a `listening` event, s_server's `ACCEPT` line: [`SServer`]).
+//!
+//! This crate is `publish = false`: a dev-dependency of the product crates, a normal one only
+//! of the unpublished tools and harnesses (`benches`, `tests/reliability`). Every certificate
+//! is made at test time; no private key is committed.
 //!
 //! ```
 //! use vespa_tls_testkit::{Fixture, TestPki};
@@ -23,11 +30,14 @@ mod config;
 mod convert;
 mod error;
 mod glob;
+mod hello;
 mod leaf;
 mod memory;
 mod openssl;
 mod pki;
+mod process;
 mod seed;
+mod server;
 
 pub use config::{Policy, TestConfig};
 pub use convert::{
@@ -36,6 +46,7 @@ pub use convert::{
 };
 pub use error::TestkitError;
 pub use glob::glob_regex;
+pub use hello::{LegacyClientHello, oversized_hello_config, real_client_hello};
 pub use leaf::self_signed_der;
 pub use memory::{HandshakeOutcome, handshake_in_memory};
 pub use openssl::{AppendixCa, HostKey, Openssl, SKIPPED};
@@ -43,4 +54,12 @@ pub use pki::{
     Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
     TestPkiBuilder, bind_loopback, config_json, config_json_with, read_certificates,
 };
+pub use process::{
+    KEEP_LINES, Listening, SServer, Served, ServedError, clear_tls_env, json_event,
+    openssl_peer_args,
+};
 pub use seed::{SEED_CONFIG, seed_options};
+pub use server::{
+    Accepted, BACKLOG, Flavour, Handshaker, IDLE_LIMIT, KEEP, Seen, Server, ServerBuilder, Tally,
+    WAIT_LIMIT,
+};

@@ -11,6 +11,9 @@
 //! cargo run -p vespa-tls-transport --example echo -- server 127.0.0.1:4080
 //! ```
 //! The server prints one line per connection: the peer, TLS or plaintext, and capabilities.
+//!
+//! The accept loop is written out on purpose: it is the one a service writes with the published
+//! crates. Tests and benchmarks use the (unpublished) testkit's `Server` instead.
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

@@ -25,6 +25,9 @@ pub enum ScenarioError {
     /// A TLS context could not be built or reloaded.
     #[error(transparent)]
     Context(#[from] vespa_tls_context::ContextError),
+    /// A child process did not start, print what was waited for, or exit in time.
+    #[error(transparent)]
+    Process(#[from] vespa_tls_testkit::ServedError),
     /// A node process misbehaved (did not start, exited, timed out).
     #[error("{node}: {message}")]
     Node {

@@ -13,6 +13,8 @@ use tokio::time::timeout;
 use vespa_tls_transport::Connector;
 use vespa_tls_transport::snoop::{NotTlsReason, Snoop, classify};
 
+use vespa_tls_testkit::{LegacyClientHello, real_client_hello};
+
 use crate::echo::request;
 use crate::payload::Rng;
 
@@ -167,48 +169,6 @@ pub fn random_bytes(seed: u64) -> Vec<u8> {
     bytes
 }
 
-/// A hand-made ClientHello of TLS 1.0 or 1.1: `legacy` is the hello's version (0x01 or 0x02
-/// after 0x03), `record` the record version's second byte; CBC suites, no supported_versions.
-pub fn legacy_client_hello(legacy: u8, record: u8) -> Vec<u8> {
-    let mut body = vec![0x03, legacy];
-    body.extend_from_slice(&[0x42; 32]);
-    body.push(0); // session id
-    let suites = [
-        0xc0, 0x0a, 0xc0, 0x14, 0x00, 0x39, 0xc0, 0x09, 0xc0, 0x13, 0x00, 0x33, 0x00, 0x35, 0x00,
-        0x2f, 0x00, 0xff,
-    ];
-    body.extend_from_slice(&[0x00, suites.len() as u8]);
-    body.extend_from_slice(&suites);
-    body.extend_from_slice(&[0x01, 0x00]); // compression: null
-    let extensions = [
-        0x00, 0x0b, 0x00, 0x04, 0x03, 0x00, 0x01, 0x02, // ec_point_formats
-        0x00, 0x0a, 0x00, 0x0c, 0x00, 0x0a, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x1e, 0x00, 0x19, 0x00,
-        0x18, // supported_groups
-        0x00, 0x23, 0x00, 0x00, // session_ticket
-    ];
-    body.extend_from_slice(&[0x00, extensions.len() as u8]);
-    body.extend_from_slice(&extensions);
-    let mut handshake = vec![0x01, 0x00, 0x00, body.len() as u8];
-    handshake.extend_from_slice(&body);
-    let mut out = vec![0x16, 0x03, record, 0x00, handshake.len() as u8];
-    out.extend_from_slice(&handshake);
-    out
-}
-
-/// The first flight rustls sends with `config` to `localhost`: a real ClientHello.
-pub fn real_client_hello(config: &Arc<ClientConfig>) -> Vec<u8> {
-    let name = ServerName::try_from("localhost").expect("a valid DNS name");
-    let mut connection = rustls::ClientConnection::new(Arc::clone(config), name)
-        .expect("a client config builds a connection");
-    let mut out = Vec::new();
-    while connection.wants_write() {
-        connection
-            .write_tls(&mut out)
-            .expect("writing to a Vec cannot fail");
-    }
-    out
-}
-
 /// What a raw client saw.
 #[derive(Debug, Clone)]
 pub struct RawResult {
@@ -357,28 +317,16 @@ pub async fn run(
             raw_client(address, vec![(now, random_bytes(seed))], bound + slack).await?
         }
         Hostile::Tls10Hello => {
-            raw_client(
-                address,
-                vec![(now, legacy_client_hello(0x01, 0x01))],
-                bound + slack,
-            )
-            .await?
+            let hello = LegacyClientHello::tls10().to_bytes();
+            raw_client(address, vec![(now, hello)], bound + slack).await?
         }
         Hostile::Tls11Hello => {
-            raw_client(
-                address,
-                vec![(now, legacy_client_hello(0x02, 0x01))],
-                bound + slack,
-            )
-            .await?
+            let hello = LegacyClientHello::tls11().to_bytes();
+            raw_client(address, vec![(now, hello)], bound + slack).await?
         }
         Hostile::Tls11RecordHello => {
-            raw_client(
-                address,
-                vec![(now, legacy_client_hello(0x02, 0x02))],
-                bound + slack,
-            )
-            .await?
+            let hello = LegacyClientHello::tls11().record_version(0x02).to_bytes();
+            raw_client(address, vec![(now, hello)], bound + slack).await?
         }
     };
     check_raw(expect, &result, deadline, bound)
@@ -451,11 +399,4 @@ async fn tls_exchange(address: SocketAddr, config: &Arc<ClientConfig>, bound: Du
         (&reply == b"big hello\n").then_some(())
     };
     matches!(timeout(bound, attempt).await, Ok(Some(())))
-}
-
-/// A client config whose ClientHello is about 18 KB: seventy 250-byte ALPN names.
-pub fn oversized_config(good: &ClientConfig) -> Arc<ClientConfig> {
-    let mut config = good.clone();
-    config.alpn_protocols = (0..70u8).map(|i| vec![b'a' + (i % 26); 250]).collect();
-    Arc::new(config)
 }

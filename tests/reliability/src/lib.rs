@@ -6,11 +6,12 @@
 //! what those tests and the `reliability-node` binary use (the rest is `pub(crate)`; the
 //! crate is a test harness, `publish = false`, and nothing outside the workspace builds on it):
 //!
-//! - [`echo`]: an echo service on the library's [`Acceptor`](vespa_tls_transport::Acceptor) and
+//! - [`echo`]: the scenarios' echo server (the testkit's
+//!   [`Server`](vespa_tls_testkit::Server) on the library's acceptor, keeping few outcomes) and
 //!   one *request* (connect, send a checked payload, read the echo, close cleanly);
 //! - [`load`]: client loops that count every request (ok, failed, corrupted, latency);
 //! - [`node`]: a node *process* (`reliability-node`: echo server and peer caller) and its
-//!   handle, for the rolling upgrade;
+//!   handle (on the testkit's [`Served`](vespa_tls_testkit::Served)), for the rolling upgrade;
 //! - [`rotation`]: the three ways certificates are replaced (config rename, Kubernetes `..data`
 //!   symlink swap, in-place overwrite);
 //! - [`hostile`]: odd and hostile clients and the outcome VESPA-BEHAVIOUR §5 gives each;

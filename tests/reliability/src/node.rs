@@ -15,30 +15,23 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vespa_tls_config::MixedMode;
+use vespa_tls_config::{CONFIG_FILE_VAR, MIXED_MODE_VAR, MixedMode};
+use vespa_tls_testkit::{Served, Server, clear_tls_env, json_event};
 use vespa_tls_transport::{Connector, TlsSource, VespaTls};
 
-use crate::echo::{EchoServer, request};
+use crate::echo::{echo_server, request};
 use crate::error::ScenarioError;
 use crate::load::LoadStats;
 use crate::payload::payload;
-
-/// The four variables a node reads; every spawn clears them first.
-pub const TLS_VARS: [&str; 4] = [
-    "VESPA_TLS_CONFIG_FILE",
-    "VESPA_TLS_INSECURE_MIXED_MODE",
-    "VESPA_TLS_INSECURE_AUTHORIZATION_MODE",
-    "VESPA_TLS_CAPABILITIES_ENFORCEMENT_MODE",
-];
 
 /// A rollout phase (docs/OPERATIONS.md, "Rolling TLS out without downtime").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,8 +70,8 @@ impl Phase {
         match self.mixed_mode() {
             None => Vec::new(),
             Some(mode) => vec![
-                (TLS_VARS[0], config.as_os_str().to_owned()),
-                (TLS_VARS[1], mode.as_str().into()),
+                (CONFIG_FILE_VAR, config.as_os_str().to_owned()),
+                (MIXED_MODE_VAR, mode.as_str().into()),
             ],
         }
     }
@@ -196,7 +189,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
     let metrics = vespa_tls.metrics();
     let acceptor = vespa_tls.acceptor();
     let connector = vespa_tls.connector();
-    let mut server = EchoServer::start(acceptor)
+    let mut server = echo_server(acceptor)
         .await
         .map_err(|e| node_error(format!("cannot listen: {e}")))?;
     emit(
@@ -253,7 +246,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
         })
         .collect();
 
-    let figures = |server: &EchoServer| {
+    let figures = |server: &Server| {
         let oldest_in_use = in_use
             .iter()
             .map(|v| v.load(Ordering::SeqCst))
@@ -268,8 +261,8 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
             "calls": calls.snapshot().to_json(),
             "call_problems": calls.problems(),
             "peers_version": oldest_in_use.min(last_read.load(Ordering::SeqCst)),
-            "served": server.stats.accepted.load(Ordering::Relaxed),
-            "refused": server.stats.refused.load(Ordering::Relaxed),
+            "served": server.tally().accepted(),
+            "refused": server.tally().refused(),
             "counters": counters,
         })
     };
@@ -286,7 +279,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
         tokio::select! {
             _ = &mut closed => break,
             _ = tick.tick() => {
-                let refusals = server.stats.refusals();
+                let refusals = server.failures();
                 for refusal in &refusals[reported_refusals..] {
                     emit("refused", json!({"name": args.name, "error": refusal}));
                 }
@@ -307,32 +300,14 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
     Ok(())
 }
 
-/// What a node process said.
-#[derive(Debug, Default)]
-struct Heard {
-    events: Vec<Value>,
-    last_stats: Option<Value>,
-    stderr: Vec<String>,
-    /// The process closed its stdout: it exited.
-    stdout_closed: bool,
-}
-
-/// A running `reliability-node` process. Dropping it kills the process.
+/// A running `reliability-node` process (testkit's [`Served`]). Dropping it kills the
+/// process.
 #[derive(Debug)]
 pub struct NodeProcess {
     name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    heard: Arc<Mutex<Heard>>,
+    process: Served,
     address: SocketAddr,
     listening: Value,
-}
-
-impl Drop for NodeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 impl NodeProcess {
@@ -345,72 +320,22 @@ impl NodeProcess {
         limit: Duration,
     ) -> Result<NodeProcess, ScenarioError> {
         let mut command = Command::new(binary);
-        for var in TLS_VARS {
-            command.env_remove(var);
-        }
-        command
+        clear_tls_env(&mut command)
             .envs(env.iter().map(|(k, v)| (k, v)))
             .args(["--name", &args.name])
             .arg("--peers")
             .arg(&args.peers)
             .args(["--callers", &args.callers.to_string()])
             .args(["--pause-ms", &args.pause.as_millis().to_string()])
-            .args(["--payload", &args.payload_len.to_string()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command
-            .spawn()
-            .map_err(|e| ScenarioError::io(binary, "start", e))?;
-        let heard = Arc::new(Mutex::new(Heard::default()));
-        if let Some(stdout) = child.stdout.take() {
-            let heard = Arc::clone(&heard);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stdout).lines() {
-                    let Ok(line) = line else { break };
-                    let value: Value = serde_json::from_str(&line)
-                        .unwrap_or_else(|_| json!({"event": "unparsed", "line": line}));
-                    let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
-                    if value["event"] == "stats" {
-                        heard.last_stats = Some(value);
-                    } else if heard.events.len() < 10_000 {
-                        heard.events.push(value);
-                    }
-                }
-                heard
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .stdout_closed = true;
-            });
-        }
-        if let Some(stderr) = child.stderr.take() {
-            let heard = Arc::clone(&heard);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stderr).lines() {
-                    let Ok(line) = line else { return };
-                    let mut heard = heard.lock().unwrap_or_else(PoisonError::into_inner);
-                    if heard.stderr.len() < 10_000 {
-                        heard.stderr.push(line);
-                    }
-                }
-            });
-        }
-        let stdin = child.stdin.take();
-        let mut node = NodeProcess {
+            .args(["--payload", &args.payload_len.to_string()]);
+        let process = Served::spawn_with_stdin(&args.name, &mut command)?;
+        let listening = process.wait_listening_async(limit).await?;
+        Ok(NodeProcess {
             name: args.name.clone(),
-            child,
-            stdin,
-            heard,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            listening: Value::Null,
-        };
-        let listening = node.wait_event("listening", limit).await?;
-        node.address = listening["address"]
-            .as_str()
-            .and_then(|a| a.parse().ok())
-            .ok_or_else(|| node.error(format!("no address in {listening}")))?;
-        node.listening = listening;
-        Ok(node)
+            process,
+            address: listening.address,
+            listening: listening.event,
+        })
     }
 
     /// The node's name.
@@ -430,22 +355,24 @@ impl NodeProcess {
 
     /// The latest `stats` event.
     pub fn last_stats(&self) -> Option<Value> {
-        self.heard().last_stats.clone()
+        let line = self
+            .process
+            .last_line(|line| json_event(line, "stats").is_some())?;
+        json_event(&line, "stats")
     }
 
     /// Every event of `kind` so far.
     pub fn events(&self, kind: &str) -> Vec<Value> {
-        self.heard()
-            .events
+        self.process
+            .stdout_lines()
             .iter()
-            .filter(|e| e["event"] == kind)
-            .cloned()
+            .filter_map(|line| json_event(line, kind))
             .collect()
     }
 
     /// Every stderr line so far (the library's log).
     pub fn stderr(&self) -> Vec<String> {
-        self.heard().stderr.clone()
+        self.process.stderr_lines()
     }
 
     /// Waits for a `stats` event satisfying `accept`.
@@ -460,7 +387,9 @@ impl NodeProcess {
             if let Some(stats) = self.last_stats().filter(|s| accept(s)) {
                 return Ok(stats);
             }
-            self.check_running()?;
+            if self.process.stdout_closed() {
+                return Err(self.error(format!("exited; stderr: {}", self.process.stderr_tail(20))));
+            }
             if Instant::now() >= deadline {
                 return Err(ScenarioError::Timeout {
                     what: format!("{}: {what}", self.name),
@@ -474,60 +403,18 @@ impl NodeProcess {
     /// Closes stdin (a graceful stop) and waits (at most `limit`) for the `stopped` event
     /// and the exit.
     pub async fn stop(mut self, limit: Duration) -> Result<Value, ScenarioError> {
-        drop(self.stdin.take());
-        let stopped = self.wait_event("stopped", limit).await?;
-        let deadline = Instant::now() + limit;
-        loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(stopped),
-                Ok(Some(status)) => return Err(self.error(format!("exited with {status}"))),
-                Ok(None) if Instant::now() < deadline => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
-                Ok(None) => {
-                    return Err(self.error(format!("still running {limit:?} after stopped")));
-                }
-                Err(e) => return Err(self.error(format!("cannot wait: {e}"))),
-            }
+        self.process.close_stdin();
+        let line = self
+            .process
+            .wait_for_line_async("stopped event", limit, |line| {
+                json_event(line, "stopped").is_some()
+            })
+            .await?;
+        let status = self.process.wait_exit_async(limit).await?;
+        if !status.success() {
+            return Err(self.error(format!("exited with {status}")));
         }
-    }
-
-    async fn wait_event(&mut self, kind: &str, limit: Duration) -> Result<Value, ScenarioError> {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(event) = self.events(kind).into_iter().next() {
-                return Ok(event);
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Give the reader threads a moment to take the last lines.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                if let Some(event) = self.events(kind).into_iter().next() {
-                    return Ok(event);
-                }
-                return Err(self.error(format!(
-                    "exited ({status}) before {kind}; stderr: {}",
-                    self.stderr().join("\n")
-                )));
-            }
-            if Instant::now() >= deadline {
-                return Err(ScenarioError::Timeout {
-                    what: format!("{}: {kind} event", self.name),
-                    limit,
-                });
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    fn check_running(&self) -> Result<(), ScenarioError> {
-        if self.heard().stdout_closed {
-            return Err(self.error(format!("exited; stderr: {}", self.stderr().join("\n"))));
-        }
-        Ok(())
-    }
-
-    fn heard(&self) -> std::sync::MutexGuard<'_, Heard> {
-        self.heard.lock().unwrap_or_else(PoisonError::into_inner)
+        Ok(json_event(&line, "stopped").unwrap_or_default())
     }
 
     fn error(&self, message: String) -> ScenarioError {
@@ -601,51 +488,12 @@ pub struct CommandOutput {
 /// Runs `command` to completion, killing it after `limit`. Blocking: call it from
 /// `spawn_blocking` in async code.
 pub fn run_command(command: &mut Command, limit: Duration) -> Result<CommandOutput, ScenarioError> {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| ScenarioError::io(format!("{command:?}"), "start", e))?;
-    let collect = |pipe: Option<Box<dyn std::io::Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(mut pipe) = pipe {
-                let _ = pipe.read_to_string(&mut text);
-            }
-            text
-        })
-    };
-    let stdout = collect(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
-    let stderr = collect(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
-    );
-    let deadline = Instant::now() + limit;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) | Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(ScenarioError::Timeout {
-                    what: format!("{command:?}"),
-                    limit,
-                });
-            }
-        }
-    };
+    let process = Served::spawn(format!("{command:?}"), command)?;
+    let status = process.wait_exit(limit)?;
+    let (stdout, stderr) = process.kill_and_collect();
     Ok(CommandOutput {
         code: status.code(),
-        stdout: stdout.join().unwrap_or_default(),
-        stderr: stderr.join().unwrap_or_default(),
+        stdout,
+        stderr,
     })
 }

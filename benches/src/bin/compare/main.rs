@@ -300,10 +300,10 @@ fn run(options: &Options) -> Result<(), String> {
         }
         if key_type == KeyType::EcdsaP256 {
             if options.stream_mib > 0 && options.runs("stream") {
-                stream = Some(bulk_stream(&runtime, options, &tools, &pki, &dir)?);
+                stream = Some(bulk_stream(&runtime, options, &tools, &pki)?);
             }
             if options.idle > 0 && options.runs("idle") {
-                idle = idle_memory(&runtime, options, &tools, &pki, &dir)?;
+                idle = idle_memory(&runtime, options, &tools, &pki)?;
             }
         }
     }
@@ -381,24 +381,21 @@ fn compare_servers(
         "vespa-tls serve (TLS-only)",
         Some(&pki.vespa_config),
         false,
-        dir,
     )?;
     let ours_mixed = peers::vespa_tls_serve(
         tools,
         "vespa-tls serve (mixed)",
         Some(&pki.vespa_config),
         true,
-        dir,
     )?;
-    let bare = peers::bare_server(tools, "bare tokio-rustls", &pki.server, CLIENT_DNS, dir)?;
-    let backend = peers::vespa_tls_serve(tools, "plaintext echo backend", None, false, dir)?;
+    let bare = peers::bare_server(tools, "bare tokio-rustls", &pki.server, CLIENT_DNS)?;
+    let backend = peers::vespa_tls_serve(tools, "plaintext echo backend", None, false)?;
     let s_server = match &tools.openssl {
         Ok(openssl) => Some(peers::s_server(
             openssl,
             &pki.server,
             CLIENT_DNS,
             openssl_conf,
-            dir,
         )?),
         Err(_) => None,
     };
@@ -590,7 +587,6 @@ fn bulk_stream(
     options: &Options,
     tools: &Tools,
     pki: &Pki,
-    dir: &Path,
 ) -> Result<StreamResult, String> {
     let bytes = options.stream_mib << 20;
     let tls_server = peers::vespa_tls_serve(
@@ -598,15 +594,9 @@ fn bulk_stream(
         "vespa-tls serve (stream, TLS)",
         Some(&pki.vespa_config),
         false,
-        dir,
     )?;
-    let plain_server = peers::vespa_tls_serve(
-        tools,
-        "vespa-tls serve (stream, plaintext)",
-        None,
-        false,
-        dir,
-    )?;
+    let plain_server =
+        peers::vespa_tls_serve(tools, "vespa-tls serve (stream, plaintext)", None, false)?;
     let config = load::client_config(&pki.client_material, Groups::Default)?;
     let tls = Target {
         address: tls_server.address,
@@ -650,7 +640,6 @@ fn idle_memory(
     options: &Options,
     tools: &Tools,
     pki: &Pki,
-    dir: &Path,
 ) -> Result<Vec<IdleResult>, String> {
     let config = load::client_config(&pki.client_material, Groups::Default)?;
     let mut results = Vec::new();
@@ -662,18 +651,11 @@ fn idle_memory(
                 "vespa-tls serve (idle)",
                 Some(&pki.vespa_config),
                 false,
-                dir,
             )?,
         ),
         (
             "bare tokio-rustls",
-            peers::bare_server(
-                tools,
-                "bare tokio-rustls (idle)",
-                &pki.server,
-                CLIENT_DNS,
-                dir,
-            )?,
+            peers::bare_server(tools, "bare tokio-rustls (idle)", &pki.server, CLIENT_DNS)?,
         ),
     ] {
         let target = Target {

@@ -1,44 +1,31 @@
 //! The servers under comparison, each a child process on loopback, and the checks that they do
 //! equal work (name check, no tickets, only their own certificate sent).
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use vespa_tls_testkit::{Served, clear_tls_env};
 
 /// How long a server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// A running server; killed (by its own pid) when dropped.
+/// A running server (testkit's [`Served`]); killed when dropped.
 pub(crate) struct Peer {
     pub(crate) pid: u32,
     pub(crate) address: SocketAddr,
     /// A second listening address (haproxy's plaintext relay frontend).
     pub(crate) second_address: Option<SocketAddr>,
-    child: Child,
-    stderr: PathBuf,
+    process: Served,
 }
 
 impl Peer {
     /// The last lines the server wrote on stderr (for error messages).
     pub(crate) fn stderr_tail(&self) -> String {
-        tail(&self.stderr)
+        self.process.stderr_tail(5)
     }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(5)..].join("\n")
 }
 
 /// The credential files of one node.
@@ -71,67 +58,22 @@ pub(crate) fn which(name: &str) -> Result<PathBuf, String> {
 /// A command with none of the parent's `VESPA_TLS_*` variables, and `OPENSSL_CONF` removed.
 fn clean(program: &Path) -> Command {
     let mut command = Command::new(program);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("VESPA_TLS") {
-            command.env_remove(&name);
-        }
-    }
-    command.env_remove("OPENSSL_CONF");
+    clear_tls_env(&mut command).env_remove("OPENSSL_CONF");
     command
 }
 
-fn stderr_file(dir: &Path, name: &str) -> Result<(std::fs::File, PathBuf), String> {
-    let path = dir.join(format!(
-        "{}.stderr",
-        name.replace([' ', '/', '(', ')'], "_")
-    ));
-    let file = std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((file, path))
-}
-
 /// Starts a server that prints `{"event":"listening","address":…}` on stdout.
-fn spawn_listening(mut command: Command, name: &str, dir: &Path) -> Result<Peer, String> {
-    let (stderr, stderr_path) = stderr_file(dir, name)?;
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("{name}: cannot start: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let (send, receive) = mpsc::channel();
-    // Reads every line (so the pipe never fills) and reports the listening address.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if let Ok(value) = serde_json::from_str::<serde_json::Value>(&line)
-                && value["event"] == "listening"
-                && let Some(address) = value["address"].as_str()
-            {
-                let _ = send.send(address.to_owned());
-            }
-        }
-    });
-    let pid = child.id();
-    let mut peer = Peer {
-        pid,
-        address: SocketAddr::from(([127, 0, 0, 1], 0)),
+fn spawn_listening(mut command: Command, name: &str) -> Result<Peer, String> {
+    let process = Served::spawn(name, &mut command).map_err(|e| e.to_string())?;
+    let listening = process
+        .wait_listening(START_TIMEOUT)
+        .map_err(|e| e.to_string())?;
+    Ok(Peer {
+        pid: process.id(),
+        address: listening.address,
         second_address: None,
-        child,
-        stderr: stderr_path,
-    };
-    match receive.recv_timeout(START_TIMEOUT) {
-        Ok(address) => {
-            peer.address = address
-                .parse()
-                .map_err(|e| format!("{name}: listening address {address:?}: {e}"))?;
-            Ok(peer)
-        }
-        Err(_) => Err(format!(
-            "{name}: did not report a listening address within {START_TIMEOUT:?}\n{}",
-            peer.stderr_tail()
-        )),
-    }
+        process,
+    })
 }
 
 /// A port that was free a moment ago (for servers that cannot report the port they bound).
@@ -144,27 +86,19 @@ pub(crate) fn free_port() -> Result<u16, String> {
 fn spawn_on_ports(
     mut command: Command,
     name: &str,
-    dir: &Path,
     addresses: &[SocketAddr],
 ) -> Result<Peer, String> {
-    let (stderr, stderr_path) = stderr_file(dir, name)?;
-    let child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn()
-        .map_err(|e| format!("{name}: cannot start: {e}"))?;
-    let mut peer = Peer {
-        pid: child.id(),
+    let process = Served::spawn(name, &mut command).map_err(|e| e.to_string())?;
+    let peer = Peer {
+        pid: process.id(),
         address: addresses[0],
         second_address: addresses.get(1).copied(),
-        child,
-        stderr: stderr_path,
+        process,
     };
     let started = Instant::now();
     for address in addresses {
         loop {
-            if let Ok(Some(status)) = peer.child.try_wait() {
+            if let Some(status) = peer.process.exit_status() {
                 return Err(format!(
                     "{name}: exited with {status} before listening\n{}",
                     peer.stderr_tail()
@@ -191,7 +125,6 @@ pub(crate) fn vespa_tls_serve(
     name: &str,
     config: Option<&Path>,
     mixed: bool,
-    dir: &Path,
 ) -> Result<Peer, String> {
     let mut command = clean(&tools.vespa_tls);
     command.args([
@@ -209,7 +142,7 @@ pub(crate) fn vespa_tls_serve(
     if mixed {
         command.env("VESPA_TLS_INSECURE_MIXED_MODE", "tls_client_mixed_server");
     }
-    spawn_listening(command, name, dir)
+    spawn_listening(command, name)
 }
 
 /// The bare tokio-rustls baseline (`bare-server`).
@@ -218,7 +151,6 @@ pub(crate) fn bare_server(
     name: &str,
     node: &NodePaths,
     client_name: &str,
-    dir: &Path,
 ) -> Result<Peer, String> {
     let mut command = clean(&tools.bare_server);
     command
@@ -229,7 +161,7 @@ pub(crate) fn bare_server(
         .arg("--key")
         .arg(&node.key)
         .args(["--client-name", client_name]);
-    spawn_listening(command, name, dir)
+    spawn_listening(command, name)
 }
 
 /// The OpenSSL config that turns TLS 1.3 session tickets off in every `SSL_CTX` (OpenSSL
@@ -261,7 +193,6 @@ pub(crate) fn s_server(
     node: &NodePaths,
     client_name: &str,
     openssl_conf: &Path,
-    dir: &Path,
 ) -> Result<Peer, String> {
     let address = SocketAddr::from(([127, 0, 0, 1], free_port()?));
     let mut command = clean(openssl);
@@ -288,7 +219,7 @@ pub(crate) fn s_server(
             "-rev",
             "-quiet",
         ]);
-    spawn_on_ports(command, "openssl s_server", dir, &[address])
+    spawn_on_ports(command, "openssl s_server", &[address])
 }
 
 /// haproxy terminating mutual TLS in TCP mode in front of `backend` (a plaintext echo), with a
@@ -357,7 +288,7 @@ backend echo
         // Foreground, one process (threads), no master.
         .args(["-db", "-f"])
         .arg(&path);
-    spawn_on_ports(command, "haproxy", dir, &[tls, relay])
+    spawn_on_ports(command, "haproxy", &[tls, relay])
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -388,7 +319,8 @@ pub(crate) fn s_client_check(
     address: SocketAddr,
     client: &NodePaths,
 ) -> Result<WireCheck, String> {
-    let mut child = clean(openssl)
+    let mut command = clean(openssl);
+    command
         .args(["s_client", "-connect", &address.to_string()])
         .args(["-servername", "localhost", "-tls1_3", "-msg", "-showcerts"])
         .arg("-cert")
@@ -396,32 +328,21 @@ pub(crate) fn s_client_check(
         .arg("-key")
         .arg(&client.key)
         .arg("-CAfile")
-        .arg(&client.ca)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("openssl s_client: {e}"))?;
-    let stdout = child.stdout.take().ok_or("no stdout pipe")?;
-    let (send, receive) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { return };
-            if send.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut stdin = child.stdin.take().ok_or("no stdin pipe")?;
-    let _ = stdin.write_all(b"x\n");
-    let _ = stdin.flush();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut check = WireCheck::default();
+        .arg(&client.ca);
+    let mut process =
+        Served::spawn_with_stdin("openssl s_client", &mut command).map_err(|e| e.to_string())?;
+    let _ = process.write_stdin(b"x\n");
+    let answer = |line: &str| line.trim() == "x";
+    let answered = process
+        .wait_for_line("the answer", Duration::from_secs(5), answer)
+        .is_ok();
+    let (stdout, _) = process.kill_and_collect();
+    let mut check = WireCheck {
+        answered,
+        ..WireCheck::default()
+    };
     let mut in_chain = false;
-    while let Some(left) = deadline.checked_duration_since(Instant::now()) {
-        let Ok(line) = receive.recv_timeout(left) else {
-            break;
-        };
+    for line in stdout.lines().take_while(|line| !answer(line)) {
         if line.contains("NewSessionTicket") {
             check.new_session_tickets += 1;
         }
@@ -434,13 +355,6 @@ pub(crate) fn s_client_check(
         if line.starts_with("---") && check.certificates_sent > 0 {
             in_chain = false;
         }
-        if line.trim() == "x" {
-            check.answered = true;
-            break;
-        }
     }
-    drop(stdin);
-    let _ = child.kill();
-    let _ = child.wait();
     Ok(check)
 }

@@ -3,5 +3,8 @@
 
 mod config;
 mod fixtures;
+mod hello;
 mod openssl;
+mod process;
 mod seed;
+mod server;

@@ -1,22 +1,22 @@
 //! Handshake deadlines at both ends of `Duration`: a clamp or a refusal, never a panic.
 
 use crate::common;
+use std::sync::Arc;
 
 use std::time::Duration;
 
-use crate::common::{LIMIT, Seen, context, echo_server, exchange, source};
+use crate::common::{LIMIT, Seen, echo_server, exchange, source};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::TlsModes;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector, TransportError};
 
 #[tokio::test]
 async fn extreme_handshake_timeouts_never_panic() {
     let pki = TestPki::new().expect("test setup");
-    let server = context(pki.server().files(), "", TlsModes::default());
-    let client = context(pki.client().files(), "", TlsModes::default());
+    let server = Arc::new(TestConfig::new(pki.server().files()).context());
+    let client = Arc::new(TestConfig::new(pki.client().files()).context());
     let mode = MixedMode::TlsClientTlsServer;
     let acceptor =
         |deadline| Acceptor::new(source(Some(&server)), mode).with_handshake_timeout(deadline);
@@ -30,7 +30,7 @@ async fn extreme_handshake_timeouts_never_panic() {
         common::Outcome::Tls
     );
     echo.wait_seen(1).await;
-    assert_eq!(echo.seen.lock().expect("lock")[0].is_tls(), Some(true));
+    assert_eq!(echo.seen()[0].is_tls(), Some(true));
 
     // A zero deadline leaves a handshake no time to wait for its peer: it times out, unless
     // it completed within the timer's tick. Either way, nothing else happens.
@@ -38,7 +38,7 @@ async fn extreme_handshake_timeouts_never_panic() {
     for n in 1..=2 {
         let outcome = exchange(&connector(Duration::MAX), echo.address, "localhost").await;
         echo.wait_seen(n).await;
-        let seen = echo.seen.lock().expect("lock");
+        let seen = echo.seen();
         match (&outcome, &seen[n - 1]) {
             (common::Outcome::Refused, Seen::Failed(TransportError::Timeout { .. }))
             | (common::Outcome::Tls, Seen::Accepted(_)) => {}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::common::{Outcome, echo_server, exchange};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadOutcome};
-use vespa_tls_testkit::{TestPki, config_json_with};
+use vespa_tls_testkit::{TestConfig, TestPki};
 use vespa_tls_transport::{TlsSource, VespaTls};
 
 fn replace(path: &Path, contents: &[u8]) {
@@ -30,7 +30,7 @@ async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let config = pki.dir().join("tls.json");
     replace(
         &config,
-        config_json_with(pki.server().files(), "").as_bytes(),
+        TestConfig::new(pki.server().files()).to_json().as_bytes(),
     );
     let mut lookups = Vec::new();
     let vespa_tls = VespaTls::from_lookup(
@@ -77,7 +77,7 @@ async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let next = pki
         .issue("next", &pki.localhost_params("server.localhost"))
         .expect("test setup");
-    replace(&config, config_json_with(next.files(), "").as_bytes());
+    replace(&config, TestConfig::new(next.files()).to_json().as_bytes());
     let reloading = vespa_tls.reloading().expect("TLS is on");
     assert_eq!(
         reloading.reload().expect("reloads"),

@@ -1,12 +1,12 @@
 //! The rollout table (VESPA-BEHAVIOUR §1): every client phase against every server phase.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::Outcome::{self, Plaintext, Refused, Tls};
-use crate::common::{Phase, context, echo_server, exchange, source};
+use crate::common::{Phase, echo_server, exchange, source};
 use vespa_tls_config::MixedMode;
-use vespa_tls_context::TlsModes;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector};
 
 /// The phases in table order: config unset, then Vespa's three modes in rollout order.
@@ -48,8 +48,8 @@ fn render(table: &[[Outcome; 4]; 4]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_client_phase_against_every_server_phase() {
     let pki = TestPki::new().unwrap();
-    let server_ctx = context(pki.server().files(), "", TlsModes::default());
-    let client_ctx = context(pki.client().files(), "", TlsModes::default());
+    let server_ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let client_ctx = Arc::new(TestConfig::new(pki.client().files()).context());
     let mut got = [const { [Refused, Refused, Refused, Refused] }; 4];
     for (column, server_phase) in PHASES.into_iter().enumerate() {
         let acceptor = Acceptor::new(
@@ -80,8 +80,8 @@ async fn every_client_phase_against_every_server_phase() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_follow_the_outcomes() {
     let pki = TestPki::new().unwrap();
-    let server_ctx = context(pki.server().files(), "", TlsModes::default());
-    let client_ctx = context(pki.client().files(), "", TlsModes::default());
+    let server_ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let client_ctx = Arc::new(TestConfig::new(pki.client().files()).context());
     let acceptor = Acceptor::new(source(Some(&server_ctx)), MixedMode::TlsClientMixedServer);
     let server = echo_server(acceptor).await;
     let tls = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientMixedServer);

@@ -7,29 +7,15 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{LIMIT, Seen, context, echo_server, source};
+use crate::common::{LIMIT, Seen, echo_server, source};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 use vespa_tls_config::{Files, MixedMode};
-use vespa_tls_context::{TlsContext, TlsModes};
+use vespa_tls_context::TlsContext;
 use vespa_tls_pki::KeyType;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Openssl, SServer, TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector, TransportError};
-
-#[expect(clippy::print_stderr, reason = "a skipped test says why")]
-fn openssl_available() -> bool {
-    match std::process::Command::new("openssl")
-        .arg("version")
-        .output()
-    {
-        Ok(out) if out.status.success() => true,
-        _ => {
-            eprintln!("skipped: `openssl` is not installed (apt-get install openssl)");
-            false
-        }
-    }
-}
 
 fn s_client(port: u16, ca: &Files, identity: Option<&Files>, extra: &[&str]) -> Child {
     let mut cmd = Command::new("openssl");
@@ -89,13 +75,13 @@ fn rig(key_type: KeyType) -> Rig {
         .key_type(key_type)
         .build()
         .expect("test PKI");
-    let server = context(pki.server().files(), "", TlsModes::default());
+    let server = Arc::new(TestConfig::new(pki.server().files()).context());
     Rig { pki, server }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
-    if !openssl_available() {
+    if Openssl::or_skip().is_none() {
         return;
     }
     let rig = rig(KeyType::EcdsaP256);
@@ -115,8 +101,8 @@ async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
         "the echo came back over TLS"
     );
     server.wait_seen(1).await;
-    let seen = server.seen.lock().expect("lock");
-    let Seen::Accepted(auth) = &seen[0] else {
+    let seen = server.seen();
+    let Some(auth) = seen[0].auth() else {
         panic!("accepted: {seen:?}")
     };
     assert!(auth.is_tls());
@@ -143,7 +129,7 @@ async fn refused(rig: &Rig, identity: Option<&Files>, extra: &[&str]) -> Transpo
         "no data may flow"
     );
     server.wait_seen(1).await;
-    let mut seen = server.seen.lock().expect("lock");
+    let mut seen = server.seen();
     match seen.remove(0) {
         Seen::Failed(error) => error,
         Seen::Accepted(auth) => panic!("accepted {auth:?}"),
@@ -152,7 +138,7 @@ async fn refused(rig: &Rig, identity: Option<&Files>, extra: &[&str]) -> Transpo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_without_a_certificate_is_refused() {
-    if !openssl_available() {
+    if Openssl::or_skip().is_none() {
         return;
     }
     let rig = rig(KeyType::EcdsaP256);
@@ -167,7 +153,7 @@ async fn s_client_without_a_certificate_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_with_another_cas_certificate_is_refused() {
-    if !openssl_available() {
+    if Openssl::or_skip().is_none() {
         return;
     }
     let rig = rig(KeyType::EcdsaP256);
@@ -178,7 +164,7 @@ async fn s_client_with_another_cas_certificate_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_speaking_tls_1_1_is_refused() {
-    if !openssl_available() {
+    if Openssl::or_skip().is_none() {
         return;
     }
     let rig = rig(KeyType::EcdsaP256);
@@ -192,60 +178,20 @@ async fn s_client_speaking_tls_1_1_is_refused() {
     assert!(matches!(error, TransportError::Handshake { .. }), "{error}");
 }
 
-/// Starts `openssl s_server -Verify 1 -rev` on an ephemeral port; returns it and the port.
-async fn s_server(rig: &Rig) -> (Child, u16) {
-    let files = rig.pki.server().files();
-    let mut child = Command::new("openssl")
-        .args([
-            "s_server",
-            "-accept",
-            "127.0.0.1:0",
-            "-naccept",
-            "1",
-            "-rev",
-            "-Verify",
-            "1",
-        ])
-        .arg("-CAfile")
-        .arg(&files.ca_certificates)
-        .arg("-cert")
-        .arg(&files.certificates)
-        .arg("-key")
-        .arg(&files.private_key)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("openssl s_server starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let port = timeout(LIMIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Some(rest) = line.strip_prefix("ACCEPT ") {
-                return rest.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-            }
-        }
-        None
-    })
-    .await
-    .expect("s_server announces its port")
-    .expect("a port");
-    // Keep draining its output so it never blocks on a full pipe.
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, port)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_connector_against_s_server_requiring_a_client_certificate() {
-    if !openssl_available() {
+    if Openssl::or_skip().is_none() {
         return;
     }
     for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
         let rig = rig(key_type);
-        let client_ctx = context(rig.pki.client().files(), "", TlsModes::default());
-        let (_server, port) = s_server(&rig).await;
+        let client_ctx = Arc::new(TestConfig::new(rig.pki.client().files()).context());
+        let files = rig.pki.server().files();
+        let server = SServer::start_async(files, &files.ca_certificates, Some(1), LIMIT)
+            .await
+            .expect("s_server listens");
         let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
-        let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let address = server.address;
         let (mut stream, auth) = timeout(LIMIT, connector.connect_tcp(address, "localhost"))
             .await
             .expect("bounded")
@@ -282,7 +228,7 @@ async fn a_plaintext_client_cannot_talk_to_a_tls_only_server() {
     );
     server.wait_seen(1).await;
     assert!(matches!(
-        &server.seen.lock().expect("lock")[0],
+        &server.seen()[0],
         Seen::Failed(TransportError::PlaintextRefused { .. })
     ));
 }

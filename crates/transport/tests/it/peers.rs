@@ -10,24 +10,24 @@
 //!
 //! A missing `openssl`, `java` or `javac` skips the test that needs it, with the reason printed.
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{LIMIT, context, source};
+use crate::common::{LIMIT, source};
 use rustls::{AlertDescription, CertificateError, HandshakeKind};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::task::JoinHandle;
 use tokio::time::timeout;
-use vespa_tls_config::{Files, MixedMode};
-use vespa_tls_context::{TlsContext, TlsModes};
+use vespa_tls_config::{Files, MixedMode, TlsProtocol};
+use vespa_tls_context::TlsContext;
 use vespa_tls_pki::{CaParams, CertificateAuthority, write_node_files};
-use vespa_tls_testkit::TestPki;
-use vespa_tls_transport::{Acceptor, Connector, TransportError, TransportStream};
+use vespa_tls_testkit::{
+    Accepted, Openssl, SServer, Seen, Server, TestConfig, TestPki, openssl_peer_args,
+};
+use vespa_tls_transport::{Acceptor, Connector, TransportError};
 
 /// A JVM starts slowly on a busy two-core machine; `javac` even more so.
 const JVM_LIMIT: Duration = Duration::from_secs(120);
@@ -49,74 +49,16 @@ fn have(tool: &str, version_flag: &str) -> bool {
     }
 }
 
-fn have_openssl() -> bool {
-    have("openssl", "version")
-}
-
-/// What our server made of one connection.
-#[derive(Debug)]
-enum Served {
-    /// A TLS connection, and how its handshake went (full or resumed).
-    Tls(Option<HandshakeKind>),
-    Plaintext,
-    Failed(TransportError),
-}
-
-/// A TLS-only server on 127.0.0.1 that takes exactly `connections` connections, one after the
-/// other, echoes each until the client closes, and returns what it saw.
-async fn serve(ctx: &Arc<TlsContext>, connections: usize) -> (SocketAddr, JoinHandle<Vec<Served>>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind loopback");
-    let address = listener.local_addr().expect("address");
+/// A TLS-only echo server on 127.0.0.1 that takes exactly `connections` connections.
+async fn serve(ctx: &Arc<TlsContext>, connections: usize) -> Server {
     let acceptor = Acceptor::new(source(Some(ctx)), MixedMode::TlsClientTlsServer)
         .with_handshake_timeout(LIMIT);
-    let task = tokio::spawn(async move {
-        let mut served = Vec::with_capacity(connections);
-        for _ in 0..connections {
-            let Ok((socket, _)) = listener.accept().await else {
-                break;
-            };
-            match acceptor.accept_tcp(socket).await {
-                Ok((mut stream, _auth)) => {
-                    let seen = match &stream {
-                        TransportStream::ServerTls(tls, _) => {
-                            Served::Tls(tls.get_ref().1.handshake_kind())
-                        }
-                        _ => Served::Plaintext,
-                    };
-                    echo(&mut stream).await;
-                    served.push(seen);
-                }
-                Err(error) => served.push(Served::Failed(error)),
-            }
-        }
-        served
-    });
-    (address, task)
-}
-
-async fn echo<S: AsyncRead + tokio::io::AsyncWrite + Unpin>(stream: &mut S) {
-    let mut buf = [0u8; 4096];
-    loop {
-        match timeout(LIMIT, stream.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
-            Ok(Ok(n)) => {
-                if stream.write_all(&buf[..n]).await.is_err() || stream.flush().await.is_err() {
-                    break;
-                }
-            }
-        }
-    }
-    let _ = stream.shutdown().await;
-}
-
-/// Waits for the server task, bounded.
-async fn served(task: JoinHandle<Vec<Served>>, limit: Duration) -> Vec<Served> {
-    timeout(limit, task)
+    Server::echo(acceptor)
+        .connections(connections)
+        .idle_limit(LIMIT)
+        .start()
         .await
-        .expect("the server took its connections in time")
-        .expect("the server task did not panic")
+        .expect("bind loopback")
 }
 
 /// What a client process printed.
@@ -208,12 +150,7 @@ fn s_client(port: u16, ca: &Path, identity: &Files, extra: &[&str]) -> Command {
         .args(["s_client", "-connect"])
         .arg(format!("127.0.0.1:{port}"))
         .args(["-servername", "localhost", "-verify_return_error"])
-        .arg("-CAfile")
-        .arg(ca)
-        .arg("-cert")
-        .arg(&identity.certificates)
-        .arg("-key")
-        .arg(&identity.private_key)
+        .args(openssl_peer_args(identity, ca))
         .args(extra);
     command
 }
@@ -226,75 +163,19 @@ fn summary(run: &Run) -> &str {
         .unwrap_or_else(|| panic!("no New/Reused line\n{}", run.output()))
 }
 
-/// A running `openssl s_server -Verify 1 -rev -naccept 1`, its output being collected.
-struct SServer {
-    child: Child,
-    port: u16,
-    stdout: JoinHandle<String>,
-    stderr: JoinHandle<String>,
+/// `openssl s_server -Verify 1 -rev -naccept 1` presenting `identity` and trusting `ca`.
+async fn s_server(identity: &Files, ca: &Path) -> SServer {
+    SServer::start_async(identity, ca, Some(1), LIMIT)
+        .await
+        .expect("s_server listens")
 }
 
-impl SServer {
-    /// Starts one that takes a single connection, presents `identity`, requires a client
-    /// certificate and trusts `ca`.
-    async fn start(identity: &Files, ca: &Path) -> SServer {
-        let mut child = Command::new("openssl")
-            .args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1"])
-            .args(["-rev", "-Verify", "1"])
-            .arg("-CAfile")
-            .arg(ca)
-            .arg("-cert")
-            .arg(&identity.certificates)
-            .arg("-key")
-            .arg(&identity.private_key)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("openssl s_server starts");
-        let stderr = collect(child.stderr.take().expect("stderr"));
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let port = timeout(LIMIT, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if let Some(rest) = line.strip_prefix("ACCEPT ") {
-                    return rest.rsplit(':').next().and_then(|p| p.parse::<u16>().ok());
-                }
-            }
-            None
-        })
+/// Waits (bounded) for `server` to exit after its one connection; returns stdout and stderr.
+async fn finish(server: SServer) -> String {
+    server
+        .finish_async(LIMIT)
         .await
-        .expect("s_server announces its port in time")
-        .expect("s_server announces a port");
-        // Keep draining stdout so s_server never blocks on a full pipe.
-        let stdout = tokio::spawn(async move {
-            let mut text = String::new();
-            while let Ok(Some(line)) = lines.next_line().await {
-                text.push_str(&line);
-                text.push('\n');
-            }
-            text
-        });
-        SServer {
-            child,
-            port,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn address(&self) -> SocketAddr {
-        SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-
-    /// Waits (bounded) for it to exit after its one connection; returns stdout and stderr.
-    async fn finish(mut self) -> String {
-        let exited = timeout(LIMIT, self.child.wait()).await;
-        assert!(exited.is_ok(), "s_server did not exit after one connection");
-        let stdout = text_of(self.stdout).await;
-        let stderr = text_of(self.stderr).await;
-        format!("{stdout}\n{stderr}")
-    }
+        .expect("s_server exits after its one connection")
 }
 
 fn rustls_error_in(error: &std::io::Error) -> Option<&rustls::Error> {
@@ -304,6 +185,7 @@ fn rustls_error_in(error: &std::io::Error) -> Option<&rustls::Error> {
 }
 
 /// The chain check refused the peer: rustls reports an unknown issuer.
+#[track_caller]
 fn assert_unknown_issuer(error: &TransportError) {
     assert!(
         matches!(
@@ -341,8 +223,11 @@ impl Tls {
     }
 
     /// A config member that pins our context to this version.
-    fn only(self) -> String {
-        format!(r#""accepted-protocols": ["{}"]"#, self.name())
+    fn protocol(self) -> TlsProtocol {
+        match self {
+            Tls::V12 => TlsProtocol::Tls12,
+            Tls::V13 => TlsProtocol::Tls13,
+        }
     }
 }
 
@@ -354,9 +239,9 @@ impl Tls {
 /// `openssl s_server` with the same identity as our server, for a client to offer to ours.
 async fn session_from_openssl(pki: &TestPki, tls: Tls, path: &Path) {
     let files = pki.server().files();
-    let server = SServer::start(files, &files.ca_certificates).await;
+    let server = s_server(files, &files.ca_certificates).await;
     let mut command = s_client(
-        server.port,
+        server.address.port(),
         &pki.client().files().ca_certificates,
         pki.client().files(),
         &[tls.flag(), "-sess_out"],
@@ -364,7 +249,7 @@ async fn session_from_openssl(pki: &TestPki, tls: Tls, path: &Path) {
     command.arg(path);
     let run = run(command, Some(("offer-me\n", "em-reffo")), LIMIT).await;
     assert!(run.echoed, "s_server answered\n{}", run.output());
-    server.finish().await;
+    finish(server).await;
     assert!(path.exists(), "s_server handed out a session to offer");
 }
 
@@ -374,8 +259,9 @@ async fn s_client_cannot_resume(tls: Tls) {
     let version = tls.name();
     let pki = TestPki::new().expect("test PKI");
     let files = pki.client().files();
-    let ctx = context(pki.server().files(), "", TlsModes::default());
-    let (address, task) = serve(&ctx, 2).await;
+    let ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let server = serve(&ctx, 2).await;
+    let address = server.address;
     let saved = pki.dir().join("session.pem");
 
     let mut first = s_client(address.port(), &files.ca_certificates, files, &[tls.flag()]);
@@ -427,16 +313,23 @@ async fn s_client_cannot_resume(tls: Tls) {
         summary(&second)
     );
 
-    let served = served(task, LIMIT).await;
+    let served = server.finish(LIMIT).await;
     assert_two_full_handshakes(&served, &ctx, version);
 }
 
-fn assert_two_full_handshakes(served: &[Served], ctx: &TlsContext, version: &str) {
+#[track_caller]
+fn assert_two_full_handshakes(served: &[Seen], ctx: &TlsContext, version: &str) {
+    let full = |seen: &Seen| {
+        matches!(
+            seen,
+            Seen::Accepted(Accepted {
+                handshake: Some(HandshakeKind::Full),
+                ..
+            })
+        )
+    };
     assert!(
-        served.len() == 2
-            && served
-                .iter()
-                .all(|s| matches!(s, Served::Tls(Some(HandshakeKind::Full)))),
+        served.len() == 2 && served.iter().all(full),
         "{version}: the server saw {served:?}"
     );
     let counters = ctx.metrics().snapshot().server;
@@ -446,14 +339,14 @@ fn assert_two_full_handshakes(served: &[Served], ctx: &TlsContext, version: &str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_offering_a_tls_1_2_session_gets_a_full_handshake() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         s_client_cannot_resume(Tls::V12).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s_client_offering_a_tls_1_3_session_gets_a_full_handshake() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         s_client_cannot_resume(Tls::V13).await;
     }
 }
@@ -484,8 +377,9 @@ async fn java_cannot_resume(tls: Tls) {
     );
 
     let files = pki.client().files();
-    let ctx = context(pki.server().files(), "", TlsModes::default());
-    let (address, task) = serve(&ctx, 2).await;
+    let ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let server = serve(&ctx, 2).await;
+    let address = server.address;
     let mut java = Command::new("java");
     java.arg("-cp")
         .arg(&classes)
@@ -523,7 +417,7 @@ async fn java_cannot_resume(tls: Tls) {
         "{version}"
     );
 
-    let served = served(task, LIMIT).await;
+    let served = server.finish(LIMIT).await;
     assert_two_full_handshakes(&served, &ctx, version);
 }
 
@@ -586,9 +480,14 @@ async fn server_refuses_our_stranger(tls: Tls) {
     let version = tls.name();
     let pki = TestPki::new().expect("test PKI");
     let stranger = trusting_stranger(&pki);
-    let server_ctx = context(pki.server().files(), "", TlsModes::default());
-    let client_ctx = context(&stranger, &tls.only(), TlsModes::default());
-    let (address, task) = serve(&server_ctx, 1).await;
+    let server_ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let client_ctx = Arc::new(
+        TestConfig::new(&stranger)
+            .accepted_protocols([tls.protocol()])
+            .context(),
+    );
+    let server = serve(&server_ctx, 1).await;
+    let address = server.address;
     let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer)
         .with_handshake_timeout(LIMIT);
 
@@ -629,8 +528,8 @@ async fn server_refuses_our_stranger(tls: Tls) {
         "{version}"
     );
 
-    let served = served(task, LIMIT).await;
-    let [Served::Failed(error)] = served.as_slice() else {
+    let served = server.finish(LIMIT).await;
+    let [Seen::Failed(error)] = served.as_slice() else {
         panic!("{version}: the server saw {served:?}")
     };
     assert_unknown_issuer(error);
@@ -655,8 +554,9 @@ async fn server_refuses_s_client_stranger(tls: Tls) {
     let version = tls.name();
     let pki = TestPki::new().expect("test PKI");
     let stranger = stranger(&pki, "stranger");
-    let ctx = context(pki.server().files(), "", TlsModes::default());
-    let (address, task) = serve(&ctx, 1).await;
+    let ctx = Arc::new(TestConfig::new(pki.server().files()).context());
+    let server = serve(&ctx, 1).await;
+    let address = server.address;
     let command = s_client(
         address.port(),
         &pki.server().files().ca_certificates,
@@ -681,8 +581,8 @@ async fn server_refuses_s_client_stranger(tls: Tls) {
         client.output()
     );
 
-    let served = served(task, LIMIT).await;
-    let [Served::Failed(error)] = served.as_slice() else {
+    let served = server.finish(LIMIT).await;
+    let [Seen::Failed(error)] = served.as_slice() else {
         panic!("{version}: the server saw {served:?}")
     };
     assert_unknown_issuer(error);
@@ -693,14 +593,14 @@ async fn server_refuses_s_client_stranger(tls: Tls) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_refuses_s_client_of_another_ca_over_tls_1_2() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         server_refuses_s_client_stranger(Tls::V12).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_server_refuses_s_client_of_another_ca_over_tls_1_3() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         server_refuses_s_client_stranger(Tls::V13).await;
     }
 }
@@ -711,11 +611,15 @@ async fn client_refuses_s_server_stranger(tls: Tls) {
     let version = tls.name();
     let pki = TestPki::new().expect("test PKI");
     let stranger = stranger(&pki, "stranger-server");
-    let server = SServer::start(&stranger, &pki.client().files().ca_certificates).await;
-    let ctx = context(pki.client().files(), &tls.only(), TlsModes::default());
+    let server = s_server(&stranger, &pki.client().files().ca_certificates).await;
+    let ctx = Arc::new(
+        TestConfig::new(pki.client().files())
+            .accepted_protocols([tls.protocol()])
+            .context(),
+    );
     let connector = Connector::new(source(Some(&ctx)), MixedMode::TlsClientTlsServer)
         .with_handshake_timeout(LIMIT);
-    let result = timeout(LIMIT, connector.connect_tcp(server.address(), "localhost"))
+    let result = timeout(LIMIT, connector.connect_tcp(server.address, "localhost"))
         .await
         .expect("bounded");
     let error = match result {
@@ -730,7 +634,7 @@ async fn client_refuses_s_server_stranger(tls: Tls) {
     assert_eq!(counters.failed_tls_handshakes, 1, "{version}");
     assert_eq!(counters.tls_connections, 0, "{version}");
 
-    let output = server.finish().await;
+    let output = finish(server).await;
     assert!(
         output.contains("alert unknown ca"),
         "{version}: s_server heard no unknown-CA alert from our client\n{output}"
@@ -739,14 +643,14 @@ async fn client_refuses_s_server_stranger(tls: Tls) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_refuses_s_server_of_another_ca_over_tls_1_2() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         client_refuses_s_server_stranger(Tls::V12).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_client_refuses_s_server_of_another_ca_over_tls_1_3() {
-    if have_openssl() {
+    if Openssl::or_skip().is_some() {
         client_refuses_s_server_stranger(Tls::V13).await;
     }
 }

@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
-use crate::common::{LIMIT, Seen, context, echo_server, source};
+use crate::common::{LIMIT, echo_server, source};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use vespa_tls_authz::{Capability, CapabilitySet};
 use vespa_tls_config::{AuthorizationMode, CapabilityMode, MixedMode};
 use vespa_tls_context::{ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsModes};
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Policy, TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 
 fn replace(path: &std::path::Path, contents: &[u8]) {
@@ -52,7 +52,7 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
         MixedMode::TlsClientTlsServer,
     );
     let server = echo_server(acceptor).await;
-    let client_ctx = context(pki.client().files(), "", TlsModes::default());
+    let client_ctx = Arc::new(TestConfig::new(pki.client().files()).context());
     let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
 
     let (mut old, _) = connector
@@ -92,8 +92,10 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn capability_checks_follow_the_capability_mode() {
     let pki = TestPki::new().expect("test PKI");
-    let telemetry_only = r#""authorized-peers": [{"name": "clients", "capabilities": ["vespa.telemetry"], "required-credentials": [{"field": "CN", "must-match": "client.*"}]}]"#;
-    let client_ctx = context(pki.client().files(), "", TlsModes::default());
+    let telemetry_only = Policy::new("clients")
+        .cn("client.*")
+        .capabilities(["vespa.telemetry"]);
+    let client_ctx = Arc::new(TestConfig::new(pki.client().files()).context());
     let document_api = CapabilitySet::of(&[Capability::ContentDocumentApi]);
     let status = CapabilitySet::of(&[Capability::ContentStatusPages]);
     for mode in [
@@ -105,7 +107,11 @@ async fn capability_checks_follow_the_capability_mode() {
             authorization: AuthorizationMode::Enforce,
             capability: mode,
         };
-        let server_ctx = context(pki.server().files(), telemetry_only, modes);
+        let server_ctx = Arc::new(
+            TestConfig::new(pki.server().files())
+                .authorized_peers([telemetry_only.clone()])
+                .context_with(modes),
+        );
         let server = echo_server(Acceptor::new(
             source(Some(&server_ctx)),
             MixedMode::TlsClientMixedServer,
@@ -118,8 +124,8 @@ async fn capability_checks_follow_the_capability_mode() {
             .expect("connects");
         assert!(roundtrip(&mut stream, b"x\n").await);
         server.wait_seen(1).await;
-        let seen = server.seen.lock().expect("lock");
-        let Seen::Accepted(auth) = &seen[0] else {
+        let seen = server.seen();
+        let Some(auth) = seen[0].auth() else {
             panic!("{seen:?}")
         };
         assert_eq!(auth.matched_policies(), ["clients"]);
@@ -162,8 +168,8 @@ async fn plaintext_connections_carry_every_capability() {
     assert!(!auth.is_tls());
     assert!(roundtrip(&mut stream, b"plain\n").await);
     server.wait_seen(1).await;
-    let seen = server.seen.lock().expect("lock");
-    let Seen::Accepted(auth) = &seen[0] else {
+    let seen = server.seen();
+    let Some(auth) = seen[0].auth() else {
         panic!("{seen:?}")
     };
     assert_eq!(auth.capabilities(), CapabilitySet::all());
@@ -176,14 +182,18 @@ async fn plaintext_connections_carry_every_capability() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_late_tls_1_3_refusal_is_an_error_on_the_first_read() {
     let pki = TestPki::new().expect("test PKI");
-    let nobody = r#""authorized-peers": [{"name": "nobody", "required-credentials": [{"field": "CN", "must-match": "nobody"}]}]"#;
-    let server_ctx = context(pki.server().files(), nobody, TlsModes::default());
+    let nobody = Policy::new("nobody").cn("nobody");
+    let server_ctx = Arc::new(
+        TestConfig::new(pki.server().files())
+            .authorized_peers([nobody])
+            .context(),
+    );
     let server = echo_server(Acceptor::new(
         source(Some(&server_ctx)),
         MixedMode::TlsClientTlsServer,
     ))
     .await;
-    let client_ctx = context(pki.client().files(), "", TlsModes::default());
+    let client_ctx = Arc::new(TestConfig::new(pki.client().files()).context());
     let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
     match connector.connect_tcp(server.address, "localhost").await {
         // TLS 1.3: our side finished before the server judged our certificate.

@@ -1,11 +1,12 @@
 //! The `vespa-tls` binary as an operator runs it: exit codes, stdout, stderr and `--json`.
 
-use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
 
 use serde_json::Value;
+use vespa_tls_config::Files;
+use vespa_tls_testkit::{Openssl, SServer, Served, clear_tls_env};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
 
@@ -15,17 +16,11 @@ fn run(args: &[&str]) -> Output {
 
 fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    cmd.args(args);
-    for var in [
-        "VESPA_TLS_CONFIG_FILE",
-        "VESPA_TLS_INSECURE_MIXED_MODE",
-        "VESPA_TLS_INSECURE_AUTHORIZATION_MODE",
-        "VESPA_TLS_CAPABILITIES_ENFORCEMENT_MODE",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.envs(env.iter().copied());
-    cmd.output().expect("vespa-tls runs")
+    clear_tls_env(&mut cmd)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .expect("vespa-tls runs")
 }
 
 fn code(out: &Output) -> i32 {
@@ -380,27 +375,20 @@ fn check_refuses_a_fifo_named_as_the_config_without_waiting() {
             return;
         }
     }
-    let mut child = Command::new(BIN)
-        .args(["check", "--config", s(&fifo)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("vespa-tls runs");
-    // Bounded: a reader blocked on the FIFO would never exit.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().expect("wait").is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("check blocked on a FIFO named as the config file");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().expect("output");
-    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let check = Served::spawn(
+        "vespa-tls check",
+        Command::new(BIN).args(["check", "--config", s(&fifo)]),
+    )
+    .expect("vespa-tls runs");
+    // Bounded: a reader blocked on the FIFO would never exit (the process is killed on drop).
+    let status = check
+        .wait_exit(Duration::from_secs(20))
+        .expect("check does not block on a FIFO named as the config file");
+    let (_, stderr) = check.kill_and_collect();
+    assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(
-        stderr(&out).contains("expected a regular file, found a FIFO"),
-        "{}",
-        stderr(&out)
+        stderr.contains("expected a regular file, found a FIFO"),
+        "{stderr}"
     );
 }
 
@@ -624,53 +612,35 @@ fn authz_prints_peer_names_escaped() {
     }
 }
 
-/// `vespa-tls serve` on an ephemeral port; killed on drop.
-struct Served {
-    child: Child,
+/// `vespa-tls serve` on an ephemeral port (testkit's [`Served`], killed on drop), and the
+/// address it listens on.
+struct Serving {
+    _process: Served,
     address: String,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(env: &[(&str, &str)], protocol: &str) -> Served {
+fn serve(env: &[(&str, &str)], protocol: &str) -> Serving {
     let mut cmd = Command::new(BIN);
-    cmd.args([
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-        "--json",
-        "--protocol",
-        protocol,
-        "--handshake-timeout",
-        "3",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null());
-    for var in ["VESPA_TLS_CONFIG_FILE", "VESPA_TLS_INSECURE_MIXED_MODE"] {
-        cmd.env_remove(var);
+    clear_tls_env(&mut cmd)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--json",
+            "--protocol",
+            protocol,
+            "--handshake-timeout",
+            "3",
+        ])
+        .envs(env.iter().copied());
+    let process = Served::spawn("vespa-tls serve", &mut cmd).expect("serve starts");
+    let listening = process
+        .wait_listening(Duration::from_secs(20))
+        .expect("serve listens");
+    Serving {
+        _process: process,
+        address: listening.address.to_string(),
     }
-    cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().expect("serve starts");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let start = Instant::now();
-    let address = loop {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "serve did not start"
-        );
-        let line = lines.next().expect("a line").expect("text");
-        let event: Value = serde_json::from_str(&line).expect("JSON event");
-        if event["event"] == "listening" {
-            break event["address"].as_str().expect("address").to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Served { child, address }
 }
 
 #[test]
@@ -775,49 +745,34 @@ fn connect_and_scan_against_serve_in_each_mode() {
 
 #[test]
 fn connect_against_openssl_s_server() {
-    if Command::new("openssl")
-        .arg("version")
-        .output()
-        .map(|o| !o.status.success())
-        .unwrap_or(true)
-    {
-        eprintln!("skipped: `openssl` is not installed (apt-get install openssl)");
+    if Openssl::or_skip().is_none() {
         return;
     }
     let pki = pki();
     let node = pki.dir.path().join("ca/node1");
-    let mut server = Command::new("openssl")
-        .args(["s_server", "-accept", "127.0.0.1:0", "-Verify", "1", "-rev"])
-        .arg("-CAfile")
-        .arg(node.join("ca-certificates.pem"))
-        .arg("-cert")
-        .arg(node.join("node1.pem"))
-        .arg("-key")
-        .arg(node.join("node1.key"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("openssl s_server");
-    let mut lines = BufReader::new(server.stdout.take().expect("stdout")).lines();
-    let port = loop {
-        let line = lines.next().expect("a line").expect("text");
-        if let Some(rest) = line.strip_prefix("ACCEPT ") {
-            break rest.rsplit(':').next().expect("port").to_owned();
-        }
+    let identity = Files {
+        ca_certificates: node.join("ca-certificates.pem"),
+        certificates: node.join("node1.pem"),
+        private_key: node.join("node1.key"),
     };
-    std::thread::spawn(move || for _ in lines {});
+    // `connect` dials more than once (with and without a certificate, in plaintext).
+    let server = SServer::start(
+        &identity,
+        &identity.ca_certificates,
+        None,
+        Duration::from_secs(20),
+    )
+    .expect("openssl s_server listens");
     let out = run(&[
         "connect",
-        &format!("127.0.0.1:{port}"),
+        &server.address.to_string(),
         "--config",
         s(&pki.config),
         "--protocol",
         "echo",
         "--json",
     ]);
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let report = json(&out);
     assert_eq!(report["tls"]["ok"], true, "{report}");
     assert_eq!(

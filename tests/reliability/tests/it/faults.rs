@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use vespa_tls_config::Files;
 use vespa_tls_pki::{NodeFiles, write_node_files, write_public_file};
-use vespa_tls_reliability::echo::{EchoServer, Outcome, request};
+use vespa_tls_reliability::echo::{Outcome, echo_server, request};
 use vespa_tls_reliability::load::{Load, LoadOptions, fixed};
 use vespa_tls_reliability::pki::{fixed_context, reloading, tls_acceptor, tls_connector};
 use vespa_tls_reliability::report::record;
 use vespa_tls_reliability::scale::Scale;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Server, TestPki};
 use vespa_tls_transport::Connector;
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -77,7 +77,7 @@ impl Fault {
     }
 }
 
-async fn served_leaf(connector: &Connector, server: &EchoServer) -> Vec<u8> {
+async fn served_leaf(connector: &Connector, server: &Server) -> Vec<u8> {
     match request(connector, server.address, b"which certificate?\n", LIMIT).await {
         Outcome::Ok {
             server_leaf: Some(leaf),
@@ -106,9 +106,7 @@ async fn faults_keep_the_old_context_and_a_fix_is_picked_up() {
     );
     let mut written = BTreeSet::from([first.cert_der.to_vec()]);
     let context = reloading(&config).expect("server context");
-    let server = EchoServer::start(tls_acceptor(&context))
-        .await
-        .expect("listen");
+    let server = echo_server(tls_acceptor(&context)).await.expect("listen");
     let connector = tls_connector(&fixed_context(pki.client().files(), "").expect("client"));
     let load = Load::start(
         &LoadOptions {

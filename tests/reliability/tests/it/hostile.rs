@@ -15,14 +15,14 @@ use tokio::net::TcpStream;
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
 use vespa_tls_pki::write_node_files;
-use vespa_tls_reliability::echo::EchoServer;
+use vespa_tls_reliability::echo::echo_server;
 use vespa_tls_reliability::hostile::{self, Hostile, HostileClients, ServerKind};
 use vespa_tls_reliability::load::{Load, LoadOptions, fixed};
 use vespa_tls_reliability::memory::{open_files, open_files_limit, rss_kib};
 use vespa_tls_reliability::pki::{authorized_cns, fixed_context, tls_connector};
 use vespa_tls_reliability::report::record;
 use vespa_tls_reliability::scale::Scale;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Server, TestPki, oversized_hello_config};
 use vespa_tls_transport::{Acceptor, TlsSource};
 
 const LIMIT: Duration = Duration::from_secs(30);
@@ -36,10 +36,10 @@ const WAVES: usize = 2;
 /// the kernel drops handshakes, and a connection the client thinks is open may reach the
 /// server only after SYN-ACK retransmissions, tens of seconds later (a kernel matter, not
 /// the acceptor's deadline).
-async fn idle_connections(server: &EchoServer, n: usize, bound: Duration) -> Duration {
+async fn idle_connections(server: &Server, n: usize, bound: Duration) -> Duration {
     let address = server.address;
-    let taken = Arc::clone(&server.stats);
-    let connected = Arc::new(AtomicU64::new(taken.connections.load(Ordering::SeqCst)));
+    let taken = Arc::clone(server.tally());
+    let connected = Arc::new(AtomicU64::new(taken.taken()));
     let connecting = Arc::new(tokio::sync::Semaphore::new(1));
     let idle = (0..n).map(|_| {
         let (connecting, connected, taken) = (
@@ -50,8 +50,7 @@ async fn idle_connections(server: &EchoServer, n: usize, bound: Duration) -> Dur
         async move {
             let permit = connecting.acquire_owned().await.expect("semaphore open");
             let paced = Instant::now() + LIMIT;
-            while connected.load(Ordering::SeqCst) >= taken.connections.load(Ordering::SeqCst) + 100
-            {
+            while connected.load(Ordering::SeqCst) >= taken.taken() + 100 {
                 assert!(Instant::now() < paced, "the server stopped accepting");
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -105,10 +104,10 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
         let context = fixed_context(pki.server().files(), &rules).expect("server context");
         Acceptor::new(TlsSource::Fixed(context), mode).with_handshake_timeout(deadline)
     };
-    let mixed = EchoServer::start(server(MixedMode::TlsClientMixedServer))
+    let mixed = echo_server(server(MixedMode::TlsClientMixedServer))
         .await
         .expect("listen");
-    let strict = EchoServer::start(server(MixedMode::TlsClientTlsServer))
+    let strict = echo_server(server(MixedMode::TlsClientTlsServer))
         .await
         .expect("listen");
 
@@ -130,7 +129,7 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
         no_certificate: good.client_config_without_certificate(),
         other_ca: tls_connector(&fixed_context(&stranger.files, "").expect("stranger")),
         denied: tls_connector(&fixed_context(intruder.files(), "").expect("intruder")),
-        oversized: hostile::oversized_config(&good.client_config()),
+        oversized: oversized_hello_config(&good.client_config()),
     });
 
     let good_options = |origin: &str| LoadOptions {
@@ -234,8 +233,8 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_after = rss_kib().unwrap_or_default();
     let rss_peak = peak.load(Ordering::Relaxed);
-    let mixed_metrics = mixed.acceptor.metrics().snapshot();
-    let strict_metrics = strict.acceptor.metrics().snapshot();
+    let mixed_metrics = mixed.acceptor().metrics().snapshot();
+    let strict_metrics = strict.acceptor().metrics().snapshot();
     record(
         "hostile-peers",
         json!({

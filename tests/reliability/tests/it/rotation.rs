@@ -17,7 +17,7 @@ use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadEvent, ReloadingTlsContext};
 use vespa_tls_pki::{CaParams, CertificateAuthority, IssuedCertificate, write_node_files};
-use vespa_tls_reliability::echo::{EchoServer, Outcome, request};
+use vespa_tls_reliability::echo::{Outcome, echo_server, request};
 use vespa_tls_reliability::load::{Load, LoadOptions, fingerprint, fixed};
 use vespa_tls_reliability::pki::{
     authorized_cns, fixed_context, reloading, tls_acceptor, tls_connector,
@@ -25,7 +25,7 @@ use vespa_tls_reliability::pki::{
 use vespa_tls_reliability::report::record;
 use vespa_tls_reliability::rotation::{Method, Rotator};
 use vespa_tls_reliability::scale::Scale;
-use vespa_tls_testkit::TestPki;
+use vespa_tls_testkit::{Server, TestPki};
 use vespa_tls_transport::{Connector, TlsSource};
 
 const LIMIT: Duration = Duration::from_secs(10);
@@ -89,7 +89,7 @@ impl Generations {
 }
 
 /// Handshakes every 10 ms until the server presents `leaf`; how long that took.
-async fn time_to_serve(connector: &Connector, server: &EchoServer, leaf: &[u8]) -> Duration {
+async fn time_to_serve(connector: &Connector, server: &Server, leaf: &[u8]) -> Duration {
     let since = Instant::now();
     loop {
         if let Outcome::Ok {
@@ -139,9 +139,7 @@ async fn rotation_under_load(method: Method) {
     .expect("lay out generation 0");
     let context = reloading(rotator.config_path()).expect("server context");
     let generations = Generations::follow(&context);
-    let server = EchoServer::start(tls_acceptor(&context))
-        .await
-        .expect("listen");
+    let server = echo_server(tls_acceptor(&context)).await.expect("listen");
     let connector = tls_connector(&fixed_context(pki.client().files(), "").expect("client"));
     let load = Load::start(
         &LoadOptions {
@@ -297,7 +295,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
     .expect("client files");
     let server_context = reloading(server_files.config_path()).expect("server context");
     let client_context = reloading(client_files.config_path()).expect("client context");
-    let server = EchoServer::start(tls_acceptor(&server_context))
+    let server = echo_server(tls_acceptor(&server_context))
         .await
         .expect("listen");
     let connector = Connector::new(
@@ -414,9 +412,7 @@ async fn an_authorized_peers_change_affects_new_connections_only() {
     )
     .expect("server files");
     let context = reloading(files.config_path()).expect("server context");
-    let server = EchoServer::start(tls_acceptor(&context))
-        .await
-        .expect("listen");
+    let server = echo_server(tls_acceptor(&context)).await.expect("listen");
     let load = Load::start(
         &LoadOptions {
             clients: scale.clients,
