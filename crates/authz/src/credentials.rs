@@ -403,16 +403,7 @@ mod tests {
             ));
         }
         assert_eq!(table.len(), 6);
-        for (what, printed, piece) in table {
-            assert!(
-                printed.contains(&piece),
-                "{what}: {printed:?} lacks {piece:?}"
-            );
-            assert!(
-                !printed.chars().any(char::is_control),
-                "{what} writes a control character: {printed:?}"
-            );
-        }
+        vespa_tls_testkit::assert_printed_escaped(&table);
     }
 
     #[test]

@@ -616,16 +616,7 @@ mod tests {
                 format!("subject CN \"{shown}\""),
             ),
         ];
-        for (what, printed, piece) in table {
-            assert!(
-                printed.contains(&piece),
-                "{what}: {printed:?} lacks {piece:?}"
-            );
-            assert!(
-                !printed.chars().any(char::is_control),
-                "{what}: {printed:?}"
-            );
-        }
+        vespa_tls_testkit::assert_printed_escaped(&table);
     }
 
     #[test]

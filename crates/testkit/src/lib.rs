@@ -29,6 +29,7 @@
 mod config;
 mod convert;
 mod error;
+mod escape;
 mod glob;
 mod hello;
 mod leaf;
@@ -45,6 +46,7 @@ pub use convert::{
     pkcs8_to_sec1,
 };
 pub use error::TestkitError;
+pub use escape::assert_printed_escaped;
 pub use glob::glob_regex;
 pub use hello::{LegacyClientHello, oversized_hello_config, real_client_hello};
 pub use leaf::self_signed_der;
