@@ -519,31 +519,34 @@ impl TrustAnchors {
                 .map(|(c, der)| (c, Some(der.clone()))),
         );
 
-        let Some(cn) = leaf.common_name.as_deref() else {
-            return Ok(true);
-        };
         if constraints.is_empty() {
             return Ok(true);
         }
-        let violated = if looks_like_host_name(cn) {
-            constraints.iter().find(|(c, _)| !c.permits(cn))
-        } else {
-            // Not a host name: no constraint can vouch for it.
-            return Ok(false);
-        };
-        match violated {
-            None => Ok(true),
-            // With DNS SANs OpenSSL leaves the CN alone; we only stop using it.
-            Some(_) if leaf.has_dns_san => Ok(false),
-            Some((_, source)) => Err(ChainError::NameConstraints {
-                certificate: CertificateName::of(leaf_der),
-                common_name: cn.to_owned(),
-                constrained_by: match source {
-                    Some(der) => CertificateName::of(der),
-                    None => anchor.name.clone(),
-                },
-            }),
+        // OpenSSL checks every host-name CN of a leaf without DNS SANs and refuses the chain.
+        if !leaf.has_dns_san {
+            for cn in leaf
+                .common_names
+                .iter()
+                .filter(|cn| looks_like_host_name(cn))
+            {
+                if let Some((_, source)) = constraints.iter().find(|(c, _)| !c.permits(cn)) {
+                    return Err(ChainError::NameConstraints {
+                        certificate: CertificateName::of(leaf_der),
+                        common_name: cn.clone(),
+                        constrained_by: match source {
+                            Some(der) => CertificateName::of(der),
+                            None => anchor.name.clone(),
+                        },
+                    });
+                }
+            }
         }
+        // The CN we use counts only if it is a host name inside every constraint; otherwise
+        // (not a host name, or outside next to DNS SANs, where OpenSSL leaves it alone) it is
+        // treated as absent.
+        Ok(leaf.common_names.last().is_none_or(|cn| {
+            looks_like_host_name(cn) && constraints.iter().all(|(c, _)| c.permits(cn))
+        }))
     }
 }
 
@@ -567,8 +570,9 @@ fn check_leaf(
 
 /// What the name-constraint check needs from the leaf.
 struct LeafFacts {
-    /// The last non-empty CN, as text (what authorization and hostname validation use).
-    common_name: Option<String>,
+    /// The non-empty CNs, as text, in subject order; the last is the one authorization and
+    /// hostname validation use.
+    common_names: Vec<String>,
     has_dns_san: bool,
 }
 
@@ -587,19 +591,19 @@ fn extended_key_usages(cert: &Certificate) -> Option<Vec<ObjectIdentifier>> {
 impl LeafFacts {
     fn of(cert: &Certificate) -> LeafFacts {
         let tbs = cert.tbs_certificate();
-        let common_name = tbs
+        let common_names = tbs
             .subject()
             .iter()
             .filter(|atv| atv.oid == OID_CN && !atv.value.value().is_empty())
             .filter_map(|atv| std::str::from_utf8(atv.value.value()).ok())
-            .last()
-            .map(str::to_owned);
+            .map(str::to_owned)
+            .collect();
         let has_dns_san = matches!(
             tbs.get_extension::<SubjectAltName>(),
             Ok(Some((_, san))) if san.0.iter().any(|n| matches!(n, GeneralName::DnsName(_)))
         );
         LeafFacts {
-            common_name,
+            common_names,
             has_dns_san,
         }
     }

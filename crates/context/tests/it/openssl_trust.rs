@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::common::handshake;
 use vespa_tls_config::Files;
-use vespa_tls_context::TlsContext;
-use vespa_tls_testkit::{Openssl, TestConfig};
+use vespa_tls_context::{PeerRejection, PeerRole, TlsContext};
+use vespa_tls_testkit::{Openssl, Policy, TestConfig};
 
 const EXTENSIONS: &str = "\
 [root_ca]
@@ -43,6 +43,11 @@ basicConstraints=CA:FALSE
 keyUsage=critical,keyEncipherment
 extendedKeyUsage=serverAuth,clientAuth
 subjectAltName=DNS:localhost
+[leaf_example_san]
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=serverAuth,clientAuth
+subjectAltName=DNS:node.example.com
 [leaf_cn_only]
 basicConstraints=CA:FALSE
 keyUsage=critical,digitalSignature
@@ -390,6 +395,24 @@ const CASES: &[Case] = &[
         expected: (true, true),
     },
     Case {
+        name: "a name-constrained CA with a CN-only leaf whose first CN is outside",
+        build: |w| {
+            w.self_signed("root", "Constrained CA", "ca_constrained");
+            w.issue(
+                "leaf",
+                "evil.other.com/CN=node.example.com",
+                "root",
+                "leaf_cn_only",
+            );
+            Peer {
+                bundle: "root",
+                chain: &["leaf"],
+                key: "leaf",
+            }
+        },
+        expected: (false, false),
+    },
+    Case {
         name: "a root whose extendedKeyUsage is serverAuth only",
         build: |w| {
             w.self_signed("root", "Server Purpose Root", "ca_server_purpose_only");
@@ -537,4 +560,69 @@ fn our_decision_equals_openssl_verify_for_every_case() {
         );
     }
     println!("{}", report.join("\n"));
+}
+
+/// Beyond OpenSSL: a CN that the chain's DNS name constraints do not vouch for is treated as
+/// absent. The chain itself is fine (openssl verify accepts it: with a DNS SAN, OpenSSL leaves
+/// the CN alone), so a CN rule cannot match, while a SAN rule still does.
+#[test]
+fn a_cn_the_name_constraints_do_not_vouch_for_is_absent() {
+    let Some(openssl) = Openssl::or_skip() else {
+        return;
+    };
+    let w = Workdir::new(openssl);
+    w.self_signed("root", "Constrained CA", "ca_constrained");
+    w.issue("leaf", "evil.other.com", "root", "leaf_example_san");
+    let peer = Peer {
+        bundle: "root",
+        chain: &["leaf"],
+        key: "leaf",
+    };
+    assert!(
+        openssl_accepts(&w, &peer, "sslclient"),
+        "the chain is valid"
+    );
+    w.self_signed("other_ca", "Other CA", "root_ca");
+    w.issue("other", "other.example.com", "other_ca", "leaf");
+    let server_files = Files {
+        ca_certificates: w.path("root.pem"),
+        ..files(&w.dir, "other_ca.pem", "other.pem", "other.key")
+    };
+    let client = context(&files(&w.dir, "other_ca.pem", "leaf.pem", "leaf.key"));
+    for (policy, authorized) in [
+        (Policy::new("by-cn").cn("evil.other.com"), false),
+        (Policy::new("by-any-cn").cn("*.other.com"), false),
+        (Policy::new("by-san").san_dns("node.example.com"), true),
+    ] {
+        let row = format!("{policy:?}");
+        let server = TestConfig::new(&server_files)
+            .authorized_peers([policy])
+            .context();
+        let outcome = handshake(&client, &server, "localhost");
+        assert_eq!(
+            outcome.server_error.is_none(),
+            authorized,
+            "{row}: {outcome:?}"
+        );
+        if !authorized {
+            let error = outcome.server_error.expect("refused");
+            let rejection = PeerRejection::from_rustls(&error).expect("our rejection");
+            assert!(
+                matches!(rejection, PeerRejection::NotAuthorized { .. }),
+                "{row}: {rejection}"
+            );
+        }
+        let chain = vespa_tls_testkit::read_certificates(&w.path("leaf.pem")).unwrap();
+        let peer = server
+            .verify_peer(
+                &chain,
+                PeerRole::Client,
+                None,
+                rustls::pki_types::UnixTime::now(),
+            )
+            .map(|p| p.credentials.common_name);
+        if authorized {
+            assert_eq!(peer.unwrap(), None, "{row}: the CN is treated as absent");
+        }
+    }
 }
