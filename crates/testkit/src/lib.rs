@@ -54,7 +54,7 @@ pub use memory::{HandshakeOutcome, handshake_in_memory};
 pub use openssl::{AppendixCa, HostKey, Openssl, SKIPPED};
 pub use pki::{
     Fixture, FixtureFiles, InMemoryNode, LOCALHOST_DNS, LOCALHOST_IP, Node, TestPki,
-    TestPkiBuilder, bind_loopback, config_json, config_json_with, read_certificates,
+    TestPkiBuilder, bind_loopback, config_json, read_certificates,
 };
 pub use process::{
     KEEP_LINES, Listening, SServer, Served, ServedError, clear_tls_env, json_event,

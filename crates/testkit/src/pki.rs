@@ -523,41 +523,6 @@ pub fn config_json(files: &Files) -> String {
     TransportSecurityOptions::with_files(files.clone()).to_json()
 }
 
-/// A config JSON naming `files`, followed by `extra` top-level members written as JSON text
-/// (for example `"disable-hostname-validation": true`; `""` for none). The result is not
-/// validated, so tests can also build configs the parser must reject.
-pub fn config_json_with(files: &Files, extra: &str) -> String {
-    let text = |p: &Path| json_string(&p.to_string_lossy());
-    let mut json = format!(
-        "{{\"files\": {{\"ca-certificates\": {}, \"certificates\": {}, \"private-key\": {}}}",
-        text(&files.ca_certificates),
-        text(&files.certificates),
-        text(&files.private_key)
-    );
-    if !extra.is_empty() {
-        json.push_str(", ");
-        json.push_str(extra);
-    }
-    json.push('}');
-    json
-}
-
-/// A JSON string literal (quotes and escapes) without a JSON dependency.
-fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 /// Reads the certificates in a PEM file (for assertions in tests).
 pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, TestkitError> {
     let bytes = fs::read(path).map_err(|error| TestkitError::Io {

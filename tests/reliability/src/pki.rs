@@ -4,27 +4,30 @@ use std::path::Path;
 use std::sync::Arc;
 
 use vespa_tls_config::{Files, MixedMode};
-use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes};
+use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsContext, TlsModes};
+use vespa_tls_testkit::{Policy, TestConfig};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 
 use crate::error::ScenarioError;
 
-/// A TLS config file's JSON for `files`, with `extra` top-level members (e.g. an
-/// `"authorized-peers": […]` member) appended: the testkit's writer.
-pub(crate) use vespa_tls_testkit::config_json_with as config_json;
+/// A TLS config for `files` with `policies` as its `authorized-peers` (none: every peer
+/// with a valid certificate), on the typed model.
+pub(crate) fn config(files: &Files, policies: &[Policy]) -> TestConfig {
+    let config = TestConfig::new(files);
+    if policies.is_empty() {
+        config
+    } else {
+        config.authorized_peers(policies.iter().cloned())
+    }
+}
 
-/// An `authorized-peers` member with one policy per CN pattern (all capabilities).
-pub fn authorized_cns(patterns: &[&str]) -> String {
-    let policies: Vec<String> = patterns
+/// `authorized-peers` with one policy per CN pattern (all capabilities).
+pub fn authorized_cns(patterns: &[&str]) -> Vec<Policy> {
+    patterns
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            format!(
-                r#"{{"name": "policy-{i}", "required-credentials": [{{"field": "CN", "must-match": {p:?}}}]}}"#
-            )
-        })
-        .collect();
-    format!(r#""authorized-peers": [{}]"#, policies.join(", "))
+        .map(|(i, p)| Policy::new(&format!("policy-{i}")).cn(p))
+        .collect()
 }
 
 /// Writes `json` to `path` the safe way: a temporary name in the same directory, then rename.
@@ -33,19 +36,11 @@ pub(crate) fn write_config(path: &Path, json: &str) -> Result<(), ScenarioError>
     Ok(())
 }
 
-/// A fixed (non-reloading) context for `files` with `extra` config members.
-pub fn fixed_context(files: &Files, extra: &str) -> Result<Arc<TlsContext>, ScenarioError> {
-    let json = config_json(files, extra);
-    let (options, _) = vespa_tls_config::parse(&json).map_err(|e| ScenarioError::Node {
-        node: "config".into(),
-        message: e.to_string(),
-    })?;
-    let (context, _) = TlsContext::from_options(
-        &options,
-        TlsModes::default(),
-        Arc::new(TlsMetrics::default()),
-    )?;
-    Ok(Arc::new(context))
+/// A fixed (non-reloading) context for `files` with `policies` as its `authorized-peers`.
+pub fn fixed_context(files: &Files, policies: &[Policy]) -> Result<Arc<TlsContext>, ScenarioError> {
+    Ok(Arc::new(
+        config(files, policies).try_context(TlsModes::default())?,
+    ))
 }
 
 /// A connector on a fixed context (TLS-only client).

@@ -6,9 +6,10 @@ use std::time::Duration;
 
 use vespa_tls_config::Files;
 use vespa_tls_pki::{IssuedCertificate, write_public_file, write_secret_file};
+use vespa_tls_testkit::Policy;
 
 use crate::error::ScenarioError;
-use crate::pki::{config_json, write_config};
+use crate::pki::{config, write_config};
 
 /// How certificates are replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,27 +46,27 @@ pub struct Rotator {
     method: Method,
     base: PathBuf,
     config_path: PathBuf,
-    extra: String,
+    policies: Vec<Policy>,
     ca_bundle_pem: String,
     generation: usize,
 }
 
 impl Rotator {
     /// Lays out generation 0 (`first`, trusting `ca_bundle_pem`) under `base` (created) and
-    /// writes the config file, with `extra` config members (e.g. `authorized-peers`).
+    /// writes the config file, with `policies` as its `authorized-peers` (none: every peer).
     pub fn new(
         method: Method,
         base: &Path,
         first: &IssuedCertificate,
         ca_bundle_pem: &str,
-        extra: &str,
+        policies: &[Policy],
     ) -> Result<Rotator, ScenarioError> {
         std::fs::create_dir_all(base).map_err(|e| ScenarioError::io(base, "create", e))?;
         let rotator = Rotator {
             method,
             base: base.to_owned(),
             config_path: base.join("tls.json"),
-            extra: extra.to_owned(),
+            policies: policies.to_vec(),
             ca_bundle_pem: ca_bundle_pem.to_owned(),
             generation: 0,
         };
@@ -106,11 +107,11 @@ impl Rotator {
         ca_bundle_pem.clone_into(&mut self.ca_bundle_pem);
     }
 
-    /// The extra config members (e.g. `authorized-peers`) the next rotation writes (with
+    /// The `authorized-peers` the next rotation writes (with
     /// [`Method::ConfigRename`] and [`Method::InPlace`]; the symlink swap's config is static,
     /// as a mounted ConfigMap would be).
-    pub fn set_extra(&mut self, extra: &str) {
-        extra.clone_into(&mut self.extra);
+    pub fn set_authorized_peers(&mut self, policies: &[Policy]) {
+        self.policies = policies.to_vec();
     }
 
     /// Replaces the files of the config file with `next` by this rotator's method.
@@ -148,7 +149,7 @@ impl Rotator {
                 overwrite_slowly(&files.ca_certificates, self.ca_bundle_pem.as_bytes())?;
                 overwrite_slowly(
                     &self.config_path,
-                    config_json(&files, &self.extra).as_bytes(),
+                    config(&files, &self.policies).to_json().as_bytes(),
                 )?;
             }
         }
@@ -156,7 +157,7 @@ impl Rotator {
     }
 
     fn write_config(&self, files: &Files) -> Result<(), ScenarioError> {
-        write_config(&self.config_path, &config_json(files, &self.extra))
+        write_config(&self.config_path, &config(files, &self.policies).to_json())
     }
 
     /// The paths a config names when they never change (symlinks or in-place files).

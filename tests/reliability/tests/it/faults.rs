@@ -107,7 +107,7 @@ async fn faults_keep_the_old_context_and_a_fix_is_picked_up() {
     let mut written = BTreeSet::from([first.cert_der.to_vec()]);
     let context = reloading(&config).expect("server context");
     let server = echo_server(tls_acceptor(&context)).await.expect("listen");
-    let connector = tls_connector(&fixed_context(pki.client().files(), "").expect("client"));
+    let connector = tls_connector(&fixed_context(pki.client().files(), &[]).expect("client"));
     let load = Load::start(
         &LoadOptions {
             clients: scale.clients,
@@ -214,7 +214,7 @@ async fn a_certificate_expiring_during_the_run_is_refused_with_a_clear_log_line(
                 .with_validity(Validity::new(now - time::Duration::HOUR, not_after)),
         )
         .expect("issue");
-    let expiring = tls_connector(&fixed_context(short_lived.files(), "").expect("client"));
+    let expiring = tls_connector(&fixed_context(short_lived.files(), &[]).expect("client"));
     let server = pki
         .issue(
             "server-node",
@@ -247,7 +247,7 @@ async fn a_certificate_expiring_during_the_run_is_refused_with_a_clear_log_line(
         },
         fixed(
             node.address(),
-            tls_connector(&fixed_context(pki.client().files(), "").expect("client")),
+            tls_connector(&fixed_context(pki.client().files(), &[]).expect("client")),
         ),
     );
 

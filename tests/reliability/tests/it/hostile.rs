@@ -111,7 +111,7 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
         .await
         .expect("listen");
 
-    let good = fixed_context(pki.client().files(), "").expect("good client");
+    let good = fixed_context(pki.client().files(), &[]).expect("good client");
     let other = TestPki::new().expect("another PKI");
     // Another CA's certificate, but trusting our CA: the *server* must be the one refusing.
     let stranger = write_node_files(
@@ -127,8 +127,8 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
     let clients = Arc::new(HostileClients {
         good: good.client_config(),
         no_certificate: good.client_config_without_certificate(),
-        other_ca: tls_connector(&fixed_context(&stranger.files, "").expect("stranger")),
-        denied: tls_connector(&fixed_context(intruder.files(), "").expect("intruder")),
+        other_ca: tls_connector(&fixed_context(&stranger.files, &[]).expect("stranger")),
+        denied: tls_connector(&fixed_context(intruder.files(), &[]).expect("intruder")),
         oversized: oversized_hello_config(&good.client_config()),
     });
 

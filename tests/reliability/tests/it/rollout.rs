@@ -174,7 +174,7 @@ async fn rolling_upgrade_through_phases_0_to_3_loses_no_request() {
             node.config_path().to_owned()
         })
         .collect();
-    let client_context = fixed_context(pki.client().files(), "").expect("client context");
+    let client_context = fixed_context(pki.client().files(), &[]).expect("client context");
     let routing = Arc::new(Mutex::new(Routing {
         nodes: vec![None; NODES],
         in_flight: (0..NODES).map(|_| Arc::new(AtomicUsize::new(0))).collect(),

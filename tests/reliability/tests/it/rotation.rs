@@ -134,13 +134,13 @@ async fn rotation_under_load(method: Method) {
         &pki.dir().join("rotating"),
         &first,
         &pki.ca().ca_bundle_pem(),
-        "",
+        &[],
     )
     .expect("lay out generation 0");
     let context = reloading(rotator.config_path()).expect("server context");
     let generations = Generations::follow(&context);
     let server = echo_server(tls_acceptor(&context)).await.expect("listen");
-    let connector = tls_connector(&fixed_context(pki.client().files(), "").expect("client"));
+    let connector = tls_connector(&fixed_context(pki.client().files(), &[]).expect("client"));
     let load = Load::start(
         &LoadOptions {
             clients: scale.clients,
@@ -282,7 +282,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
         &pki.dir().join("ca-server"),
         &old_server,
         &old_ca.ca_bundle_pem(),
-        "",
+        &[],
     )
     .expect("server files");
     let mut client_files = Rotator::new(
@@ -290,7 +290,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
         &pki.dir().join("ca-client"),
         &old_client,
         &old_ca.ca_bundle_pem(),
-        "",
+        &[],
     )
     .expect("client files");
     let server_context = reloading(server_files.config_path()).expect("server context");
@@ -303,7 +303,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
         MixedMode::TlsClientTlsServer,
     );
     // A node left behind: old certificate, old bundle.
-    let left_behind = tls_connector(&fixed_context(pki.client().files(), "").expect("client"));
+    let left_behind = tls_connector(&fixed_context(pki.client().files(), &[]).expect("client"));
     let load = Load::start(
         &LoadOptions {
             clients: scale.clients,
@@ -353,7 +353,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
         &both,
     )
     .expect("straggler files");
-    let straggler = tls_connector(&fixed_context(&straggler.files, "").expect("straggler"));
+    let straggler = tls_connector(&fixed_context(&straggler.files, &[]).expect("straggler"));
     let straggler_refused = !request(&straggler, server.address, b"x\n", LIMIT)
         .await
         .is_ok();
@@ -396,7 +396,7 @@ async fn an_authorized_peers_change_affects_new_connections_only() {
         let node = pki
             .issue(cn, &pki.localhost_params(&format!("{cn}.localhost")))
             .expect("issue");
-        tls_connector(&fixed_context(node.files(), "").expect("client"))
+        tls_connector(&fixed_context(node.files(), &[]).expect("client"))
     };
     let (a, b, c) = (client("client-a"), client("client-b"), client("client-c"));
     let server_cert = pki
@@ -443,7 +443,7 @@ async fn an_authorized_peers_change_affects_new_connections_only() {
     assert!(request(&a, server.address, b"a\n", LIMIT).await.is_ok());
     assert!(!request(&b, server.address, b"b\n", LIMIT).await.is_ok());
 
-    files.set_extra(&authorized_cns(&[
+    files.set_authorized_peers(&authorized_cns(&[
         "client-b.localhost",
         "client-c.localhost",
     ]));
