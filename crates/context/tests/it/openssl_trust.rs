@@ -247,17 +247,20 @@ struct Peer {
     key: &'static str,
 }
 
+/// The most common case: the bundle is `root`, the peer presents `leaf` alone.
+const ROOT_AND_LEAF: Peer = Peer {
+    bundle: "root",
+    chain: &["leaf"],
+    key: "leaf",
+};
+
 const CASES: &[Case] = &[
     Case {
         name: "a CA and a leaf it issued",
         build: |w| {
             w.self_signed("root", "Root CA", "root_ca");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (true, true),
     },
@@ -291,11 +294,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed_dated("root", "Expired Root", "20200101000000Z", "20210101000000Z");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, false),
     },
@@ -304,11 +303,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed_dated("root", "Future Root", "20900101000000Z", "20910101000000Z");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, false),
     },
@@ -317,11 +312,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed("root", "Root CA", "ca_without_keycertsign");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, false),
     },
@@ -358,11 +349,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed("root", "Root CA", "root_ca");
             w.issue("leaf", "node.example.com", "root", "leaf_key_encipherment");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         // sslclient needs digitalSignature or keyAgreement; sslserver also takes
         // keyEncipherment.
@@ -373,11 +360,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed("root", "Constrained CA", "ca_constrained");
             w.issue("leaf", "node.other.com", "root", "leaf_cn_only");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, false),
     },
@@ -386,11 +369,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed("root", "Constrained CA", "ca_constrained");
             w.issue("leaf", "node.example.com", "root", "leaf_cn_only");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (true, true),
     },
@@ -404,11 +383,7 @@ const CASES: &[Case] = &[
                 "root",
                 "leaf_cn_only",
             );
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, false),
     },
@@ -417,11 +392,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed("root", "Server Purpose Root", "ca_server_purpose_only");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (false, true),
     },
@@ -442,11 +413,7 @@ const CASES: &[Case] = &[
         build: |w| {
             w.self_signed_v1("root", "V1 Root");
             w.issue("leaf", "node.example.com", "root", "leaf");
-            Peer {
-                bundle: "root",
-                chain: &["leaf"],
-                key: "leaf",
-            }
+            ROOT_AND_LEAF
         },
         expected: (true, true),
     },
@@ -573,11 +540,7 @@ fn a_cn_the_name_constraints_do_not_vouch_for_is_absent() {
     let w = Workdir::new(openssl);
     w.self_signed("root", "Constrained CA", "ca_constrained");
     w.issue("leaf", "evil.other.com", "root", "leaf_example_san");
-    let peer = Peer {
-        bundle: "root",
-        chain: &["leaf"],
-        key: "leaf",
-    };
+    let peer = ROOT_AND_LEAF;
     assert!(
         openssl_accepts(&w, &peer, "sslclient"),
         "the chain is valid"
