@@ -5,15 +5,54 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-const EXIT_CODES: &str = "\
+/// The exit-status table every command's help ends with.
+macro_rules! exit_codes {
+    () => {
+        "\
 Exit status:
   0  the answer is yes / no problems found
   1  the command ran and the answer is no (for check: an error-level finding)
-  2  the command could not run (usage, unreadable input, internal error)";
+  2  the command could not run (usage, unreadable input, internal error)"
+    };
+}
+
+/// A command's help epilogue: its examples, then the exit-status table. Every command has one
+/// (a test walks the command tree), and the man pages carry it too.
+macro_rules! examples {
+    ($($line:literal),+ $(,)?) => {
+        concat!("Examples:\n", $("  ", $line, "\n",)+ "\n", exit_codes!())
+    };
+}
+
+/// `--version`: the package version, the commit it was built from (see build.rs) and the TLS
+/// and crypto libraries linked in.
+const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    "\ncommit ",
+    env!("VESPA_TLS_COMMIT"),
+    "\nrustls ",
+    env!("VESPA_TLS_RUSTLS_VERSION"),
+    "\naws-lc-rs ",
+    env!("VESPA_TLS_AWS_LC_RS_VERSION"),
+    " (aws-lc-sys ",
+    env!("VESPA_TLS_AWS_LC_SYS_VERSION"),
+    ")",
+);
 
 /// Check, verify, scan, explain and set up Vespa's internal mutual TLS.
 #[derive(Debug, Parser)]
-#[command(name = "vespa-tls", version, about, after_help = EXIT_CODES)]
+#[command(
+    name = "vespa-tls",
+    version,
+    long_version = LONG_VERSION,
+    about,
+    after_help = examples!(
+        "vespa-tls demo",
+        "vespa-tls check --config /etc/vespa/tls.json --hostname node1.example.com",
+        "vespa-tls scan --targets endpoints.txt",
+        "vespa-tls completions bash > /etc/bash_completion.d/vespa-tls",
+    ),
+)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -23,27 +62,81 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Check a TLS config file and the files it names; report every problem and every place
     /// where Vespa's Java and C++ processes would disagree.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls check --config /etc/vespa/tls.json",
+        "VESPA_TLS_CONFIG_FILE=/etc/vespa/tls.json vespa-tls check --hostname node1.example.com",
+        "vespa-tls check --config tls.json --no-files --json",
+    ))]
     Check(CheckArgs),
     /// Explain the authorization decision for a certificate or a set of names.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls authz --config /etc/vespa/tls.json --cert client.pem",
+        "vespa-tls authz --cn vespa-monitoring.example.com --san-dns i1.us-east-1.monitor.example.com",
+        "vespa-tls authz --config tls.json --san-uri vespa://cluster/node1 --json",
+    ))]
     Authz(AuthzArgs),
     /// Verify one live endpoint: mTLS handshake, client certificate required, plaintext refused.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls connect node1.example.com:19070 --config /etc/vespa/tls.json",
+        "vespa-tls connect tcp/19071 --protocol http",
+        "vespa-tls connect node1.example.com:8080 --protocol http --allow-plaintext --json",
+    ))]
     Connect(ConnectArgs),
     /// Verify many endpoints at once: the phase-3 safety check.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls scan node1:19070 node2:19070",
+        "vespa-tls scan --targets endpoints.txt --concurrency 64",
+        "vespa-tls scan --targets endpoints.txt --json | jq '.results[] | select(.ok | not)'",
+    ))]
     Scan(ScanArgs),
     /// Make a CA, node certificates and config files (no openssl needed).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = examples!(
+        "vespa-tls ca init --dir ca",
+        "vespa-tls ca issue --dir ca --name node1 --san-dns node1.example.com",
+        "vespa-tls ca config --dir ca --name node1 --out /etc/vespa/tls.json",
+    ))]
     Ca(CaCommand),
     /// Run a server on the library, honouring the VESPA_TLS_* variables and reloading live.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "VESPA_TLS_CONFIG_FILE=ca/node1/node1-tls.json vespa-tls serve --listen 127.0.0.1:19090",
+        "vespa-tls serve --listen [::]:19090 --protocol frt --json",
+    ))]
     Serve(ServeArgs),
     /// A self-contained tour on loopback: certificates, the three rollout phases, an
     /// unauthorized peer, a live rotation and a scan.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls demo",
+        "vespa-tls demo --dir demo-files --json",
+    ))]
     Demo(DemoArgs),
+    /// Print a shell completion script to stdout.
+    #[command(after_help = examples!(
+        "vespa-tls completions bash > /etc/bash_completion.d/vespa-tls",
+        "vespa-tls completions zsh > \"${fpath[1]}/_vespa-tls\"",
+        "vespa-tls completions fish > ~/.config/fish/completions/vespa-tls.fish",
+    ))]
+    Completions(CompletionsArgs),
+    /// Write the man pages, one per command, into a directory (the packages ship them; after
+    /// `cargo install`, this is how to get them).
+    #[command(after_help = examples!(
+        "vespa-tls man --dir ~/.local/share/man/man1",
+        "vespa-tls man --dir /usr/local/share/man/man1",
+    ))]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// The directory to write `vespa-tls.1`, `vespa-tls-check.1`, … into (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// Output format shared by every command.
@@ -178,13 +271,22 @@ pub(crate) enum KeyTypeArg {
 #[derive(Debug, Subcommand)]
 pub(crate) enum CaCommand {
     /// Create a root CA in DIR: ca.pem and ca.key (mode 0600).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls ca init --dir ca",
+        "vespa-tls ca init --dir ca --key-type ecdsa-p384 --cn 'Example Vespa CA' --days 1825",
+    ))]
     Init(CaInitArgs),
     /// Issue a node certificate signed by the CA in DIR, into DIR/NAME/.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls ca issue --dir ca --name node1 --san-dns node1.example.com --san-ip 10.0.0.1",
+        "vespa-tls ca issue --dir ca --name monitor --cn vespa-monitoring.example.com --days 90",
+    ))]
     Issue(CaIssueArgs),
     /// Print (or write) a TLS config file for node NAME with absolute paths.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls ca config --dir ca --name node1",
+        "vespa-tls ca config --dir ca --name node1 --out /etc/vespa/tls.json --json",
+    ))]
     Config(CaConfigArgs),
 }
 

@@ -9,6 +9,7 @@ mod check;
 mod cli;
 mod demo;
 pub mod frt;
+mod generate;
 mod output;
 mod probe;
 mod serve;
@@ -45,6 +46,8 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Config(args)) => ca::config(args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
+        Command::Completions(args) => generate::completions(args),
+        Command::Man(args) => generate::man(args),
     };
     match result {
         Ok(Verdict::Yes) => ExitCode::SUCCESS,

@@ -10,11 +10,11 @@ use vespa_tls_testkit::{Openssl, SServer, Served, clear_tls_env};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     run_env(args, &[])
 }
 
-fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     clear_tls_env(&mut cmd)
         .args(args)
@@ -23,15 +23,15 @@ fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("vespa-tls runs")
 }
 
-fn code(out: &Output) -> i32 {
+pub(crate) fn code(out: &Output) -> i32 {
     out.status.code().expect("exit code")
 }
 
-fn stdout(out: &Output) -> String {
+pub(crate) fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -45,7 +45,7 @@ fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     path
 }
 
-fn s(path: &Path) -> &str {
+pub(crate) fn s(path: &Path) -> &str {
     path.to_str().expect("UTF-8 temp path")
 }
 

@@ -2,3 +2,4 @@
 //! of rustls and aws-lc for the crate instead of one per file.
 
 mod cli;
+mod packaging;
