@@ -128,6 +128,7 @@ impl TlsContext {
             Arc::new(authorizer),
             modes.authorization,
             !options.disable_hostname_validation,
+            Arc::clone(&metrics),
         ));
         let accounting = Arc::new(Accounting {
             metrics: Arc::clone(&metrics),
@@ -216,7 +217,9 @@ impl TlsContext {
         Arc::clone(&self.anonymous_client)
     }
 
-    /// The one verification path, as a handshake runs it but counting and logging nothing: the
+    /// The one verification path, as a handshake runs it but logging nothing and counting only
+    /// the verified-chain cache's hits and misses (a hit skips the chain's signature checks
+    /// while every certificate's validity is as it was; docs/OPERATIONS.md, "Trust"): the
     /// chain (leaf first) judged as OpenSSL would for a peer in `role`, the credentials,
     /// hostname validation when `role` is [`PeerRole::Server`] and `server_name` is given (and
     /// the config does not disable it), and authorization under the context's mode.

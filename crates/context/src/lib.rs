@@ -1,6 +1,7 @@
 //! The reloadable TLS context (under construction).
 #![warn(missing_docs)]
 
+mod cache;
 pub mod check;
 mod context;
 mod error;

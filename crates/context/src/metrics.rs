@@ -31,6 +31,12 @@ pub struct TlsMetrics {
     pub failed_config_reloads: AtomicU64,
     /// Capability checks that failed (refused in `enforce`, logged in `log_only`).
     pub capability_checks_failed: AtomicU64,
+    /// Verifications of a peer's chain answered by the verified-chain cache (the chain's
+    /// signatures not checked again; hostname validation and authorization still ran).
+    pub verified_chain_cache_hits: AtomicU64,
+    /// Verifications of a peer's chain that ran in full (first contact, a forgotten chain, a
+    /// certificate's validity changed since, or a reload started a fresh cache).
+    pub verified_chain_cache_misses: AtomicU64,
 }
 
 /// Which side of a connection a counter is for.
@@ -82,6 +88,8 @@ impl TlsMetrics {
             successful_config_reloads: load(&self.successful_config_reloads),
             failed_config_reloads: load(&self.failed_config_reloads),
             capability_checks_failed: load(&self.capability_checks_failed),
+            verified_chain_cache_hits: load(&self.verified_chain_cache_hits),
+            verified_chain_cache_misses: load(&self.verified_chain_cache_misses),
         }
     }
 }
@@ -114,13 +122,17 @@ pub struct MetricsSnapshot {
     pub failed_config_reloads: u64,
     /// See [`TlsMetrics::capability_checks_failed`].
     pub capability_checks_failed: u64,
+    /// See [`TlsMetrics::verified_chain_cache_hits`].
+    pub verified_chain_cache_hits: u64,
+    /// See [`TlsMetrics::verified_chain_cache_misses`].
+    pub verified_chain_cache_misses: u64,
 }
 
 impl MetricsSnapshot {
     /// Every counter as `(name, value)`, with Vespa's names prefixed by the side
     /// (`server.tls_connections`, …), ready for any metrics exporter.
     pub fn entries(&self) -> Vec<(String, u64)> {
-        let mut out = Vec::with_capacity(13);
+        let mut out = Vec::with_capacity(15);
         for (prefix, s) in [("server", &self.server), ("client", &self.client)] {
             out.push((format!("{prefix}.tls_connections"), s.tls_connections));
             out.push((
@@ -148,6 +160,14 @@ impl MetricsSnapshot {
         out.push((
             "capability_checks_failed".into(),
             self.capability_checks_failed,
+        ));
+        out.push((
+            "verified_chain_cache_hits".into(),
+            self.verified_chain_cache_hits,
+        ));
+        out.push((
+            "verified_chain_cache_misses".into(),
+            self.verified_chain_cache_misses,
         ));
         out
     }

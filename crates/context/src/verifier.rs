@@ -2,6 +2,12 @@
 //! it ([`TrustAnchors`]), the peer's credentials, Vespa's hostname check (servers only) and
 //! authorization. The rustls verifiers of both directions call it and count and log; the
 //! post-handshake auth context, `status()` and `vespa-tls check` call it without counting.
+//!
+//! A chain that passed the chain and credentials steps is remembered in the snapshot's
+//! verified-chain cache ([`crate::cache`]): the same chain presented again skips the chain's
+//! signature checks while the validity of every certificate involved is unchanged; hostname
+//! validation and authorization run every time, and rustls verifies the peer's proof of
+//! possession (CertificateVerify) in every handshake.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,6 +20,7 @@ use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherEr
 use vespa_tls_authz::{Authorizer, AuthzError, DenialReason, HandshakeDecision, PeerCredentials};
 use vespa_tls_config::AuthorizationMode;
 
+use crate::cache::{ChainCache, ChainKey, Lookup, ValidityEpoch, VerifiedEntry};
 use crate::hostname::{
     HostnameIdentity, HostnameMatch, HostnameMismatch, verify_dns_name, verify_ip,
 };
@@ -101,6 +108,9 @@ pub(crate) struct PeerVerification {
     pub(crate) mode: AuthorizationMode,
     pub(crate) hostname_validation: bool,
     handoff: Handoff,
+    cache: ChainCache,
+    /// Where the cache's hits and misses are counted.
+    metrics: Arc<TlsMetrics>,
 }
 
 impl PeerVerification {
@@ -110,6 +120,7 @@ impl PeerVerification {
         authorizer: Arc<Authorizer>,
         mode: AuthorizationMode,
         hostname_validation: bool,
+        metrics: Arc<TlsMetrics>,
     ) -> Self {
         PeerVerification {
             anchors,
@@ -118,12 +129,14 @@ impl PeerVerification {
             mode,
             hostname_validation,
             handoff: Handoff::default(),
+            cache: ChainCache::default(),
+            metrics,
         }
     }
 
     /// The verification path. `server_name` is the name dialled when `role` is
     /// [`PeerRole::Server`] (hostname validation runs when it is given and the config does not
-    /// disable it). Counts nothing and logs nothing.
+    /// disable it). Logs nothing, and counts nothing but the verified-chain cache's lookups.
     pub(crate) fn verify(
         &self,
         chain: &[CertificateDer<'_>],
@@ -131,7 +144,20 @@ impl PeerVerification {
         server_name: Option<&ServerName<'_>>,
         now: UnixTime,
     ) -> Result<VerifiedPeer, PeerRejection> {
-        let (verified, credentials) = self.verified_credentials(chain, role, now)?;
+        self.verify_keyed(&ChainKey::of(chain, role), chain, role, server_name, now)
+    }
+
+    /// [`verify`](Self::verify) with the chain's key already computed.
+    fn verify_keyed(
+        &self,
+        key: &ChainKey,
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+        server_name: Option<&ServerName<'_>>,
+        now: UnixTime,
+    ) -> Result<VerifiedPeer, PeerRejection> {
+        let verified = self.cached_credentials(key, chain, role, now)?;
+        let credentials = verified.credentials.clone();
         let hostname = match server_name {
             Some(name) if role == PeerRole::Server && self.hostname_validation => {
                 Some(check_hostname(name, &credentials).map_err(PeerRejection::Hostname)?)
@@ -148,9 +174,50 @@ impl PeerVerification {
         Ok(VerifiedPeer {
             credentials,
             decision,
-            anchor: verified.anchor,
+            anchor: verified.chain.anchor.clone(),
             hostname,
         })
+    }
+
+    /// The chain and credentials steps through the verified-chain cache: a stored result whose
+    /// validity epoch holds `now`, or a full verification (stored when it passes).
+    fn cached_credentials(
+        &self,
+        key: &ChainKey,
+        chain: &[CertificateDer<'_>],
+        role: PeerRole,
+        now: UnixTime,
+    ) -> Result<Arc<VerifiedEntry>, PeerRejection> {
+        let stale = match self.cache.get(key, now) {
+            Lookup::Hit(entry) => {
+                TlsMetrics::bump(&self.metrics.verified_chain_cache_hits);
+                return Ok(entry);
+            }
+            Lookup::Miss => false,
+            Lookup::Stale => true,
+        };
+        TlsMetrics::bump(&self.metrics.verified_chain_cache_misses);
+        let (verified, credentials) = match self.verified_credentials(chain, role, now) {
+            Ok(found) => found,
+            Err(rejection) => {
+                if stale {
+                    self.cache.remove(key);
+                }
+                return Err(rejection);
+            }
+        };
+        let epoch = ValidityEpoch::of_chain(now, chain, self.anchors.entries());
+        let entry = Arc::new(VerifiedEntry {
+            chain: verified,
+            credentials,
+            epoch: epoch.unwrap_or(ValidityEpoch::EMPTY),
+        });
+        match epoch {
+            Some(_) => self.cache.insert(*key, Arc::clone(&entry)),
+            None if stale => self.cache.remove(key),
+            None => {}
+        }
+        Ok(entry)
     }
 
     /// The chain step and the credentials step of [`verify`](Self::verify): the leaf's
@@ -183,9 +250,10 @@ impl PeerVerification {
         chain: &[CertificateDer<'_>],
         role: PeerRole,
     ) -> Result<VerifiedPeer, PeerRejection> {
-        match self.handoff.get(chain, role) {
+        let key = ChainKey::of(chain, role);
+        match self.handoff.get(&key) {
             Some(peer) => Ok(peer),
-            None => self.verify(chain, role, None, UnixTime::now()),
+            None => self.verify_keyed(&key, chain, role, None, UnixTime::now()),
         }
     }
 
@@ -223,7 +291,8 @@ impl PeerVerification {
             PeerRole::Server => Side::Client,
         };
         let counters = accounting.metrics.side(side);
-        match self.verify(chain, role, server_name, now) {
+        let key = ChainKey::of(chain, role);
+        match self.verify_keyed(&key, chain, role, server_name, now) {
             Ok(peer) => {
                 if let Some(reasons) = &peer.decision.denied {
                     TlsMetrics::bump(&counters.invalid_peer_credentials);
@@ -248,7 +317,7 @@ impl PeerVerification {
                         name.to_str()
                     );
                 }
-                self.handoff.put(chain, role, peer);
+                self.handoff.put(key, peer);
                 Ok(())
             }
             Err(rejection) => {
@@ -288,8 +357,9 @@ pub(crate) struct Accounting {
 }
 
 /// Hands a verifier's result to the post-handshake step of the same connection, so a chain
-/// is verified once per handshake. Keyed by a SHA-256 over the role and the exact DER of every
-/// certificate presented; bounded, oldest first out. A miss only costs a fresh verification.
+/// is verified once per handshake. Keyed like the verified-chain cache ([`ChainKey`]: a SHA-256
+/// over the role and the exact DER of every certificate presented); bounded, oldest first out.
+/// A miss only costs a fresh verification.
 #[derive(Debug, Default)]
 struct Handoff {
     table: Mutex<HandoffTable>,
@@ -297,24 +367,12 @@ struct Handoff {
 
 #[derive(Debug, Default)]
 struct HandoffTable {
-    peers: HashMap<[u8; 32], VerifiedPeer>,
-    order: VecDeque<[u8; 32]>,
+    peers: HashMap<ChainKey, VerifiedPeer>,
+    order: VecDeque<ChainKey>,
 }
 
 impl Handoff {
     const CAPACITY: usize = 1024;
-
-    fn key(chain: &[CertificateDer<'_>], role: PeerRole) -> [u8; 32] {
-        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
-        context.update(&[role as u8]);
-        for cert in chain {
-            context.update(&(cert.len() as u64).to_be_bytes());
-            context.update(cert.as_ref());
-        }
-        let mut key = [0; 32];
-        key.copy_from_slice(context.finish().as_ref());
-        key
-    }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HandoffTable> {
         match self.table.lock() {
@@ -323,8 +381,7 @@ impl Handoff {
         }
     }
 
-    fn put(&self, chain: &[CertificateDer<'_>], role: PeerRole, peer: VerifiedPeer) {
-        let key = Self::key(chain, role);
+    fn put(&self, key: ChainKey, peer: VerifiedPeer) {
         let mut table = self.lock();
         if table.peers.insert(key, peer).is_none() {
             table.order.push_back(key);
@@ -336,9 +393,8 @@ impl Handoff {
         }
     }
 
-    fn get(&self, chain: &[CertificateDer<'_>], role: PeerRole) -> Option<VerifiedPeer> {
-        let key = Self::key(chain, role);
-        self.lock().peers.get(&key).cloned()
+    fn get(&self, key: &ChainKey) -> Option<VerifiedPeer> {
+        self.lock().peers.get(key).cloned()
     }
 }
 
@@ -491,8 +547,14 @@ mod tests {
     #[test]
     fn the_handoff_is_keyed_by_every_certificate_and_the_role() {
         let handoff = Handoff::default();
-        handoff.put(&chain(&[b"leaf", b"inter"]), PeerRole::Client, peer("a"));
-        let hit = handoff.get(&chain(&[b"leaf", b"inter"]), PeerRole::Client);
+        handoff.put(
+            ChainKey::of(&chain(&[b"leaf", b"inter"]), PeerRole::Client),
+            peer("a"),
+        );
+        let hit = handoff.get(&ChainKey::of(
+            &chain(&[b"leaf", b"inter"]),
+            PeerRole::Client,
+        ));
         assert_eq!(
             hit.map(|p| p.credentials.common_name),
             Some(Some("a".into()))
@@ -501,18 +563,31 @@ mod tests {
         // two certificates: all misses.
         assert!(
             handoff
-                .get(&chain(&[b"leaf", b"other"]), PeerRole::Client)
-                .is_none()
-        );
-        assert!(handoff.get(&chain(&[b"leaf"]), PeerRole::Client).is_none());
-        assert!(
-            handoff
-                .get(&chain(&[b"leaf", b"inter"]), PeerRole::Server)
+                .get(&ChainKey::of(
+                    &chain(&[b"leaf", b"other"]),
+                    PeerRole::Client
+                ))
                 .is_none()
         );
         assert!(
             handoff
-                .get(&chain(&[b"lea", b"finter"]), PeerRole::Client)
+                .get(&ChainKey::of(&chain(&[b"leaf"]), PeerRole::Client))
+                .is_none()
+        );
+        assert!(
+            handoff
+                .get(&ChainKey::of(
+                    &chain(&[b"leaf", b"inter"]),
+                    PeerRole::Server
+                ))
+                .is_none()
+        );
+        assert!(
+            handoff
+                .get(&ChainKey::of(
+                    &chain(&[b"lea", b"finter"]),
+                    PeerRole::Client
+                ))
                 .is_none()
         );
     }
@@ -525,7 +600,7 @@ mod tests {
             .collect();
         for name in &names {
             let leaf = [CertificateDer::from(name.as_slice())];
-            handoff.put(&leaf, PeerRole::Client, peer("x"));
+            handoff.put(ChainKey::of(&leaf, PeerRole::Client), peer("x"));
         }
         let table = handoff.lock();
         assert_eq!(table.peers.len(), Handoff::CAPACITY);
@@ -533,7 +608,15 @@ mod tests {
         drop(table);
         let first = [CertificateDer::from(names[0].as_slice())];
         let last = [CertificateDer::from(names[names.len() - 1].as_slice())];
-        assert!(handoff.get(&first, PeerRole::Client).is_none());
-        assert!(handoff.get(&last, PeerRole::Client).is_some());
+        assert!(
+            handoff
+                .get(&ChainKey::of(&first, PeerRole::Client))
+                .is_none()
+        );
+        assert!(
+            handoff
+                .get(&ChainKey::of(&last, PeerRole::Client))
+                .is_some()
+        );
     }
 }
