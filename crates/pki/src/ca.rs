@@ -126,11 +126,33 @@ impl CertificateAuthority {
 
     /// A node or client certificate with a new key.
     pub fn issue(&self, params: &NodeParams) -> Result<IssuedCertificate, PkiError> {
-        let what = match params.common_names.first() {
-            Some(cn) => format!("certificate {cn:?}"),
-            None => "certificate without common name".to_owned(),
-        };
+        let what = what_of(params);
         check_validity(&what, &params.validity)?;
+        let key = generate_key(&what, params.key_type)?;
+        self.sign(params, &what, key)
+    }
+
+    /// A certificate for an existing key, as a renewal issues: a new serial number and the
+    /// names and validity of `params`, for the key of `key_pem` (PKCS#8 PEM, as
+    /// [`IssuedCertificate::key_pem`]); `params`' key type must be that key's.
+    pub fn issue_for_key(
+        &self,
+        params: &NodeParams,
+        key_pem: &SecretPem,
+    ) -> Result<IssuedCertificate, PkiError> {
+        let what = what_of(params);
+        check_validity(&what, &params.validity)?;
+        let key = KeyPair::from_pem(key_pem.expose()).map_err(|e| PkiError::generate(&what, e))?;
+        self.sign(params, &what, key)
+    }
+
+    fn sign(
+        &self,
+        params: &NodeParams,
+        what: &str,
+        key: KeyPair,
+    ) -> Result<IssuedCertificate, PkiError> {
+        let what = what.to_owned();
         if params.common_names.len() > 2 {
             return Err(PkiError::InvalidParams {
                 what,
@@ -185,7 +207,6 @@ impl CertificateAuthority {
         }
         cert_params.subject_alt_names = sans;
 
-        let key = generate_key(&what, params.key_type)?;
         let cert = cert_params
             .signed_by(&key, &self.issuer())
             .map_err(|e| PkiError::generate(&what, e))?;
@@ -503,4 +524,12 @@ fn rcgen_name(name: &x509_cert::name::Name) -> Result<DistinguishedName, PkiErro
         }
     }
     Ok(dn)
+}
+
+/// How errors name a certificate being issued.
+fn what_of(params: &NodeParams) -> String {
+    match params.common_names.first() {
+        Some(cn) => format!("certificate {cn:?}"),
+        None => "certificate without common name".to_owned(),
+    }
 }

@@ -241,6 +241,35 @@ fn an_empty_validity_window_is_refused() {
 }
 
 #[test]
+fn a_certificate_for_an_existing_key_has_that_key_and_a_new_serial() {
+    let ca = CertificateAuthority::new_root(&CaParams::new("root", validity())).unwrap();
+    for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
+        let params = localhost_params("renewed").with_key_type(key_type);
+        let first = ca.issue(&params).unwrap();
+        let renewed = ca.issue_for_key(&params, &first.key_pem).unwrap();
+        let parsed = |n: &IssuedCertificate| x509_cert::Certificate::from_der(&n.cert_der).unwrap();
+        let (a, b) = (parsed(&first), parsed(&renewed));
+        assert_eq!(
+            a.tbs_certificate().subject_public_key_info(),
+            b.tbs_certificate().subject_public_key_info(),
+            "{key_type:?}"
+        );
+        assert_ne!(
+            a.tbs_certificate().serial_number(),
+            b.tbs_certificate().serial_number()
+        );
+        assert_ne!(first.cert_der, renewed.cert_der);
+        verify(ca.root_der(), &renewed, now(), KeyUsage::client_auth()).unwrap();
+    }
+    // A key that is not PEM is refused with the certificate's name.
+    let broken = vespa_tls_pki::SecretPem::new("not a key".into());
+    let error = ca
+        .issue_for_key(&localhost_params("broken"), &broken)
+        .unwrap_err();
+    assert!(error.to_string().contains("\"broken\""), "{error}");
+}
+
+#[test]
 fn serial_numbers_differ() {
     let ca = CertificateAuthority::new_root(&CaParams::new("root", validity())).unwrap();
     let a = ca.issue(&localhost_params("a")).unwrap();
