@@ -69,6 +69,8 @@ impl From<&Environment> for TlsModes {
 /// runs the verifiers.
 pub struct TlsContext {
     server: Arc<ServerConfig>,
+    /// What the reload-following configs ask this snapshot for, per handshake.
+    pub(crate) parts: HandshakeParts,
     client: Arc<ClientConfig>,
     anonymous_client: Arc<ClientConfig>,
     verification: Arc<PeerVerification>,
@@ -117,6 +119,7 @@ impl TlsContext {
             .load_private_key(material.private_key().clone_key())
             .map_err(|e| rustls_error(&files.private_key, e))?;
         let certified = Arc::new(CertifiedKey::new(material.chain().to_vec(), key));
+        let certified_for_parts = Arc::clone(&certified);
         certified.keys_match().or_else(|e| match e {
             rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown) => Ok(()),
             e => Err(rustls_error(&files.certificates, e)),
@@ -134,13 +137,14 @@ impl TlsContext {
             metrics: Arc::clone(&metrics),
             limiter: RateLimiter::new(LOG_INTERVAL),
         });
+        let client_verifier = Arc::new(VespaClientVerifier {
+            verification: Arc::clone(&verification),
+            accounting: Arc::clone(&accounting),
+        });
         let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(&versions)
             .map_err(|e| rustls_error(&files.certificates, e))?
-            .with_client_cert_verifier(Arc::new(VespaClientVerifier {
-                verification: Arc::clone(&verification),
-                accounting: Arc::clone(&accounting),
-            }))
+            .with_client_cert_verifier(client_verifier.clone())
             .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified))));
         // No resumption: every handshake runs the verifier and the authorization rules.
         server.session_storage = Arc::new(NoServerSessionStorage {});
@@ -178,6 +182,11 @@ impl TlsContext {
         ));
         Ok(TlsContext {
             server: Arc::new(server),
+            parts: HandshakeParts {
+                certified: certified_for_parts,
+                client_verifier,
+                server_verifier,
+            },
             client: Arc::new(client),
             anonymous_client: Arc::new(anonymous),
             verification,
@@ -364,6 +373,15 @@ pub mod codes {
     pub const CA_PINNED_CERTIFICATE: &str = "ca-pinned-certificate";
     /// A bundle entry that can end no chain (a CA without keyCertSign, not self-signed…).
     pub const CA_NOT_USABLE: &str = "ca-not-usable";
+}
+
+/// The pieces of a snapshot a handshake uses: our certificate and both verifiers (which count
+/// into the process's counters and log like the snapshot's own configs).
+#[derive(Debug)]
+pub(crate) struct HandshakeParts {
+    pub(crate) certified: Arc<CertifiedKey>,
+    pub(crate) client_verifier: Arc<VespaClientVerifier>,
+    pub(crate) server_verifier: Arc<VespaServerVerifier>,
 }
 
 /// Our one certificate, for both directions.

@@ -5,6 +5,7 @@ mod cache;
 pub mod check;
 mod context;
 mod error;
+mod following;
 pub mod hostname;
 mod metrics;
 mod provider;
@@ -12,6 +13,9 @@ mod ratelimit;
 mod reload;
 mod trust;
 mod verifier;
+
+/// The rustls whose configs and errors this crate's signatures use.
+pub use rustls;
 
 pub use check::{CheckOptions, CheckReport};
 pub use context::{TlsContext, TlsModes, codes};

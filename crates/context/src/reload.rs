@@ -257,6 +257,35 @@ impl ReloadingTlsContext {
         self.shared.current.load_full()
     }
 
+    /// A rustls server config for another stack (hyper-rustls, tonic, a tokio-rustls acceptor)
+    /// that follows this context: built once, every handshake presents the certificate of the
+    /// snapshot current at that moment and verifies and authorizes the client with that
+    /// snapshot's CA bundle and `authorized-peers`, counting into [`metrics`](Self::metrics).
+    ///
+    /// Fixed at this call, and taken from the current snapshot: the accepted cipher suites and
+    /// protocol versions (a config change of either needs a new config from this method), and
+    /// whatever the caller sets on the returned value (e.g. `alpn_protocols`). The
+    /// CertificateRequest names no CAs, so clients choose their certificate without a hint.
+    /// Sessions are not resumed. A config that outlives this context keeps the last snapshot.
+    ///
+    /// The only error is rustls refusing the current snapshot's cipher and version choice,
+    /// which a successful load has already ruled out.
+    pub fn server_config(&self) -> Result<Arc<rustls::ServerConfig>, ContextError> {
+        crate::following::server_config(&self.follow()).map(Arc::new)
+    }
+
+    /// The client side of [`server_config`](Self::server_config): presents the current
+    /// certificate and verifies servers (hostname validation included) and authorizes them with
+    /// the current snapshot, at every handshake. What is fixed at this call is the same.
+    pub fn client_config(&self) -> Result<Arc<rustls::ClientConfig>, ContextError> {
+        crate::following::client_config(&self.follow()).map(Arc::new)
+    }
+
+    fn follow(&self) -> crate::following::Follow {
+        let shared = Arc::clone(&self.shared);
+        crate::following::Follow(Arc::new(move || shared.current.load_full()))
+    }
+
     /// Reloads now, on this thread: validate, then publish. On failure the old snapshot stays,
     /// and the error is the one subscribers hear and [`status`](Self::status) shows (shared,
     /// hence the `Arc`). Concurrent calls (and the worker's reloads) run one after the other.

@@ -12,6 +12,7 @@ use vespa_tls_context::{
     PeerRejection, PeerRole, RateLimiter, Side, TlsContext, TlsMetrics, vespa_protocol, vespa_suite,
 };
 
+use crate::alpn::Alpn;
 use crate::auth::ConnectionAuthContext;
 use crate::error::{Peer, TransportError};
 use crate::snoop::{NotTlsReason, Snoop, classify};
@@ -44,6 +45,7 @@ pub struct Acceptor {
     mixed: MixedMode,
     handshake_timeout: Duration,
     log_limiter: Arc<RateLimiter>,
+    alpn: Arc<Alpn<rustls::ServerConfig>>,
 }
 
 impl Acceptor {
@@ -54,7 +56,27 @@ impl Acceptor {
             mixed,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
             log_limiter: Arc::new(RateLimiter::new(LOG_INTERVAL)),
+            alpn: Arc::new(Alpn::new(Vec::new())),
         }
+    }
+
+    /// Offers these ALPN protocols, most preferred first (e.g. `[b"h2", b"http/1.1"]`): the
+    /// server picks the first of them the client also offers. A client that offers ALPN but
+    /// none of these is refused (`no_application_protocol`); one that offers none connects
+    /// without a protocol. The choice is on [`TransportStream::alpn_protocol`] and
+    /// [`ConnectionAuthContext::alpn_protocol`]. Plaintext connections (mixed mode) have none:
+    /// an HTTP server tells HTTP/1.1 from h2c prior knowledge by the first bytes.
+    pub fn with_alpn_protocols<P: Into<Vec<u8>>>(
+        mut self,
+        protocols: impl IntoIterator<Item = P>,
+    ) -> Self {
+        self.alpn = Arc::new(Alpn::new(protocols.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The ALPN protocols offered, most preferred first (empty: no ALPN).
+    pub fn alpn_protocols(&self) -> &[Vec<u8>] {
+        self.alpn.protocols()
     }
 
     /// Sets the deadline for snoop and handshake together (default 10 s). More than a day is
@@ -211,7 +233,10 @@ impl Acceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
-        let acceptor = tokio_rustls::TlsAcceptor::from(context.server_config());
+        let config = self
+            .alpn
+            .config(context.server_config(), |c, p| c.alpn_protocols = p);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let accepted = timeout_at(deadline, acceptor.accept(Rewind::new(prefix, io))).await;
         let result = match accepted {
             Err(_) => Err(TransportError::Timeout {
@@ -236,11 +261,13 @@ impl Acceptor {
             Ok((stream, auth)) => {
                 TlsMetrics::bump(&metrics.server.tls_connections);
                 tracing::debug!(
-                    "{peer}: TLS connection accepted from {}, capabilities {}",
+                    "{peer}: TLS connection accepted from {}, capabilities {}, ALPN {}",
                     auth.peer_credentials()
                         .map(ToString::to_string)
                         .unwrap_or_default(),
-                    auth.capabilities()
+                    auth.capabilities(),
+                    auth.alpn_protocol()
+                        .map_or_else(|| "none".to_owned(), crate::alpn::display)
                 );
                 let broken = BrokenCounter::new(Arc::clone(metrics), Side::Server);
                 Ok((TransportStream::ServerTls(Box::new(stream), broken), auth))
@@ -308,7 +335,7 @@ pub(crate) fn auth_context<D>(
         .negotiated_cipher_suite()
         .and_then(|s| vespa_suite(s.suite()))
         .ok_or_else(|| credentials_error("unexpected cipher suite"))?;
-    Ok(ConnectionAuthContext::tls(
+    let auth = ConnectionAuthContext::tls(
         peer.0,
         protocol,
         suite,
@@ -317,5 +344,6 @@ pub(crate) fn auth_context<D>(
         authorization.decision.capabilities,
         context.modes().capability,
         metrics,
-    ))
+    );
+    Ok(auth.with_alpn_protocol(connection.alpn_protocol().map(<[u8]>::to_vec)))
 }

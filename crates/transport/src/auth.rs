@@ -43,6 +43,7 @@ pub struct ConnectionAuthContext {
     matched_policies: Vec<String>,
     capabilities: CapabilitySet,
     capability_mode: CapabilityMode,
+    alpn_protocol: Option<Vec<u8>>,
     metrics: Arc<TlsMetrics>,
 }
 
@@ -59,6 +60,7 @@ impl ConnectionAuthContext {
             matched_policies: Vec::new(),
             capabilities: CapabilitySet::all(),
             capability_mode,
+            alpn_protocol: None,
             metrics,
         }
     }
@@ -87,8 +89,14 @@ impl ConnectionAuthContext {
             matched_policies,
             capabilities,
             capability_mode,
+            alpn_protocol: None,
             metrics,
         }
+    }
+
+    pub(crate) fn with_alpn_protocol(mut self, protocol: Option<Vec<u8>>) -> Self {
+        self.alpn_protocol = protocol;
+        self
     }
 
     /// The peer's socket address, when known.
@@ -104,6 +112,12 @@ impl ConnectionAuthContext {
     /// Whether the connection is encrypted.
     pub fn is_tls(&self) -> bool {
         matches!(self.security, ConnectionSecurity::Tls { .. })
+    }
+
+    /// The ALPN protocol the handshake settled on (`h2`, `http/1.1`…); `None` for plaintext
+    /// and when either side offered none.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        self.alpn_protocol.as_deref()
     }
 
     /// What the peer's verified leaf certificate presents (`None` for plaintext).

@@ -12,6 +12,7 @@ use vespa_tls_config::MixedMode;
 use vespa_tls_context::{PeerRole, Side, TlsMetrics};
 
 use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_TIMEOUT, auth_context};
+use crate::alpn::Alpn;
 use crate::auth::ConnectionAuthContext;
 use crate::error::{Peer, TransportError};
 use crate::source::TlsSource;
@@ -31,6 +32,7 @@ pub struct Connector {
     source: TlsSource,
     mixed: MixedMode,
     handshake_timeout: Duration,
+    alpn: Arc<Alpn<rustls::ClientConfig>>,
 }
 
 impl Connector {
@@ -40,7 +42,24 @@ impl Connector {
             source,
             mixed,
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            alpn: Arc::new(Alpn::new(Vec::new())),
         }
+    }
+
+    /// Offers these ALPN protocols over TLS, most preferred first (e.g. `[b"h2", b"http/1.1"]`);
+    /// the server's choice is on [`TransportStream::alpn_protocol`] and
+    /// [`ConnectionAuthContext::alpn_protocol`]. Plaintext connections carry none.
+    pub fn with_alpn_protocols<P: Into<Vec<u8>>>(
+        mut self,
+        protocols: impl IntoIterator<Item = P>,
+    ) -> Self {
+        self.alpn = Arc::new(Alpn::new(protocols.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// The ALPN protocols offered, most preferred first (empty: no ALPN).
+    pub fn alpn_protocols(&self) -> &[Vec<u8>] {
+        self.alpn.protocols()
     }
 
     /// Sets the deadline for TCP connect and for the TLS handshake (each; default 10 s). More
@@ -113,7 +132,10 @@ impl Connector {
                 host: host.to_owned(),
             }
         })?;
-        let connector = tokio_rustls::TlsConnector::from(context.client_config());
+        let config = self
+            .alpn
+            .config(context.client_config(), |c, p| c.alpn_protocols = p);
+        let connector = tokio_rustls::TlsConnector::from(config);
         let result = match timeout(self.handshake_timeout, connector.connect(server_name, io)).await
         {
             Err(_) => Err(TransportError::Timeout {

@@ -39,12 +39,19 @@
 #![warn(missing_docs)]
 
 mod acceptor;
+mod alpn;
 mod auth;
 mod connector;
 mod error;
 pub mod snoop;
 mod source;
 mod stream;
+
+/// The rustls this crate's signatures use (configs, errors, certificate types).
+pub use rustls;
+/// The tokio-rustls whose streams [`TransportStream`] wraps.
+pub use tokio_rustls;
+pub use vespa_tls_context::{self as context, ReloadingTlsContext, TlsContext};
 
 pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT};
 pub use auth::{ConnectionAuthContext, ConnectionSecurity, PermissionDenied};

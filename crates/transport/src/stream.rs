@@ -117,6 +117,16 @@ impl<IO> TransportStream<IO> {
         }
     }
 
+    /// The ALPN protocol the TLS handshake settled on (`h2`, `http/1.1`…); `None` for
+    /// plaintext and when either side offered none.
+    pub fn alpn_protocol(&self) -> Option<&[u8]> {
+        match self {
+            TransportStream::Plain(_) => None,
+            TransportStream::ServerTls(tls, _) => tls.get_ref().1.alpn_protocol(),
+            TransportStream::ClientTls(tls, _) => tls.get_ref().1.alpn_protocol(),
+        }
+    }
+
     /// The underlying I/O object (the TCP stream).
     pub fn get_ref(&self) -> &IO {
         match self {

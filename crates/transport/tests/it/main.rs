@@ -1,8 +1,10 @@
 //! Every integration test of this crate, one module per area, in one test binary: one link
 //! of rustls and aws-lc for the crate instead of one per file.
 
+mod alpn;
 pub mod common;
 mod deadlines;
+mod following;
 mod handle;
 mod hostile;
 mod matrix;
