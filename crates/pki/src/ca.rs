@@ -6,13 +6,14 @@ use der::{Decode as _, Encode as _, Tag, Tagged as _};
 use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, DnValue,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, PublicKeyData,
-    SanType, SerialNumber,
+    SerialNumber,
 };
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints as X509BasicConstraints, SubjectKeyIdentifier};
 
+use crate::csr::{self, CertificateRequest, RequestKeyType};
 use crate::error::PkiError;
 use crate::params::{CaParams, ExtendedKeyUsages, KeyType, NodeParams, Validity};
 use crate::pem;
@@ -63,6 +64,74 @@ pub struct IssuedCertificate {
     /// The intermediate CA certificates between this certificate and the root, nearest first
     /// (empty when issued by a root). The root is not included: it goes in `ca-certificates`.
     pub chain: Vec<CertificateDer<'static>>,
+}
+
+/// How [`CertificateAuthority::sign_request`] treats the names of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SignParams {
+    /// The certificate's validity.
+    pub validity: Validity,
+    /// Replace the request's subject with these common names (at most two).
+    pub common_names: Option<Vec<String>>,
+    /// Replace every SAN of the request with these.
+    pub names: Option<SanOverrides>,
+}
+
+impl SignParams {
+    /// The request's subject and SANs, for `validity`.
+    pub fn new(validity: Validity) -> Self {
+        SignParams {
+            validity,
+            common_names: None,
+            names: None,
+        }
+    }
+
+    /// The same parameters with the subject replaced by these common names.
+    pub fn with_common_names(mut self, common_names: Vec<String>) -> Self {
+        self.common_names = Some(common_names);
+        self
+    }
+
+    /// The same parameters with every SAN of the request replaced by `names`.
+    pub fn with_names(mut self, names: SanOverrides) -> Self {
+        self.names = Some(names);
+        self
+    }
+}
+
+/// The SANs a CA writes instead of the ones a request asks for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SanOverrides {
+    /// `dNSName` SANs.
+    pub dns_names: Vec<String>,
+    /// `uniformResourceIdentifier` SANs.
+    pub uris: Vec<String>,
+    /// `iPAddress` SANs.
+    pub ip_addresses: Vec<std::net::IpAddr>,
+}
+
+/// A certificate signed for a request's public key (the key stays with the requester).
+#[derive(Debug, Clone)]
+pub struct SignedCertificate {
+    /// The certificate alone, PEM.
+    pub cert_pem: String,
+    /// The certificate alone, DER.
+    pub cert_der: CertificateDer<'static>,
+    /// The intermediate CA certificates between this certificate and the root, nearest first.
+    pub chain: Vec<CertificateDer<'static>>,
+}
+
+impl SignedCertificate {
+    /// What goes into Vespa's `certificates` file: this certificate first, then [`chain`](Self::chain).
+    pub fn certificates_pem(&self) -> String {
+        let mut out = self.cert_pem.clone();
+        for der in &self.chain {
+            out.push_str(&pem::encode("CERTIFICATE", der));
+        }
+        out
+    }
 }
 
 impl IssuedCertificate {
@@ -162,29 +231,9 @@ impl CertificateAuthority {
                 ),
             });
         }
-        let mut cert_params = CertificateParams::default();
-        let mut dn = DistinguishedName::new();
-        if let Some(org) = &params.organization {
-            dn.push(DnType::OrganizationName, org.as_str());
-        }
-        for (i, cn) in params.common_names.iter().enumerate() {
-            let ty = if i == 0 {
-                DnType::CommonName
-            } else {
-                DnType::CustomDnType(COMMON_NAME_OID.to_vec())
-            };
-            dn.push(ty, cn.as_str());
-        }
-        cert_params.distinguished_name = dn;
-        cert_params.not_before = params.validity.not_before;
-        cert_params.not_after = params.validity.not_after;
-        cert_params.serial_number = Some(random_serial(&what)?);
-        cert_params.is_ca = IsCa::ExplicitNoCa;
-        cert_params.key_usages = vec![
-            KeyUsagePurpose::DigitalSignature,
-            KeyUsagePurpose::KeyEncipherment,
-            KeyUsagePurpose::KeyAgreement,
-        ];
+        let mut cert_params = leaf_params(&what, &params.validity)?;
+        cert_params.distinguished_name =
+            subject_name(params.organization.as_deref(), &params.common_names);
         cert_params.extended_key_usages = match params.extended_key_usages {
             ExtendedKeyUsages::ServerAndClientAuth => vec![
                 ExtendedKeyUsagePurpose::ServerAuth,
@@ -194,18 +243,8 @@ impl CertificateAuthority {
             ExtendedKeyUsages::ClientAuthOnly => vec![ExtendedKeyUsagePurpose::ClientAuth],
             ExtendedKeyUsages::Absent => Vec::new(),
         };
-        cert_params.use_authority_key_identifier_extension = true;
-        let mut sans = Vec::new();
-        for name in &params.dns_names {
-            sans.push(SanType::DnsName(ia5("DNS SAN", name)?));
-        }
-        for uri in &params.uris {
-            sans.push(SanType::URI(ia5("URI SAN", uri)?));
-        }
-        for ip in &params.ip_addresses {
-            sans.push(SanType::IpAddress(*ip));
-        }
-        cert_params.subject_alt_names = sans;
+        cert_params.subject_alt_names =
+            csr::sans(&params.dns_names, &params.uris, &params.ip_addresses)?;
 
         let cert = cert_params
             .signed_by(&key, &self.issuer())
@@ -215,6 +254,65 @@ impl CertificateAuthority {
             cert_der: cert.der().clone(),
             key_pem: SecretPem::new(key.serialize_pem()),
             key_type: params.key_type,
+            chain: self.intermediates.clone(),
+        })
+    }
+
+    /// A certificate for the public key of a verified certificate signing request, under this
+    /// CA's profile whatever the request asks for: `CA:FALSE`, extended key usages serverAuth
+    /// and clientAuth, keyUsage digitalSignature, keyEncipherment and keyAgreement (the seed
+    /// guide's extension file), subject and authority key identifiers, a random serial number.
+    ///
+    /// The subject and the SANs are the request's unless [`SignParams`] overrides them. A
+    /// request that asks to be a CA (`basicConstraints CA:TRUE`) is refused, and so is an
+    /// Ed25519 key (Vespa's Java processes cannot load it).
+    pub fn sign_request(
+        &self,
+        request: &CertificateRequest,
+        params: &SignParams,
+    ) -> Result<SignedCertificate, PkiError> {
+        let what = format!("certificate for request {:?}", request.subject());
+        if request.asks_for_ca() {
+            return Err(PkiError::InvalidRequest {
+                reason: "it asks for basicConstraints CA:TRUE; this CA issues node \
+                         certificates only"
+                    .to_owned(),
+            });
+        }
+        if request.key_type() == RequestKeyType::Ed25519 {
+            return Err(PkiError::InvalidRequest {
+                reason: "expected an ECDSA P-256, ECDSA P-384 or RSA key, found Ed25519 \
+                         (Vespa's Java processes cannot load it)"
+                    .to_owned(),
+            });
+        }
+        let mut cert_params = leaf_params(&what, &params.validity)?;
+        cert_params.distinguished_name = match &params.common_names {
+            Some(cns) => {
+                if cns.len() > 2 {
+                    return Err(PkiError::InvalidParams {
+                        what,
+                        reason: format!("expected at most 2 common names, found {}", cns.len()),
+                    });
+                }
+                subject_name(None, cns)
+            }
+            None => request.subject_for_rcgen()?.clone(),
+        };
+        cert_params.extended_key_usages = vec![
+            ExtendedKeyUsagePurpose::ServerAuth,
+            ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        cert_params.subject_alt_names = match &params.names {
+            Some(names) => csr::sans(&names.dns_names, &names.uris, &names.ip_addresses)?,
+            None => csr::sans(request.dns_names(), request.uris(), request.ip_addresses())?,
+        };
+        let cert = cert_params
+            .signed_by(request.public_key(), &self.issuer())
+            .map_err(|e| PkiError::generate(&what, e))?;
+        Ok(SignedCertificate {
+            cert_pem: cert.pem(),
+            cert_der: cert.der().clone(),
             chain: self.intermediates.clone(),
         })
     }
@@ -291,7 +389,7 @@ impl CertificateAuthority {
         }
 
         let mut issuer_params = CertificateParams::default();
-        issuer_params.distinguished_name = rcgen_name(tbs.subject())?;
+        issuer_params.distinguished_name = rcgen_name("CA certificate", tbs.subject())?;
         issuer_params.key_identifier_method = match tbs.get_extension::<SubjectKeyIdentifier>() {
             Ok(Some((_, ski))) => KeyIdMethod::PreSpecified(ski.0.as_bytes().to_vec()),
             _ => KeyIdMethod::Sha256,
@@ -407,6 +505,45 @@ fn check_validity(what: &str, validity: &Validity) -> Result<(), PkiError> {
     Ok(())
 }
 
+/// What every leaf this crate issues has: the validity, a random serial, `CA:FALSE`, the guide's
+/// keyUsage, and an authority key identifier (rcgen adds the subject key identifier).
+fn leaf_params(what: &str, validity: &Validity) -> Result<CertificateParams, PkiError> {
+    check_validity(what, validity)?;
+    let mut cert_params = CertificateParams::default();
+    cert_params.not_before = validity.not_before;
+    cert_params.not_after = validity.not_after;
+    cert_params.serial_number = Some(random_serial(what)?);
+    cert_params.is_ca = IsCa::ExplicitNoCa;
+    cert_params.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+        KeyUsagePurpose::KeyAgreement,
+    ];
+    cert_params.use_authority_key_identifier_extension = true;
+    Ok(cert_params)
+}
+
+/// `O=organization` (if any), then the common names; a second CN is written under the same OID
+/// as a custom attribute (rcgen keeps one value per attribute type).
+pub(crate) fn subject_name(
+    organization: Option<&str>,
+    common_names: &[String],
+) -> DistinguishedName {
+    let mut dn = DistinguishedName::new();
+    if let Some(org) = organization {
+        dn.push(DnType::OrganizationName, org);
+    }
+    for (i, cn) in common_names.iter().enumerate() {
+        let ty = if i == 0 {
+            DnType::CommonName
+        } else {
+            DnType::CustomDnType(COMMON_NAME_OID.to_vec())
+        };
+        dn.push(ty, cn.as_str());
+    }
+    dn
+}
+
 fn ca_params(what: &str, params: &CaParams) -> Result<CertificateParams, PkiError> {
     check_validity(what, &params.validity)?;
     let mut cert_params = CertificateParams::default();
@@ -428,7 +565,7 @@ fn ca_params(what: &str, params: &CaParams) -> Result<CertificateParams, PkiErro
     Ok(cert_params)
 }
 
-fn generate_key(what: &str, key_type: KeyType) -> Result<KeyPair, PkiError> {
+pub(crate) fn generate_key(what: &str, key_type: KeyType) -> Result<KeyPair, PkiError> {
     let result = match key_type {
         KeyType::EcdsaP256 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256),
         KeyType::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
@@ -449,7 +586,7 @@ fn random_serial(what: &str) -> Result<SerialNumber, PkiError> {
     Ok(SerialNumber::from_slice(&bytes))
 }
 
-fn ia5(kind: &'static str, value: &str) -> Result<rcgen::string::Ia5String, PkiError> {
+pub(crate) fn ia5(kind: &'static str, value: &str) -> Result<rcgen::string::Ia5String, PkiError> {
     rcgen::string::Ia5String::try_from(value).map_err(|error| PkiError::InvalidName {
         kind,
         value: value.to_owned(),
@@ -465,13 +602,16 @@ fn is_self_signed(der: &CertificateDer<'_>) -> bool {
 }
 
 /// The CA subject as rcgen attributes, one attribute per RDN, types and string kinds preserved.
-fn rcgen_name(name: &x509_cert::name::Name) -> Result<DistinguishedName, PkiError> {
+pub(crate) fn rcgen_name(
+    what: &str,
+    name: &x509_cert::name::Name,
+) -> Result<DistinguishedName, PkiError> {
     let mut dn = DistinguishedName::new();
     let mut seen = Vec::new();
     for rdn in name.iter_rdn() {
         if rdn.len() != 1 {
             return Err(PkiError::load(
-                "CA certificate",
+                what,
                 format!(
                     "expected one attribute per name component, found {}",
                     rdn.len()
@@ -482,7 +622,7 @@ fn rcgen_name(name: &x509_cert::name::Name) -> Result<DistinguishedName, PkiErro
             let oid: Vec<u64> = atv.oid.arcs().map(u64::from).collect();
             if seen.contains(&oid) {
                 return Err(PkiError::load(
-                    "CA certificate",
+                    what,
                     format!(
                         "subject attribute {} repeats; rcgen cannot issue under it",
                         atv.oid
@@ -494,12 +634,12 @@ fn rcgen_name(name: &x509_cert::name::Name) -> Result<DistinguishedName, PkiErro
             let text = || {
                 std::str::from_utf8(bytes).map(str::to_owned).map_err(|_| {
                     PkiError::load(
-                        "CA certificate",
+                        what,
                         format!("subject attribute {} is not valid text", atv.oid),
                     )
                 })
             };
-            let unsupported = |reason: String| PkiError::load("CA certificate", reason);
+            let unsupported = |reason: String| PkiError::load(what, reason);
             let value = match atv.value.tag() {
                 Tag::Utf8String => DnValue::Utf8String(text()?),
                 Tag::PrintableString => DnValue::PrintableString(

@@ -51,6 +51,13 @@ pub enum PkiError {
         /// Expected vs found.
         reason: String,
     },
+    /// A certificate signing request is unusable: it does not parse, its signature does not
+    /// verify, or it asks for what this CA does not issue.
+    #[error("certificate signing request: {reason}")]
+    InvalidRequest {
+        /// Expected vs found.
+        reason: String,
+    },
     /// A file or directory could not be written.
     #[error("{}: cannot {action}: {error}", path.display())]
     Io {

@@ -3,7 +3,10 @@
 //! This crate replaces the openssl commands of the seed guide's Appendix A: it makes a root CA
 //! (and optionally intermediates), issues node and client certificates with the common names,
 //! SANs, validity window and extended key usages you choose, and writes Vespa's three files
-//! plus a ready `VESPA_TLS_CONFIG_FILE` JSON with absolute paths. Keys are ECDSA P-256 by
+//! plus a ready `VESPA_TLS_CONFIG_FILE` JSON with absolute paths. It also makes a key and a
+//! certificate signing request on a node ([`CertificateRequest::generate`]) and signs a request
+//! from any tool under the CA's profile ([`CertificateAuthority::sign_request`], after checking
+//! its self-signature with aws-lc-rs). Keys are ECDSA P-256 by
 //! default (ECDSA P-384 and RSA-2048 on request), generated and signed by aws-lc-rs through
 //! rcgen. Private keys are written with mode 0600 from the moment the file exists, and every
 //! file is written under a temporary name and renamed into place.
@@ -35,13 +38,17 @@
 #![warn(missing_docs)]
 
 mod ca;
+mod csr;
 mod error;
 mod params;
 mod pem;
 mod secret;
 mod write;
 
-pub use ca::{CertificateAuthority, IssuedCertificate};
+pub use ca::{
+    CertificateAuthority, IssuedCertificate, SanOverrides, SignParams, SignedCertificate,
+};
+pub use csr::{CertificateRequest, NewRequest, RequestKeyType, RequestParams};
 pub use error::PkiError;
 pub use params::{CaParams, ExtendedKeyUsages, KeyType, NodeParams, Validity};
 pub use pem::encode as encode_pem;

@@ -18,7 +18,7 @@ use crate::output::{Verdict, certificate_json, certificate_lines, say, say_json}
 
 const CA_NAME: &str = "ca";
 
-fn key_type(arg: KeyTypeArg) -> KeyType {
+pub(crate) fn key_type(arg: KeyTypeArg) -> KeyType {
     match arg {
         KeyTypeArg::EcdsaP256 => KeyType::EcdsaP256,
         KeyTypeArg::EcdsaP384 => KeyType::EcdsaP384,
@@ -27,7 +27,7 @@ fn key_type(arg: KeyTypeArg) -> KeyType {
 }
 
 /// Validity from one hour ago (tolerating clock skew between nodes) for `days` days.
-fn validity(days: i64) -> anyhow::Result<Validity> {
+pub(crate) fn validity(days: i64) -> anyhow::Result<Validity> {
     if days < 1 {
         bail!("--days must be at least 1, found {days}");
     }
@@ -40,7 +40,7 @@ fn validity(days: i64) -> anyhow::Result<Validity> {
     ))
 }
 
-fn facts(der: &CertificateDer<'static>) -> anyhow::Result<CertificateFacts> {
+pub(crate) fn facts(der: &CertificateDer<'static>) -> anyhow::Result<CertificateFacts> {
     CertificateFacts::from_der(der)
         .ok_or_else(|| anyhow!("internal error: issued certificate does not parse"))
 }
@@ -85,7 +85,7 @@ pub(crate) fn init(args: &CaInitArgs) -> anyhow::Result<Verdict> {
     Ok(Verdict::Yes)
 }
 
-fn load_ca(dir: &Path) -> anyhow::Result<CertificateAuthority> {
+pub(crate) fn load_ca(dir: &Path) -> anyhow::Result<CertificateAuthority> {
     let read = |name: String| -> anyhow::Result<String> {
         let path = dir.join(name);
         std::fs::read_to_string(&path).with_context(|| {
@@ -101,7 +101,7 @@ fn load_ca(dir: &Path) -> anyhow::Result<CertificateAuthority> {
     CertificateAuthority::load(&cert, &key).map_err(|e| anyhow!("{}: {e}", dir.display()))
 }
 
-fn check_name(name: &str) -> anyhow::Result<()> {
+pub(crate) fn check_name(name: &str) -> anyhow::Result<()> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."

@@ -96,6 +96,9 @@ pub(crate) enum Command {
         "vespa-tls ca config --dir ca --name node1 --out /etc/vespa/tls.json",
     ))]
     Ca(CaCommand),
+    /// On a node: make a private key (mode 0600) and a certificate signing request for the CA.
+    #[command(after_help = EXIT_CODES)]
+    Csr(crate::csr::CsrArgs),
     /// Run a server on the library, honouring the VESPA_TLS_* variables and reloading live.
     #[command(after_help = examples!(
         "VESPA_TLS_CONFIG_FILE=ca/node1/node1-tls.json vespa-tls serve --listen 127.0.0.1:19090",
@@ -288,6 +291,9 @@ pub(crate) enum CaCommand {
         "vespa-tls ca config --dir ca --name node1 --out /etc/vespa/tls.json --json",
     ))]
     Config(CaConfigArgs),
+    /// Sign a certificate signing request under the CA's profile (exit 1: request refused).
+    #[command(after_help = EXIT_CODES)]
+    Sign(crate::csr::CaSignArgs),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod authz;
 mod ca;
 mod check;
 mod cli;
+mod csr;
 mod demo;
 pub mod frt;
 mod generate;
@@ -44,6 +45,8 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Init(args)) => ca::init(args),
         Command::Ca(CaCommand::Issue(args)) => ca::issue(args),
         Command::Ca(CaCommand::Config(args)) => ca::config(args),
+        Command::Ca(CaCommand::Sign(args)) => csr::sign(args),
+        Command::Csr(args) => csr::csr(args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Completions(args) => generate::completions(args),

@@ -2,4 +2,5 @@
 //! of rustls and aws-lc for the crate instead of one per file.
 
 mod cli;
+mod lifecycle;
 mod packaging;

@@ -1,0 +1,461 @@
+//! The certificate lifecycle an operator runs with `vespa-tls` and with the seed guide's openssl
+//! commands side by side: CSRs, signing, and the refusals.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use vespa_tls_config::Files;
+use vespa_tls_testkit::{HostKey, Openssl, TestConfig, clear_tls_env};
+
+const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
+
+fn run(args: &[&str]) -> Output {
+    let mut cmd = Command::new(BIN);
+    clear_tls_env(&mut cmd)
+        .args(args)
+        .output()
+        .expect("vespa-tls runs")
+}
+
+fn code(out: &Output) -> i32 {
+    out.status.code().expect("exit code")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().expect("UTF-8 temp path")
+}
+
+/// What `openssl req -verify` says about a request (OpenSSL 3.0 exits 0 even when the
+/// signature does not verify, so the verdict is read from its message).
+fn openssl_req_verify(dir: &Path, csr: &str) -> String {
+    let out = Command::new("openssl")
+        .args(["req", "-verify", "-noout", "-in", csr])
+        .current_dir(dir)
+        .output()
+        .expect("openssl runs");
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    text.lines()
+        .find(|l| l.contains("self-signature verify"))
+        .unwrap_or_else(|| panic!("openssl req -verify said: {text}"))
+        .trim()
+        .to_owned()
+}
+
+#[track_caller]
+fn ok(args: &[&str]) -> Output {
+    let out = run(args);
+    assert_eq!(code(&out), 0, "vespa-tls {args:?}: {}", stderr(&out));
+    out
+}
+
+/// `vespa-tls ca init` in DIR/ca.
+fn ca_init(dir: &Path) -> PathBuf {
+    let ca = dir.join("ca");
+    ok(&["ca", "init", "--dir", s(&ca)]);
+    ca
+}
+
+/// The guide's host key and CSR commands, verbatim, in `dir`: `host.key`, `host.csr`.
+fn guide_csr(openssl: Openssl, dir: &Path, key: HostKey) -> PathBuf {
+    match key {
+        HostKey::EcP256 => {
+            openssl.run(
+                dir,
+                [
+                    "ecparam",
+                    "-name",
+                    "prime256v1",
+                    "-genkey",
+                    "-noout",
+                    "-out",
+                    "host.key",
+                ],
+            );
+        }
+        HostKey::Rsa2048 => {
+            openssl.run(dir, ["genrsa", "-out", "host.key", "2048"]);
+        }
+    }
+    openssl.run(
+        dir,
+        [
+            "req",
+            "-new",
+            "-key",
+            "host.key",
+            "-out",
+            "host.csr",
+            "-subj",
+            "/C=US/L=California/OU=ACME/O=My Vespa App",
+            "-sha256",
+        ],
+    );
+    dir.join("host.csr")
+}
+
+#[test]
+fn a_csr_from_the_guides_openssl_commands_signed_by_ca_sign_passes_openssl_verify_with_the_guides_extensions()
+ {
+    let Some(openssl) = Openssl::or_skip() else {
+        return;
+    };
+    for key in [HostKey::EcP256, HostKey::Rsa2048] {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = ca_init(dir.path());
+        let csr = guide_csr(openssl, dir.path(), key);
+        let cert = dir.path().join("host.pem");
+        let out = ok(&[
+            "ca",
+            "sign",
+            "--dir",
+            s(&ca),
+            "--csr",
+            s(&csr),
+            "--san-dns",
+            "myhost.example.com",
+            "--out",
+            s(&cert),
+            "--json",
+        ]);
+        let report = json(&out);
+        assert_eq!(report["certificate"]["dns_names"][0], "myhost.example.com");
+        assert!(report["certificate"]["days_to_expiry"].as_i64().is_some());
+        assert!(
+            openssl.succeeds(
+                dir.path(),
+                [
+                    "verify",
+                    "-purpose",
+                    "sslserver",
+                    "-CAfile",
+                    "ca/ca.pem",
+                    "host.pem"
+                ]
+            ),
+            "{key:?}: openssl verify (server)"
+        );
+        assert!(
+            openssl.succeeds(
+                dir.path(),
+                [
+                    "verify",
+                    "-purpose",
+                    "sslclient",
+                    "-CAfile",
+                    "ca/ca.pem",
+                    "host.pem"
+                ]
+            ),
+            "{key:?}: openssl verify (client)"
+        );
+        let text = openssl.run(dir.path(), ["x509", "-in", "host.pem", "-noout", "-text"]);
+        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        for expected in [
+            "X509v3 Basic Constraints: critical CA:FALSE",
+            "X509v3 Key Usage: critical Digital Signature, Key Encipherment, Key Agreement",
+            "X509v3 Extended Key Usage: TLS Web Server Authentication, TLS Web Client Authentication",
+            "X509v3 Subject Key Identifier:",
+            "X509v3 Authority Key Identifier:",
+            "X509v3 Subject Alternative Name: DNS:myhost.example.com",
+            "Subject: C = US, L = California, OU = ACME, O = My Vespa App",
+        ] {
+            assert!(
+                text.contains(expected),
+                "{key:?}: {expected:?} not in {text}"
+            );
+        }
+        // The certificate is for the CSR's key: the key from the guide's command matches it.
+        let cert_key = openssl.run(dir.path(), ["x509", "-in", "host.pem", "-noout", "-pubkey"]);
+        let host_key = openssl.run(dir.path(), ["pkey", "-in", "host.key", "-pubout"]);
+        assert_eq!(cert_key, host_key, "{key:?}");
+    }
+}
+
+#[test]
+fn a_vespa_tls_csr_passes_openssl_req_verify_and_signed_by_the_guides_openssl_x509_passes_check() {
+    let Some(openssl) = Openssl::or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let node = dir.path().join("node");
+    let out = ok(&[
+        "csr",
+        "--dir",
+        s(&node),
+        "--name",
+        "host",
+        "--san-dns",
+        "myhost.example.com",
+        "--san-ip",
+        "127.0.0.1",
+        "--json",
+    ]);
+    let report = json(&out);
+    assert_eq!(report["request"]["dns_names"][0], "myhost.example.com");
+    assert_eq!(report["request"]["ip_addresses"][0], "127.0.0.1");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(node.join("host.key"))
+            .expect("key written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(openssl.succeeds(&node, ["req", "-verify", "-noout", "-in", "host.csr"]));
+    let text = openssl.run(&node, ["req", "-in", "host.csr", "-noout", "-text"]);
+    assert!(
+        text.contains("DNS:myhost.example.com, IP Address:127.0.0.1"),
+        "{text}"
+    );
+
+    // The guide's CA and its `openssl x509 -req -extfile` step, on our CSR.
+    let ca = openssl.appendix_a_ca(dir.path());
+    std::fs::write(
+        dir.path().join("cert-exts.cnf"),
+        "[host_cert_extensions]\n\
+         basicConstraints       = critical, CA:FALSE\n\
+         keyUsage               = critical, digitalSignature, keyAgreement, keyEncipherment\n\
+         extendedKeyUsage       = serverAuth, clientAuth\n\
+         subjectKeyIdentifier   = hash\n\
+         authorityKeyIdentifier = keyid,issuer\n\
+         subjectAltName         = @host_sans\n\
+         [host_sans]\n\
+         DNS.1 = myhost.example.com\n",
+    )
+    .expect("write extension file");
+    openssl.run(
+        dir.path(),
+        [
+            "x509",
+            "-req",
+            "-in",
+            "node/host.csr",
+            "-CA",
+            "root-ca.pem",
+            "-CAkey",
+            "root-ca.key",
+            "-CAcreateserial",
+            "-out",
+            "node/host.pem",
+            "-extfile",
+            "cert-exts.cnf",
+            "-extensions",
+            "host_cert_extensions",
+            "-days",
+            "3650",
+            "-sha256",
+        ],
+    );
+    let files = Files {
+        ca_certificates: ca.certificate,
+        certificates: node.join("host.pem"),
+        private_key: node.join("host.key"),
+    };
+    let config = dir.path().join("tls.json");
+    TestConfig::new(&files).write(&config).expect("config");
+    let out = run(&[
+        "check",
+        "--config",
+        s(&config),
+        "--hostname",
+        "myhost.example.com",
+        "--json",
+    ]);
+    let report = json(&out);
+    assert_eq!(code(&out), 0, "{report:#}");
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["errors"], 0);
+    assert_eq!(report["files_checked"], true);
+}
+
+#[test]
+fn a_request_to_be_a_ca_and_a_tampered_request_are_refused_and_nothing_is_written() {
+    let Some(openssl) = Openssl::or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    guide_csr(openssl, dir.path(), HostKey::EcP256);
+    openssl.run(
+        dir.path(),
+        [
+            "req",
+            "-new",
+            "-key",
+            "host.key",
+            "-out",
+            "ca-request.csr",
+            "-subj",
+            "/CN=intermediate",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+        ],
+    );
+    // A tampered request: one byte of the signed subject changed after signing.
+    openssl.run(
+        dir.path(),
+        [
+            "req", "-in", "host.csr", "-outform", "DER", "-out", "host.der",
+        ],
+    );
+    let mut der = std::fs::read(dir.path().join("host.der")).expect("DER CSR");
+    let at = der
+        .windows(10)
+        .position(|w| w == b"California")
+        .expect("subject in DER");
+    der[at] = b'K';
+    std::fs::write(dir.path().join("tampered.der"), der).expect("write");
+    openssl.run(
+        dir.path(),
+        [
+            "req",
+            "-inform",
+            "DER",
+            "-in",
+            "tampered.der",
+            "-out",
+            "tampered.csr",
+        ],
+    );
+    assert_eq!(
+        openssl_req_verify(dir.path(), "tampered.csr"),
+        "Certificate request self-signature verify failure",
+        "openssl agrees the tampered request does not verify"
+    );
+    // (request, what stderr must say)
+    let table = [
+        ("ca-request.csr", "asks for basicConstraints CA:TRUE"),
+        ("tampered.csr", "signature does not verify"),
+    ];
+    for (request, expected) in table {
+        let out_file = dir.path().join(format!("{request}.pem"));
+        let out = run(&[
+            "ca",
+            "sign",
+            "--dir",
+            s(&ca),
+            "--csr",
+            s(&dir.path().join(request)),
+            "--san-dns",
+            "myhost.example.com",
+            "--out",
+            s(&out_file),
+        ]);
+        assert_eq!(code(&out), 1, "{request}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(request), "{request}: names the file: {err}");
+        assert!(err.contains(expected), "{request}: {err}");
+        assert!(!out_file.exists(), "{request}: nothing written");
+    }
+    // Not a request at all: a clear refusal, not a panic.
+    let out = run(&[
+        "ca",
+        "sign",
+        "--dir",
+        s(&ca),
+        "--csr",
+        s(&ca.join("ca.pem")),
+    ]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("expected a CERTIFICATE REQUEST block"));
+}
+
+#[test]
+fn sign_copies_the_requests_names_or_replaces_them_all_and_never_overwrites_silently() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    let node = dir.path().join("node");
+    let csr_args = [
+        "csr",
+        "--dir",
+        s(&node),
+        "--name",
+        "host",
+        "--san-dns",
+        "a.example.com",
+        "--san-uri",
+        "spiffe://example.com/a",
+    ];
+    ok(&csr_args);
+    let key_before = std::fs::read(node.join("host.key")).expect("key");
+    let again = run(&csr_args);
+    assert_eq!(code(&again), 2);
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(
+        std::fs::read(node.join("host.key")).expect("key"),
+        key_before
+    );
+
+    let csr = node.join("host.csr");
+    let copied = json(&ok(&[
+        "ca",
+        "sign",
+        "--dir",
+        s(&ca),
+        "--csr",
+        s(&csr),
+        "--json",
+    ]));
+    let cert = &copied["certificate"];
+    assert_eq!(cert["subject"], "CN=host");
+    assert_eq!(cert["dns_names"], serde_json::json!(["a.example.com"]));
+    assert_eq!(cert["uris"], serde_json::json!(["spiffe://example.com/a"]));
+    assert!(
+        copied["pem"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("-----BEGIN CERTIFICATE-----"))
+    );
+
+    let out_file = dir.path().join("host.pem");
+    let replaced = json(&ok(&[
+        "ca",
+        "sign",
+        "--dir",
+        s(&ca),
+        "--csr",
+        s(&csr),
+        "--cn",
+        "b.example.com",
+        "--san-dns",
+        "b.example.com",
+        "--out",
+        s(&out_file),
+        "--json",
+    ]));
+    let cert = &replaced["certificate"];
+    assert_eq!(cert["subject"], "CN=b.example.com");
+    assert_eq!(cert["dns_names"], serde_json::json!(["b.example.com"]));
+    assert_eq!(cert["uris"], serde_json::json!([]));
+    let written = std::fs::read(&out_file).expect("written");
+    let again = run(&[
+        "ca",
+        "sign",
+        "--dir",
+        s(&ca),
+        "--csr",
+        s(&csr),
+        "--out",
+        s(&out_file),
+    ]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("already exists"));
+    assert_eq!(std::fs::read(&out_file).expect("kept"), written);
+}
