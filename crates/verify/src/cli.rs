@@ -97,7 +97,10 @@ pub(crate) enum Command {
     ))]
     Ca(CaCommand),
     /// On a node: make a private key (mode 0600) and a certificate signing request for the CA.
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls csr --dir /opt/vespa/conf/tls --name node1 --san-dns node1.example.com",
+        "vespa-tls csr --dir . --name host --key-type rsa-2048 --san-dns myhost.example.com --json",
+    ))]
     Csr(crate::csr::CsrArgs),
     /// Run a server on the library, honouring the VESPA_TLS_* variables and reloading live.
     #[command(after_help = examples!(
@@ -292,7 +295,10 @@ pub(crate) enum CaCommand {
     ))]
     Config(CaConfigArgs),
     /// Sign a certificate signing request under the CA's profile (exit 1: request refused).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = examples!(
+        "vespa-tls ca sign --dir ca --csr node1.csr --out node1.pem",
+        "vespa-tls ca sign --dir ca --csr host.csr --san-dns myhost.example.com --days 90 --out host.pem",
+    ))]
     Sign(crate::csr::CaSignArgs),
 }
 
