@@ -37,6 +37,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod bundle;
 mod ca;
 mod csr;
 mod error;
@@ -45,6 +46,7 @@ mod pem;
 mod secret;
 mod write;
 
+pub use bundle::{merge_ca_bundle, parse_ca_bundle};
 pub use ca::{
     CertificateAuthority, IssuedCertificate, SanOverrides, SignParams, SignedCertificate,
 };

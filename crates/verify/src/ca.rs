@@ -9,12 +9,12 @@ use time::{Duration, OffsetDateTime};
 use vespa_tls_config::{Files, TransportSecurityOptions};
 use vespa_tls_material::CertificateFacts;
 use vespa_tls_pki::{
-    CaParams, CertificateAuthority, KeyType, NodeParams, Validity, write_ca_files,
-    write_node_files, write_public_file,
+    CaParams, CertificateAuthority, KeyType, NodeParams, Validity, merge_ca_bundle,
+    parse_ca_bundle, write_ca_files, write_node_files, write_public_file,
 };
 
 use crate::cli::{CaConfigArgs, CaInitArgs, CaIssueArgs, KeyTypeArg};
-use crate::output::{Verdict, certificate_json, certificate_lines, say, say_json};
+use crate::output::{Verdict, certificate_json, certificate_lines, note, plural, say, say_json};
 
 const CA_NAME: &str = "ca";
 
@@ -134,9 +134,32 @@ pub(crate) fn issue(args: &CaIssueArgs) -> anyhow::Result<Verdict> {
     for ip in &id.san_ip {
         params = params.with_ip(*ip);
     }
-    let issued = ca.issue(&params)?;
     let node_dir = args.dir.join(&args.name);
-    let written = write_node_files(&node_dir, &args.name, &issued, &ca.ca_bundle_pem())?;
+    let install = install_dir(args.install_dir.as_deref())?;
+    let existing_cert = node_dir.join(format!("{}.pem", args.name));
+    if existing_cert.exists() && !args.force {
+        bail!(
+            "{}: {} was issued before; pass --force to replace its key and certificate (on a running node, roll the new set out with `vespa-tls install`), or issue under a new --name",
+            existing_cert.display(),
+            args.name
+        );
+    }
+    // Never drop a CA from an existing bundle: during a CA rotation it holds the old CA too.
+    let bundle_path = node_dir.join("ca-certificates.pem");
+    let existing = match std::fs::read_to_string(&bundle_path) {
+        Ok(text) => parse_ca_bundle(&bundle_path.display().to_string(), &text)?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(anyhow!("{}: cannot read: {e}", bundle_path.display())),
+    };
+    let kept = existing.len();
+    let bundle = merge_ca_bundle(&existing, std::slice::from_ref(ca.root_der()));
+    let issued = ca.issue(&params)?;
+    let mut written = write_node_files(&node_dir, &args.name, &issued, &bundle)?;
+    if let Some(install) = &install {
+        let files = installed_files(install, &args.name);
+        written.config_json = TransportSecurityOptions::with_files(files).to_json();
+        write_public_file(&written.config_path, written.config_json.as_bytes())?;
+    }
     let facts = facts(&issued.cert_der)?;
     let now = OffsetDateTime::now_utc();
     if args.output.json {
@@ -145,6 +168,8 @@ pub(crate) fn issue(args: &CaIssueArgs) -> anyhow::Result<Verdict> {
             "certificates": written.files.certificates,
             "private_key": written.files.private_key,
             "config": written.config_path,
+            "install_dir": install,
+            "ca_bundle_kept": kept,
             "certificate": certificate_json(&facts, now),
         }));
     } else {
@@ -171,6 +196,14 @@ pub(crate) fn issue(args: &CaIssueArgs) -> anyhow::Result<Verdict> {
             );
         }
     }
+    if kept > 0 && !args.output.json {
+        note(format!(
+            "note: {} keeps the {} it already had",
+            bundle_path.display(),
+            plural(kept, "CA certificate")
+        ));
+    }
+    paths_note(&written.config_path, install.as_deref());
     Ok(Verdict::Yes)
 }
 
@@ -205,7 +238,12 @@ fn node_files(dir: &Path, name: &str) -> anyhow::Result<Files> {
 
 pub(crate) fn config(args: &CaConfigArgs) -> anyhow::Result<Verdict> {
     check_name(&args.name)?;
-    let files = node_files(&args.dir, &args.name)?;
+    let local = node_files(&args.dir, &args.name)?;
+    let install = install_dir(args.install_dir.as_deref())?;
+    let files = match &install {
+        Some(dir) => installed_files(dir, &args.name),
+        None => local,
+    };
     let json = TransportSecurityOptions::with_files(files).to_json();
     match &args.out {
         Some(out) => {
@@ -222,5 +260,47 @@ pub(crate) fn config(args: &CaConfigArgs) -> anyhow::Result<Verdict> {
         }
         None => say(json.trim_end()),
     }
+    let shown = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("the config"));
+    paths_note(&shown, install.as_deref());
     Ok(Verdict::Yes)
+}
+
+/// `--install-dir`: absolute, as Vespa requires every path in the config to be.
+fn install_dir(given: Option<&Path>) -> anyhow::Result<Option<PathBuf>> {
+    match given {
+        Some(dir) if !dir.is_absolute() => bail!(
+            "--install-dir {}: expected an absolute path (Vespa reads only absolute paths in the config)",
+            dir.display()
+        ),
+        Some(dir) => Ok(Some(dir.to_owned())),
+        None => Ok(None),
+    }
+}
+
+/// Where NAME's three files are on the node once its directory is copied to `dir`.
+pub(crate) fn installed_files(dir: &Path, name: &str) -> Files {
+    Files {
+        ca_certificates: dir.join("ca-certificates.pem"),
+        certificates: dir.join(format!("{name}.pem")),
+        private_key: dir.join(format!("{name}.key")),
+    }
+}
+
+/// Says which machine the config's paths belong to: an operator copying the files to a node
+/// must not find the CA machine's paths in the node's config.
+fn paths_note(config: &Path, install: Option<&Path>) {
+    match install {
+        Some(dir) => note(format!(
+            "note: {} names the files at {} (copy them there on the node)",
+            config.display(),
+            dir.display()
+        )),
+        None => note(format!(
+            "note: {} names the files where they are on this machine; on a node they will live elsewhere: pass --install-dir DIR for the paths they will have there",
+            config.display()
+        )),
+    }
 }

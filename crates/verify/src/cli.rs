@@ -300,6 +300,12 @@ pub(crate) enum CaCommand {
         "vespa-tls ca sign --dir ca --csr host.csr --san-dns myhost.example.com --days 90 --out host.pem",
     ))]
     Sign(crate::csr::CaSignArgs),
+    /// Build a CA bundle from CA certificate files (old + new CA for a rotation's overlap).
+    #[command(after_help = examples!(
+        "vespa-tls ca bundle --out overlap.pem old-ca/ca.pem new-ca/ca.pem",
+        "vespa-tls ca bundle --out new-only.pem new-ca/ca.pem --json",
+    ))]
+    Bundle(crate::bundle::CaBundleArgs),
 }
 
 #[derive(Debug, Args)]
@@ -339,6 +345,13 @@ pub(crate) struct CaIssueArgs {
     /// Key algorithm.
     #[arg(long, value_enum, default_value_t = KeyTypeArg::EcdsaP256)]
     pub(crate) key_type: KeyTypeArg,
+    /// The absolute directory the three files will have on the node: the config names them there
+    /// (without it, it names them where they are written, on this machine).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) install_dir: Option<PathBuf>,
+    /// Replace NAME's existing key and certificate (its CA bundle keeps every CA it had).
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) output: Output,
 }
@@ -354,6 +367,10 @@ pub(crate) struct CaConfigArgs {
     /// Write the config here (atomically) instead of printing it.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
+    /// The absolute directory the three files will have on the node (without it, the config
+    /// names them where they are on this machine).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) install_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: Output,
 }

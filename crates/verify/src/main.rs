@@ -4,6 +4,7 @@
 //! 2 = the command could not run. Errors go to stderr as one line, thing first.
 
 mod authz;
+mod bundle;
 mod ca;
 mod check;
 mod cli;
@@ -46,6 +47,7 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Issue(args)) => ca::issue(args),
         Command::Ca(CaCommand::Config(args)) => ca::config(args),
         Command::Ca(CaCommand::Sign(args)) => csr::sign(args),
+        Command::Ca(CaCommand::Bundle(args)) => bundle::run(args),
         Command::Csr(args) => csr::csr(args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),

@@ -459,3 +459,212 @@ fn sign_copies_the_requests_names_or_replaces_them_all_and_never_overwrites_sile
     assert!(stderr(&again).contains("already exists"));
     assert_eq!(std::fs::read(&out_file).expect("kept"), written);
 }
+
+fn certificates_in(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .expect("PEM file")
+        .matches("-----BEGIN CERTIFICATE-----")
+        .count()
+}
+
+#[test]
+fn configs_name_node_side_paths_with_install_dir_and_say_when_they_are_local() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    let out = ok(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--san-dns",
+        "node1.example.com",
+        "--install-dir",
+        "/opt/vespa/conf/tls",
+        "--json",
+    ]);
+    let config_path = json(&out)["config"].as_str().expect("config").to_owned();
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_path).expect("config"))
+            .expect("JSON");
+    assert_eq!(
+        config["files"],
+        serde_json::json!({
+            "ca-certificates": "/opt/vespa/conf/tls/ca-certificates.pem",
+            "certificates": "/opt/vespa/conf/tls/node1.pem",
+            "private-key": "/opt/vespa/conf/tls/node1.key",
+        })
+    );
+    assert!(
+        stderr(&out).contains("/opt/vespa/conf/tls"),
+        "{}",
+        stderr(&out)
+    );
+
+    let printed = ok(&[
+        "ca",
+        "config",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--install-dir",
+        "/etc/vespa/tls",
+    ]);
+    let config: Value = serde_json::from_slice(&printed.stdout).expect("JSON");
+    assert_eq!(config["files"]["private-key"], "/etc/vespa/tls/node1.key");
+
+    let local = ok(&["ca", "config", "--dir", s(&ca), "--name", "node1"]);
+    let config: Value = serde_json::from_slice(&local.stdout).expect("JSON");
+    let key = config["files"]["private-key"].as_str().expect("path");
+    assert!(
+        Path::new(key).is_file(),
+        "local path names the file here: {key}"
+    );
+    assert!(
+        stderr(&local).contains("where they are on this machine")
+            && stderr(&local).contains("--install-dir"),
+        "{}",
+        stderr(&local)
+    );
+
+    let relative = run(&[
+        "ca",
+        "config",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--install-dir",
+        "conf/tls",
+    ]);
+    assert_eq!(code(&relative), 2);
+    assert!(stderr(&relative).contains("expected an absolute path"));
+}
+
+#[test]
+fn reissuing_needs_force_and_never_drops_a_ca_from_the_bundle() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    let issue = |force: bool| {
+        let mut args = vec![
+            "ca",
+            "issue",
+            "--dir",
+            s(&ca),
+            "--name",
+            "node1",
+            "--san-dns",
+            "node1.example.com",
+        ];
+        if force {
+            args.push("--force");
+        }
+        run(&args)
+    };
+    assert_eq!(code(&issue(false)), 0);
+    let node = ca.join("node1");
+    let before: Vec<Vec<u8>> = ["node1.pem", "node1.key", "ca-certificates.pem"]
+        .iter()
+        .map(|f| std::fs::read(node.join(f)).expect("issued"))
+        .collect();
+    let again = issue(false);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+    let after: Vec<Vec<u8>> = ["node1.pem", "node1.key", "ca-certificates.pem"]
+        .iter()
+        .map(|f| std::fs::read(node.join(f)).expect("kept"))
+        .collect();
+    assert_eq!(before, after, "a refused re-issue changes nothing");
+
+    // A new CA in the same directory: the node's bundle keeps the old CA and gains the new one.
+    let old_ca = dir.path().join("old-ca.pem");
+    std::fs::copy(ca.join("ca.pem"), &old_ca).expect("copy");
+    ok(&["ca", "init", "--dir", s(&ca), "--force"]);
+    let out = issue(true);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("keeps the 1 CA certificate"),
+        "{}",
+        stderr(&out)
+    );
+    let bundle = node.join("ca-certificates.pem");
+    assert_eq!(certificates_in(&bundle), 2);
+    let text = std::fs::read_to_string(&bundle).expect("bundle");
+    assert!(text.starts_with(&std::fs::read_to_string(&old_ca).expect("old CA")));
+    assert!(text.ends_with(&std::fs::read_to_string(ca.join("ca.pem")).expect("new CA")));
+    // Issuing again under the same CA adds nothing.
+    assert_eq!(code(&issue(true)), 0);
+    assert_eq!(certificates_in(&bundle), 2);
+}
+
+#[test]
+fn ca_bundle_builds_an_overlap_that_openssl_trusts_for_both_cas() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (old, new) = (dir.path().join("old"), dir.path().join("new"));
+    for (ca, cn) in [(&old, "old CA"), (&new, "new CA")] {
+        ok(&["ca", "init", "--dir", s(ca), "--cn", cn]);
+        ok(&[
+            "ca",
+            "issue",
+            "--dir",
+            s(ca),
+            "--name",
+            "node1",
+            "--san-dns",
+            "node1.example.com",
+        ]);
+    }
+    let overlap = dir.path().join("overlap.pem");
+    let out = ok(&[
+        "ca",
+        "bundle",
+        "--out",
+        s(&overlap),
+        s(&old.join("ca.pem")),
+        s(&new.join("ca.pem")),
+        s(&old.join("ca.pem")),
+        "--json",
+    ]);
+    let report = json(&out);
+    let subjects: Vec<&str> = report["certificates"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|c| c["subject"].as_str().expect("subject"))
+        .collect();
+    assert_eq!(subjects, ["CN=old CA", "CN=new CA"]);
+    assert!(
+        report["certificates"][0]["days_to_expiry"]
+            .as_i64()
+            .is_some()
+    );
+    if let Some(openssl) = Openssl::or_skip() {
+        for ca in [&old, &new] {
+            let leaf = ca.join("node1/node1.pem");
+            assert!(
+                openssl.succeeds(dir.path(), ["verify", "-CAfile", s(&overlap), s(&leaf)]),
+                "{}",
+                leaf.display()
+            );
+        }
+    }
+    let leaf = run(&[
+        "ca",
+        "bundle",
+        "--out",
+        s(&dir.path().join("bad.pem")),
+        s(&old.join("node1/node1.pem")),
+    ]);
+    assert_eq!(code(&leaf), 2);
+    assert!(
+        stderr(&leaf).contains("expected a CA certificate"),
+        "{}",
+        stderr(&leaf)
+    );
+    assert!(!dir.path().join("bad.pem").exists());
+    let exists = run(&["ca", "bundle", "--out", s(&overlap), s(&new.join("ca.pem"))]);
+    assert_eq!(code(&exists), 2);
+    assert_eq!(certificates_in(&overlap), 2);
+}
