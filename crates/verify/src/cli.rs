@@ -96,6 +96,13 @@ pub(crate) enum Command {
         "vespa-tls ca config --dir ca --name node1 --out /etc/vespa/tls.json",
     ))]
     Ca(CaCommand),
+    /// On a node: switch its config to a new certificate, key (and CA bundle) safely: new file
+    /// names, a check as a handshake would make it, an atomic rename, old sets removed.
+    #[command(after_help = examples!(
+        "vespa-tls install --config /opt/vespa/conf/tls/tls.json --certificates new.pem --private-key new.key --hostname node1.example.com",
+        "vespa-tls install --config /opt/vespa/conf/tls/tls.json --certificates new.pem --private-key new.key --ca-certificates overlap.pem --keep 2 --dry-run",
+    ))]
+    Install(crate::install::InstallArgs),
     /// On a node: make a private key (mode 0600) and a certificate signing request for the CA.
     #[command(after_help = examples!(
         "vespa-tls csr --dir /opt/vespa/conf/tls --name node1 --san-dns node1.example.com",

@@ -12,6 +12,7 @@ mod csr;
 mod demo;
 pub mod frt;
 mod generate;
+mod install;
 mod output;
 mod probe;
 mod serve;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Sign(args)) => csr::sign(args),
         Command::Ca(CaCommand::Bundle(args)) => bundle::run(args),
         Command::Csr(args) => csr::csr(args),
+        Command::Install(args) => install::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Completions(args) => generate::completions(args),

@@ -2,5 +2,6 @@
 //! of rustls and aws-lc for the crate instead of one per file.
 
 mod cli;
+mod install;
 mod lifecycle;
 mod packaging;
