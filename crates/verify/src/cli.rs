@@ -103,6 +103,19 @@ pub(crate) enum Command {
         "vespa-tls install --config /opt/vespa/conf/tls/tls.json --certificates new.pem --private-key new.key --ca-certificates overlap.pem --keep 2 --dry-run",
     ))]
     Install(crate::install::InstallArgs),
+    /// Show every certificate of a PEM file or of a server's chain, with the credentials
+    /// Vespa's authorization would see.
+    #[command(after_help = examples!(
+        "vespa-tls inspect /opt/vespa/conf/tls/node1.pem",
+        "vespa-tls inspect node2.example.com:19070 --config /opt/vespa/conf/tls/tls.json --json",
+    ))]
+    Inspect(crate::inspect::InspectArgs),
+    /// Whether a certificate is due for renewal: exit 0 = renew now, 1 = not yet.
+    #[command(after_help = examples!(
+        "vespa-tls needs-renewal --config /opt/vespa/conf/tls/tls.json --expires-in 30d",
+        "vespa-tls needs-renewal node1.pem --expires-in 66% --json",
+    ))]
+    NeedsRenewal(crate::inspect::NeedsRenewalArgs),
     /// On a node: make a private key (mode 0600) and a certificate signing request for the CA.
     #[command(after_help = examples!(
         "vespa-tls csr --dir /opt/vespa/conf/tls --name node1 --san-dns node1.example.com",

@@ -12,6 +12,7 @@ mod csr;
 mod demo;
 pub mod frt;
 mod generate;
+mod inspect;
 mod install;
 mod output;
 mod probe;
@@ -51,6 +52,8 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Bundle(args)) => bundle::run(args),
         Command::Csr(args) => csr::csr(args),
         Command::Install(args) => install::run(args),
+        Command::Inspect(args) => inspect::inspect(args),
+        Command::NeedsRenewal(args) => inspect::needs_renewal(args),
         Command::Serve(args) => serve::run(args),
         Command::Demo(args) => demo::run(args),
         Command::Completions(args) => generate::completions(args),

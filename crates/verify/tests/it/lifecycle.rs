@@ -668,3 +668,176 @@ fn ca_bundle_builds_an_overlap_that_openssl_trusts_for_both_cas() {
     assert_eq!(code(&exists), 2);
     assert_eq!(certificates_in(&overlap), 2);
 }
+
+#[test]
+fn inspect_shows_every_certificate_of_a_file_and_of_a_servers_chain() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    ok(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--san-dns",
+        "node1.example.com",
+        "--san-ip",
+        "127.0.0.1",
+    ]);
+    let node = ca.join("node1");
+    let leaf = node.join("node1.pem");
+    let report = json(&ok(&["inspect", s(&leaf), "--json"]));
+    let cert = &report["certificates"][0];
+    assert_eq!(cert["subject"], "CN=node1");
+    assert_eq!(cert["key_type"], "EC P-256");
+    assert_eq!(
+        cert["extended_key_usages"],
+        serde_json::json!(["serverAuth", "clientAuth"])
+    );
+    assert_eq!(cert["is_ca"], false);
+    assert_eq!(cert["vespa_credentials"]["cn"], "node1");
+    assert_eq!(
+        cert["vespa_credentials"]["san_dns"],
+        serde_json::json!(["node1.example.com"])
+    );
+    assert!(cert["days_to_expiry"].as_i64().is_some_and(|d| d >= 363));
+    let bundle = json(&ok(&[
+        "inspect",
+        s(&node.join("ca-certificates.pem")),
+        "--json",
+    ]));
+    assert_eq!(bundle["certificates"][0]["is_ca"], true);
+
+    let Some(openssl) = Openssl::or_skip() else {
+        return;
+    };
+    let fingerprint = openssl.run(
+        &node,
+        [
+            "x509",
+            "-in",
+            "node1.pem",
+            "-noout",
+            "-fingerprint",
+            "-sha256",
+        ],
+    );
+    let fingerprint = fingerprint.trim().rsplit('=').next().expect("fingerprint");
+    assert_eq!(cert["sha256_fingerprint"], fingerprint);
+    let identity = Files {
+        ca_certificates: node.join("ca-certificates.pem"),
+        certificates: leaf.clone(),
+        private_key: node.join("node1.key"),
+    };
+    let config = dir.path().join("tls.json");
+    TestConfig::new(&identity).write(&config).expect("config");
+    let server = vespa_tls_testkit::SServer::start(
+        &identity,
+        &identity.ca_certificates,
+        None,
+        std::time::Duration::from_secs(20),
+    )
+    .expect("openssl s_server listens");
+    let out = run(&[
+        "inspect",
+        &server.address.to_string(),
+        "--config",
+        s(&config),
+        "--json",
+    ]);
+    drop(server);
+    let served = json(&out);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(served["certificates"][0]["sha256_fingerprint"], fingerprint);
+    let nothing = run(&["inspect", s(&dir.path().join("missing.pem"))]);
+    assert_eq!(code(&nothing), 2);
+    assert!(
+        stderr(&nothing).contains("neither a file nor HOST:PORT"),
+        "{}",
+        stderr(&nothing)
+    );
+}
+
+#[test]
+fn needs_renewal_answers_by_days_or_by_share_of_the_validity() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    ok(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--days",
+        "100",
+    ]);
+    let leaf = ca.join("node1/node1.pem");
+    let config = dir.path().join("tls.json");
+    ok(&[
+        "ca",
+        "config",
+        "--dir",
+        s(&ca),
+        "--name",
+        "node1",
+        "--out",
+        s(&config),
+    ]);
+    let pki = vespa_tls_testkit::TestPki::new().expect("test PKI");
+    let now = time::OffsetDateTime::now_utc();
+    let expired = pki
+        .issuer()
+        .issue(
+            &pki.localhost_params("old")
+                .with_validity(vespa_tls_pki::Validity::new(
+                    now - time::Duration::days(30),
+                    now - time::Duration::days(1),
+                )),
+        )
+        .expect("issue");
+    let expired_pem = dir.path().join("expired.pem");
+    std::fs::write(&expired_pem, &expired.cert_pem).expect("write");
+    let (missing, ca_key) = (dir.path().join("missing.pem"), ca.join("ca.key"));
+    // (arguments, exit status: 0 renew now, 1 not yet, 2 could not run)
+    let table: Vec<(Vec<&str>, i32)> = vec![
+        (vec![s(&leaf)], 1),
+        (vec![s(&leaf), "--expires-in", "100d"], 0),
+        (vec![s(&leaf), "--expires-in", "99d"], 1),
+        (vec![s(&leaf), "--expires-in", "0.01%"], 0),
+        (vec![s(&leaf), "--expires-in", "66%"], 1),
+        (vec!["--config", s(&config), "--expires-in", "200d"], 0),
+        (vec!["--config", s(&config)], 1),
+        (vec![s(&expired_pem)], 0),
+        (vec![s(&expired_pem), "--expires-in", "0d"], 0),
+        (vec![s(&leaf), "--expires-in", "30x"], 2),
+        (vec![s(&leaf), "--expires-in", "101%"], 2),
+        (vec![s(&missing)], 2),
+        (vec![s(&ca_key)], 2),
+    ];
+    for (extra, expected) in table {
+        let mut args = vec!["needs-renewal"];
+        args.extend(&extra);
+        let out = run(&args);
+        assert_eq!(
+            code(&out),
+            expected,
+            "{args:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    let report = json(&run(&["needs-renewal", s(&expired_pem), "--json"]));
+    assert_eq!(report["renew"], true);
+    assert!(
+        report["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("expired"))
+    );
+    assert!(
+        report["certificate"]["days_to_expiry"]
+            .as_i64()
+            .is_some_and(|d| d < 0)
+    );
+}
