@@ -15,9 +15,11 @@ fn sh(script: &str) -> Command {
 
 #[test]
 fn the_listening_event_is_found_among_other_lines() {
+    // The stderr line comes before the event: once the event is seen, the line is written and
+    // killing the process cannot lose it.
     let served = Served::spawn(
         "server",
-        &mut sh(r#"echo starting; echo '{"event":"listening","address":"127.0.0.1:4080","tls":true}'; echo log >&2; exec sleep 30"#),
+        &mut sh(r#"echo starting; echo log >&2; echo '{"event":"listening","address":"127.0.0.1:4080","tls":true}'; exec sleep 30"#),
     )
     .expect("sh starts");
     let listening = served.wait_listening(LIMIT).expect("listens");
