@@ -4,14 +4,16 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustls::pki_types::CertificateDer;
 use tokio::task::JoinHandle;
 use vespa_tls_transport::Connector;
 
 use crate::echo::{Outcome, request};
+use crate::error::ScenarioError;
 use crate::payload::payload;
+use crate::scale::Window;
 
 /// Counts of one load: every request lands in exactly one of `ok`, `failed`, `corrupted`.
 #[derive(Debug, Default)]
@@ -242,6 +244,36 @@ impl Load {
             })
             .collect();
         Load { stats, stop, tasks }
+    }
+
+    /// Waits until the loops made `window.requests` more requests and `window.at_least` has
+    /// passed (the requests at most `limit` after that). Returns the counts at the end of the
+    /// window.
+    pub async fn run(
+        &self,
+        window: Window,
+        limit: Duration,
+    ) -> Result<LoadSnapshot, ScenarioError> {
+        let started = Instant::now();
+        let target = self.stats.snapshot().total() + window.requests;
+        tokio::time::sleep(window.at_least).await;
+        loop {
+            let now = self.stats.snapshot();
+            if now.total() >= target {
+                return Ok(now);
+            }
+            if started.elapsed() >= window.at_least + limit {
+                return Err(ScenarioError::Timeout {
+                    what: format!(
+                        "{} client requests ({} of them made)",
+                        window.requests,
+                        window.requests - (target - now.total())
+                    ),
+                    limit,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
     }
 
     /// Asks every loop to finish its request and waits (at most `limit`). Returns the counts.

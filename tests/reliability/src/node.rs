@@ -33,6 +33,10 @@ use crate::error::ScenarioError;
 use crate::load::LoadStats;
 use crate::payload::payload;
 
+/// How often a node prints its `stats` event: often enough that a scenario waiting for a
+/// figure waits for the traffic, not for the next line.
+const STATS_EVERY: Duration = Duration::from_millis(50);
+
 /// A rollout phase (docs/OPERATIONS.md, "Rolling TLS out without downtime").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Phase {
@@ -274,7 +278,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
         let _ = closed_tx.send(());
     });
     let mut reported_refusals = 0;
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut tick = tokio::time::interval(STATS_EVERY);
     loop {
         tokio::select! {
             _ = &mut closed => break,
@@ -396,7 +400,7 @@ impl NodeProcess {
                     limit,
                 });
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

@@ -13,13 +13,17 @@ pub struct Scale {
     pub(crate) soak: bool,
     /// Concurrent good-client loops per scenario.
     pub clients: usize,
-    /// Rolling upgrade: how long load runs after each node restart before the next one.
-    pub settle: Duration,
-    /// Rolling upgrade: how long load runs at each whole-cluster phase (and the window in
-    /// which `insecure_connections` must not grow after phase 2).
-    pub hold: Duration,
+    /// Rolling upgrade: after each node restart, the client requests (and at least this
+    /// long) before the next restart; the restarted node must have served some of them.
+    pub settle: Window,
+    /// Rolling upgrade: the client requests (and at least this long) at each whole-cluster
+    /// phase, and the window in which `insecure_connections` must not grow after phase 2.
+    pub hold: Window,
     /// Certificate rotations per rotation method (the issue asks ≥ 100 in the long form).
     pub rotations: usize,
+    /// Rotation: successful requests under load against each generation before the next
+    /// rotation.
+    pub requests_per_generation: u64,
     /// Each hostile client kind, per server mode.
     pub hostile_repeats: usize,
     /// Idle connections per server in the hostile scenario (capped by the descriptor limit).
@@ -32,19 +36,37 @@ pub struct Scale {
     pub fault_rounds: usize,
 }
 
+/// A stretch of load measured in requests, with a floor in time: it ends once `requests`
+/// more requests were made and `at_least` has passed. The short form counts only; the long
+/// form adds the time so that a soak keeps its load running for minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Requests made in the window (any outcome; the scenarios count failures separately).
+    pub requests: u64,
+    /// The window lasts at least this long.
+    pub at_least: Duration,
+}
+
 impl Scale {
     /// The short form.
     pub(crate) fn short() -> Self {
         Scale {
             soak: false,
             clients: 3,
-            settle: Duration::from_millis(700),
-            hold: Duration::from_millis(1500),
+            settle: Window {
+                requests: 15,
+                at_least: Duration::ZERO,
+            },
+            hold: Window {
+                requests: 40,
+                at_least: Duration::ZERO,
+            },
             rotations: 8,
+            requests_per_generation: 6,
             hostile_repeats: 2,
             idle_connections: 1000,
             handshake_deadline: Duration::from_millis(1500),
-            expiring_after: Duration::from_secs(4),
+            expiring_after: Duration::from_secs(3),
             fault_rounds: 1,
         }
     }
@@ -54,9 +76,16 @@ impl Scale {
         Scale {
             soak: true,
             clients: 6,
-            settle: Duration::from_secs(4),
-            hold: Duration::from_secs(15),
+            settle: Window {
+                requests: 200,
+                at_least: Duration::from_secs(4),
+            },
+            hold: Window {
+                requests: 1000,
+                at_least: Duration::from_secs(15),
+            },
             rotations: 110,
+            requests_per_generation: 50,
             hostile_repeats: 25,
             idle_connections: 4000,
             handshake_deadline: Duration::from_secs(3),

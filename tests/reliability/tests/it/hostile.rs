@@ -21,7 +21,7 @@ use vespa_tls_reliability::load::{Load, LoadOptions, fixed};
 use vespa_tls_reliability::memory::{open_files, open_files_limit, rss_kib};
 use vespa_tls_reliability::pki::{authorized_cns, fixed_context, tls_connector};
 use vespa_tls_reliability::report::record;
-use vespa_tls_reliability::scale::Scale;
+use vespa_tls_reliability::scale::{Scale, Window};
 use vespa_tls_testkit::{Server, TestPki, oversized_hello_config};
 use vespa_tls_transport::{Acceptor, TlsSource};
 
@@ -146,7 +146,19 @@ async fn hostile_peers_get_their_outcome_while_good_clients_are_served() {
         &good_options("good-strict"),
         fixed(strict.address, tls_connector(&good)),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Warmed up: every good loop has made requests (and the allocator its first arenas).
+    let warm = Window {
+        requests: scale.clients as u64 * 4,
+        at_least: Duration::ZERO,
+    };
+    good_mixed
+        .run(warm, LIMIT)
+        .await
+        .expect("good clients on the mixed server");
+    good_strict
+        .run(warm, LIMIT)
+        .await
+        .expect("good clients on the TLS-only server");
     let rss_before = rss_kib().unwrap_or_default();
     let peak = Arc::new(AtomicU64::new(rss_before));
     let sampling = Arc::new(AtomicBool::new(true));

@@ -139,18 +139,34 @@ impl Cluster {
         stopped
     }
 
-    fn stats(&self, i: usize) -> Value {
-        self.nodes[i]
-            .as_ref()
-            .and_then(NodeProcess::last_stats)
-            .expect("a running node reports stats")
+    fn node(&self, i: usize) -> &NodeProcess {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    /// Waits for a `stats` event of node `i` in which it has served more than `served`
+    /// connections and made more than `calls` successful calls to its peers.
+    async fn wait_traffic(&self, i: usize, served: u64, calls: u64) -> Value {
+        self.node(i)
+            .wait_stats(
+                &format!("more than {served} connections served and {calls} calls made"),
+                |s| figure(s, "/served") > served && figure(s, "/calls/ok") > calls,
+                LIMIT,
+            )
+            .await
+            .expect("the node takes part in the traffic")
     }
 }
 
+/// A figure of a node's event, by JSON pointer.
+fn figure(event: &Value, pointer: &str) -> u64 {
+    event
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no {pointer} in {event}"))
+}
+
 fn insecure(stats: &Value) -> u64 {
-    stats["counters"]["server.insecure_connections"]
-        .as_u64()
-        .expect("counter present")
+    figure(stats, "/counters/server.insecure_connections")
 }
 
 fn sum_calls(lifetimes: &[Value], key: &str) -> u64 {
@@ -200,9 +216,7 @@ async fn rolling_upgrade_through_phases_0_to_3_loses_no_request() {
         },
         picker(&routing),
     );
-    tokio::time::sleep(scale.hold).await;
-
-    let mut at_phase_start = load.stats.snapshot();
+    let mut at_phase_start = load.run(scale.hold, LIMIT).await.expect("phase 0 load");
     let mut per_phase: Vec<Value> = vec![json!({
         "phase": 0,
         "requests": at_phase_start.total(),
@@ -222,22 +236,36 @@ async fn rolling_upgrade_through_phases_0_to_3_loses_no_request() {
                 );
             }
             cluster.start(i, phase).await;
-            tokio::time::sleep(scale.settle).await;
+            load.run(scale.settle, LIMIT)
+                .await
+                .expect("load after a restart");
+            // The restarted node took part: served clients or peers, and called its peers.
+            cluster.wait_traffic(i, 0, 0).await;
         }
         // Every node is in `phase`: the clients follow.
         routing.lock().expect("routing lock").connector = phase.connector(&client_context);
-        tokio::time::sleep(scale.hold).await;
+        let mut now = load.run(scale.hold, LIMIT).await.expect("whole-phase load");
         if phase == Phase::P2 {
-            let first: Vec<u64> = (0..NODES).map(|i| insecure(&cluster.stats(i))).collect();
-            tokio::time::sleep(scale.hold).await;
-            let second: Vec<u64> = (0..NODES).map(|i| insecure(&cluster.stats(i))).collect();
+            let mut first = Vec::new();
+            for i in 0..NODES {
+                first.push(cluster.wait_traffic(i, 0, 0).await);
+            }
+            now = load.run(scale.hold, LIMIT).await.expect("phase 2 window");
+            // A stats event of each node after more traffic of its own, both ways.
+            let mut second = Vec::new();
+            for (i, before) in first.iter().enumerate() {
+                let after = cluster
+                    .wait_traffic(i, figure(before, "/served"), figure(before, "/calls/ok"))
+                    .await;
+                second.push(insecure(&after));
+            }
+            let first: Vec<u64> = first.iter().map(insecure).collect();
             assert_eq!(
                 first, second,
                 "insecure_connections still growing in phase 2"
             );
             phase2_insecure = second;
         }
-        let now = load.stats.snapshot();
         per_phase.push(json!({
             "phase": phase.number(),
             "requests": now.total() - at_phase_start.total(),

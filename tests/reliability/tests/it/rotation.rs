@@ -1,10 +1,11 @@
-//! Rotation under load: continuous handshakes while the server's certificate is replaced
-//! every second by (a) the seed's recipe (new files, config renamed), (b) a Kubernetes
-//! `..data` symlink swap, (c) an in-place overwrite; a CA rotation with an overlapping bundle;
-//! an `authorized-peers` change that affects new connections only.
+//! Rotation under load: continuous handshakes while the server's certificate is replaced,
+//! generation after generation, by (a) the seed's recipe (new files, config renamed), (b) a
+//! Kubernetes `..data` symlink swap, (c) an in-place overwrite; a CA rotation with an
+//! overlapping bundle; an `authorized-peers` change that affects new connections only.
 //!
-//! The short form makes `Scale::rotations` (8) rotations per method; the long form
-//! (`VESPA_TLS_SOAK=1`) 110.
+//! Each generation is rotated in once the previous one is served and the load has made
+//! `Scale::requests_per_generation` requests with it. The short form makes
+//! `Scale::rotations` (8) rotations per method; the long form (`VESPA_TLS_SOAK=1`) 110.
 
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,7 +25,7 @@ use vespa_tls_reliability::pki::{
 };
 use vespa_tls_reliability::report::record;
 use vespa_tls_reliability::rotation::{Method, Rotator};
-use vespa_tls_reliability::scale::Scale;
+use vespa_tls_reliability::scale::{Scale, Window};
 use vespa_tls_testkit::{Server, TestPki};
 use vespa_tls_transport::{Connector, TlsSource};
 
@@ -153,15 +154,19 @@ async fn rotation_under_load(method: Method) {
     );
     let mut latencies = Vec::new();
     let started = Instant::now();
+    let per_generation = Window {
+        requests: scale.requests_per_generation,
+        at_least: Duration::ZERO,
+    };
     for n in 1..=scale.rotations {
-        let tick = Instant::now();
         let next = issue(n);
         written.insert(next.cert_der.to_vec());
         let leaf = next.cert_der.to_vec();
         rotator = rotate(rotator, next).await;
         latencies.push(time_to_serve(&connector, &server, &leaf).await);
-        let next_tick = tick + Duration::from_secs(1);
-        tokio::time::sleep(next_tick.saturating_duration_since(Instant::now())).await;
+        load.run(per_generation, LIMIT)
+            .await
+            .expect("load on the new generation");
     }
     let problems = load.stats.problems();
     let served = load.stats.server_leaves();
@@ -313,7 +318,11 @@ async fn ca_rotation_with_an_overlapping_bundle() {
         },
         fixed(server.address, connector),
     );
-    let pause = Duration::from_millis(500);
+    // After each step, the load makes this many requests with the new state.
+    let step = Window {
+        requests: scale.requests_per_generation,
+        at_least: Duration::ZERO,
+    };
     // 1. Every node trusts both CAs.
     server_files.set_ca_bundle(&both);
     client_files.set_ca_bundle(&both);
@@ -321,7 +330,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
     client_files = rotate(client_files, old_client.clone()).await;
     wait_generation(&server_context, 2).await;
     wait_generation(&client_context, 2).await;
-    tokio::time::sleep(pause).await;
+    load.run(step, LIMIT).await.expect("load after a step");
     assert!(
         request(&left_behind, server.address, b"x\n", LIMIT)
             .await
@@ -330,10 +339,10 @@ async fn ca_rotation_with_an_overlapping_bundle() {
     // 2. Certificates from the new CA.
     server_files = rotate(server_files, new_server.clone()).await;
     wait_generation(&server_context, 3).await;
-    tokio::time::sleep(pause).await;
+    load.run(step, LIMIT).await.expect("load after a step");
     client_files = rotate(client_files, new_client.clone()).await;
     wait_generation(&client_context, 3).await;
-    tokio::time::sleep(pause).await;
+    load.run(step, LIMIT).await.expect("load after a step");
     let refused_while_new = !request(&left_behind, server.address, b"x\n", LIMIT)
         .await
         .is_ok();
@@ -344,7 +353,7 @@ async fn ca_rotation_with_an_overlapping_bundle() {
     client_files = rotate(client_files, new_client.clone()).await;
     wait_generation(&server_context, 4).await;
     wait_generation(&client_context, 4).await;
-    tokio::time::sleep(pause).await;
+    load.run(step, LIMIT).await.expect("load after a step");
     // An old-CA client that trusts both is refused now: the server dropped the old CA.
     let straggler = write_node_files(
         &pki.dir().join("straggler"),
