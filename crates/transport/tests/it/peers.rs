@@ -10,6 +10,7 @@
 //!
 //! A missing `openssl`, `java` or `javac` skips the test that needs it, with the reason printed.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
@@ -31,23 +32,6 @@ use vespa_tls_transport::{Acceptor, Connector, TransportError};
 
 /// A JVM starts slowly on a busy two-core machine; `javac` even more so.
 const JVM_LIMIT: Duration = Duration::from_secs(120);
-
-#[expect(clippy::print_stderr, reason = "a skipped test says why")]
-fn have(tool: &str, version_flag: &str) -> bool {
-    match std::process::Command::new(tool)
-        .arg(version_flag)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(status) if status.success() => true,
-        _ => {
-            eprintln!("skipped: {tool} not found");
-            false
-        }
-    }
-}
 
 /// A TLS-only echo server on 127.0.0.1 that takes exactly `connections` connections.
 async fn serve(ctx: &Arc<TlsContext>, connections: usize) -> Server {
@@ -358,30 +342,85 @@ fn probe_field<'a>(line: &'a str, key: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {key} in {line:?}"))
 }
 
-/// Compiles ResumeProbe.java and runs it against our server: two connections from one
-/// SSLContext, which offers the first session on the second connection.
-async fn java_cannot_resume(tls: Tls) {
-    let version = tls.name();
-    let pki = TestPki::new().expect("test PKI");
-    let classes = pki.dir().join("java");
-    std::fs::create_dir_all(&classes).expect("class dir");
-    let source_file = classes.join("ResumeProbe.java");
-    std::fs::write(&source_file, include_str!("java/ResumeProbe.java")).expect("write source");
+/// The directory holding ResumeProbe.class, compiled from this source for this JVM: `None`
+/// (with the reason printed) when `java` or `javac` is missing.
+///
+/// `javac` takes seconds, so the classes are kept under the target directory in a directory
+/// named by a hash of the source and of `java -version`; a miss compiles into a directory of
+/// this process and renames it into place (when two tests compile at once, the first rename
+/// wins and the second test uses its classes).
+async fn resume_probe_classes() -> Option<PathBuf> {
+    const SOURCE: &str = include_str!("java/ResumeProbe.java");
+    let jvm = tool_version("java")?;
+    let mut hasher = DefaultHasher::new();
+    (SOURCE, jvm).hash(&mut hasher);
+    let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let classes = root.join(format!("resume-probe-{:016x}", hasher.finish()));
+    let class = |dir: &Path| dir.join("ResumeProbe.class");
+    if class(&classes).exists() {
+        return Some(classes);
+    }
+    tool_version("javac")?;
+    let staging = root.join(format!(".resume-probe-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging).expect("class dir");
+    let source_file = staging.join("ResumeProbe.java");
+    std::fs::write(&source_file, SOURCE).expect("write source");
     let mut javac = Command::new("javac");
-    javac.arg("-d").arg(&classes).arg(&source_file);
+    javac.arg("-d").arg(&staging).arg(&source_file);
     let compiled = run(javac, None, JVM_LIMIT).await;
     assert!(
-        classes.join("ResumeProbe.class").exists(),
+        class(&staging).exists(),
         "javac failed\n{}",
         compiled.output()
     );
+    if std::fs::rename(&staging, &classes).is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    assert!(
+        class(&classes).exists(),
+        "{} holds no ResumeProbe.class",
+        classes.display()
+    );
+    Some(classes)
+}
 
+/// What `tool -version` prints, or `None` (with the reason printed) when it cannot run.
+#[expect(clippy::print_stderr, reason = "a skipped test says why")]
+fn tool_version(tool: &str) -> Option<String> {
+    match std::process::Command::new(tool)
+        .arg("-version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(output) if output.status.success() => Some(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )),
+        _ => {
+            eprintln!("skipped: {tool} not found");
+            None
+        }
+    }
+}
+
+/// Runs ResumeProbe (see [`resume_probe_classes`]) against our server: two connections from
+/// one SSLContext, which offers the first session on the second connection.
+async fn java_cannot_resume(tls: Tls) {
+    let Some(classes) = resume_probe_classes().await else {
+        return;
+    };
+    let version = tls.name();
+    let pki = TestPki::new().expect("test PKI");
     let files = pki.client().files();
     let ctx = Arc::new(TestConfig::new(pki.server().files()).context());
     let server = serve(&ctx, 2).await;
     let address = server.address;
     let mut java = Command::new("java");
-    java.arg("-cp")
+    // Start-up flags only (no JIT beyond the first tier, one GC thread): JSSE is unchanged.
+    java.args(["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"])
+        .arg("-cp")
         .arg(&classes)
         .arg("ResumeProbe")
         .arg(address.port().to_string())
@@ -423,16 +462,12 @@ async fn java_cannot_resume(tls: Tls) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_java_client_reconnecting_over_tls_1_2_gets_a_full_handshake() {
-    if have("javac", "-version") && have("java", "-version") {
-        java_cannot_resume(Tls::V12).await;
-    }
+    java_cannot_resume(Tls::V12).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_java_client_reconnecting_over_tls_1_3_gets_a_full_handshake() {
-    if have("javac", "-version") && have("java", "-version") {
-        java_cannot_resume(Tls::V13).await;
-    }
+    java_cannot_resume(Tls::V13).await;
 }
 
 // ---------------------------------------------------------------------------------------------
