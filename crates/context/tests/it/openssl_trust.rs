@@ -109,21 +109,28 @@ impl Workdir {
         self.openssl.run(&self.dir, args);
     }
 
-    /// A P-256 key and a CSR with subject CN=`cn`.
+    /// A P-256 key (PKCS#8, unencrypted) and a CSR with subject CN=`cn`, in one run.
     fn key_and_csr(&self, name: &str, cn: &str) {
-        let key = format!("{name}.key");
+        let (key, csr, subject) = (
+            format!("{name}.key"),
+            format!("{name}.csr"),
+            format!("/CN={cn}"),
+        );
         self.openssl(&[
-            "genpkey",
-            "-algorithm",
-            "EC",
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
             "-pkeyopt",
             "ec_paramgen_curve:P-256",
-            "-out",
+            "-nodes",
+            "-keyout",
             &key,
+            "-subj",
+            &subject,
+            "-out",
+            &csr,
         ]);
-        let subject = format!("/CN={cn}");
-        let csr = format!("{name}.csr");
-        self.openssl(&["req", "-new", "-key", &key, "-subj", &subject, "-out", &csr]);
     }
 
     /// A self-signed v3 certificate with the extensions of `section`.
@@ -454,30 +461,29 @@ fn our_decision_equals_openssl_verify_for_every_case() {
         return;
     };
     let mut report = Vec::new();
+    // The side we do not test, the same in every case: a node of its own CA, which the peer
+    // trusts fully.
+    let other_side = Workdir::new(openssl);
+    other_side.self_signed("other_ca", "Other CA", "root_ca");
+    other_side.issue("other", "other.example.com", "other_ca", "leaf");
+    let other = files(&other_side.dir, "other_ca.pem", "other.pem", "other.key");
     for case in CASES {
         let w = Workdir::new(openssl);
         let peer = (case.build)(&w);
-        // The side we do not test: a node of its own CA, trusting the peer's side fully.
-        w.self_signed("other_ca", "Other CA", "root_ca");
-        w.issue("other", "other.example.com", "other_ca", "leaf");
         w.concat("peer_chain.pem", peer.chain);
-        let peer_files = |trusts: &str| {
-            files(
-                &w.dir,
-                trusts,
-                "peer_chain.pem",
-                &format!("{}.key", peer.key),
-            )
+        let peer_files = || Files {
+            ca_certificates: other.ca_certificates.clone(),
+            certificates: w.path("peer_chain.pem"),
+            private_key: w.path(&format!("{}.key", peer.key)),
         };
         let bundle = format!("{}.pem", peer.bundle);
-        let other = files(&w.dir, "other_ca.pem", "other.pem", "other.key");
 
         // Our server judges the peer as a client; the peer trusts our server.
         let server = context(&Files {
             ca_certificates: w.path(&bundle),
             ..other.clone()
         });
-        let client = context(&peer_files("other_ca.pem"));
+        let client = context(&peer_files());
         let outcome = handshake(&client, &server, "localhost");
         let server_accepts = outcome.server_error.is_none() && !outcome.server.is_handshaking();
         if let Some(e) = &outcome.server_error {
@@ -493,7 +499,7 @@ fn our_decision_equals_openssl_verify_for_every_case() {
             ca_certificates: w.path(&bundle),
             ..other.clone()
         });
-        let server = context(&peer_files("other_ca.pem"));
+        let server = context(&peer_files());
         let outcome = handshake(&client, &server, "localhost");
         let client_accepts = outcome.client_error.is_none() && !outcome.client.is_handshaking();
         if let Some(e) = &outcome.client_error {
