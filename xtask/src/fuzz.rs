@@ -19,7 +19,7 @@ pub(crate) const USAGE: &str = "\
 usage: cargo xtask fuzz [--target T]... [--time SECONDS] [--smoke]
 
   --target T      run only target T (repeatable); default: every target `cargo fuzz list` shows
-  --time SECONDS  how long each target runs (default 60; with --smoke 5)
+  --time SECONDS  how long each target runs (default 60; with --smoke 2)
   --smoke         a short run of every target, as `cargo xtask ci` does
 
 Installs cargo-fuzz with `cargo install --locked` when it is missing, builds every target with
@@ -31,7 +31,7 @@ other on their corpus and, on a crash, prints the input's path and how to reprod
 /// linearity guard relies on it).
 const TIMEOUT_SECONDS: u32 = 10;
 const DEFAULT_SECONDS: u32 = 60;
-const SMOKE_SECONDS: u32 = 5;
+const SMOKE_SECONDS: u32 = 2;
 /// The cargo-fuzz installed when there is none: the version this setup was written against, so
 /// a fresh CI machine does not pick up a release that needs a newer toolchain.
 const CARGO_FUZZ_VERSION: &str = "0.13.2";
