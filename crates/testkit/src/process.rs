@@ -395,9 +395,12 @@ impl Served {
     }
 
     fn ended(&self, what: &str) -> ServedError {
-        // Give the stderr reader a moment to take the last lines of a process that died.
-        let deadline = Instant::now() + Duration::from_millis(500);
-        while !self.output.lock().stderr.closed && Instant::now() < deadline {
+        // Give the stderr reader a moment to take the last lines of a process that died, and
+        // the process a moment to exit: its stdout closes before it does.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while (!self.output.lock().stderr.closed || self.exit_status().is_none())
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(10));
         }
         ServedError::Ended {
