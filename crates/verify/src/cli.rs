@@ -326,6 +326,13 @@ pub(crate) enum CaCommand {
         "vespa-tls ca bundle --out new-only.pem new-ca/ca.pem --json",
     ))]
     Bundle(crate::bundle::CaBundleArgs),
+    /// Issue a bundle per host of a cluster (hosts.xml or a host list): key, certificate, CA
+    /// bundle, a config with node paths admitting the cluster, and default-env.txt lines.
+    #[command(after_help = examples!(
+        "vespa-tls ca issue-cluster --dir ca --hosts hosts.xml --install-dir /opt/vespa/conf/tls --out bundles",
+        "vespa-tls ca issue-cluster --dir ca --hosts hosts.txt --install-dir /opt/vespa/conf/tls --out bundles --san-dns localhost --json",
+    ))]
+    IssueCluster(crate::cluster::IssueClusterArgs),
 }
 
 #[derive(Debug, Args)]

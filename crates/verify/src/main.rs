@@ -8,6 +8,7 @@ mod bundle;
 mod ca;
 mod check;
 mod cli;
+mod cluster;
 mod csr;
 mod demo;
 pub mod frt;
@@ -50,6 +51,7 @@ fn main() -> ExitCode {
         Command::Ca(CaCommand::Config(args)) => ca::config(args),
         Command::Ca(CaCommand::Sign(args)) => csr::sign(args),
         Command::Ca(CaCommand::Bundle(args)) => bundle::run(args),
+        Command::Ca(CaCommand::IssueCluster(args)) => cluster::run(args),
         Command::Csr(args) => csr::csr(args),
         Command::Install(args) => install::run(args),
         Command::Inspect(args) => inspect::inspect(args),

@@ -841,3 +841,181 @@ fn needs_renewal_answers_by_days_or_by_share_of_the_validity() {
             .is_some_and(|d| d < 0)
     );
 }
+
+/// Copies a bundle's files to the paths its config names (the operator's `scp` to the node).
+fn install_bundle(bundle: &Path, host: &str) -> PathBuf {
+    let config_in_bundle = bundle.join(format!("{host}-tls.json"));
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_in_bundle).expect("config"))
+            .expect("JSON");
+    let key = PathBuf::from(config["files"]["private-key"].as_str().expect("path"));
+    let install = key.parent().expect("install dir").to_owned();
+    std::fs::create_dir_all(&install).expect("install dir");
+    for name in [
+        "ca-certificates.pem".to_owned(),
+        format!("{host}.pem"),
+        format!("{host}.key"),
+        format!("{host}-tls.json"),
+    ] {
+        std::fs::copy(bundle.join(&name), install.join(&name)).expect("copy");
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(
+            install.join(format!("{host}.key")),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .expect("key mode");
+    }
+    install.join(format!("{host}-tls.json"))
+}
+
+#[test]
+fn issue_cluster_on_a_five_host_hosts_xml_yields_bundles_that_check_and_talk_to_each_other() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = ca_init(dir.path());
+    let hosts: Vec<String> = (1..=5)
+        .map(|i| format!("node{i}.vespa.example.com"))
+        .collect();
+    let mut xml = String::from("<?xml version=\"1.0\" encoding=\"utf-8\" ?>\n<hosts>\n");
+    for (i, host) in hosts.iter().enumerate() {
+        xml.push_str(&format!(
+            "  <!-- host {i} -->\n  <host name=\"{host}\">\n    <alias>node{i}</alias>\n  </host>\n"
+        ));
+    }
+    xml.push_str("</hosts>\n");
+    let hosts_xml = dir.path().join("hosts.xml");
+    std::fs::write(&hosts_xml, xml).expect("hosts.xml");
+    let root = dir.path().join("root");
+    let install_dir = format!("{}/{{host}}/opt/vespa/conf/tls", s(&root));
+    let out_dir = dir.path().join("bundles");
+    let report = json(&ok(&[
+        "ca",
+        "issue-cluster",
+        "--dir",
+        s(&ca),
+        "--hosts",
+        s(&hosts_xml),
+        "--install-dir",
+        &install_dir,
+        "--out",
+        s(&out_dir),
+        "--san-ip",
+        "127.0.0.1",
+        "--json",
+    ]));
+    assert_eq!(report["hosts"].as_array().expect("hosts").len(), 5);
+    assert_eq!(report["hosts"][0]["aliases"], serde_json::json!(["node0"]));
+    let mut configs = Vec::new();
+    for host in &hosts {
+        let bundle = out_dir.join(host);
+        let phase3 = std::fs::read_to_string(bundle.join("default-env-phase-3.txt")).expect("env");
+        let config = install_bundle(&bundle, host);
+        assert!(
+            phase3.contains(&format!("override VESPA_TLS_CONFIG_FILE {}\n", s(&config))),
+            "{phase3}"
+        );
+        assert!(phase3.contains("unset VESPA_TLS_INSECURE_MIXED_MODE"));
+        let phase1 = std::fs::read_to_string(bundle.join("default-env-phase-1.txt")).expect("env");
+        assert!(
+            phase1.contains("override VESPA_TLS_INSECURE_MIXED_MODE plaintext_client_mixed_server")
+        );
+        let out = run(&[
+            "check",
+            "--config",
+            s(&config),
+            "--hostname",
+            host,
+            "--json",
+        ]);
+        let checked = json(&out);
+        assert_eq!(code(&out), 0, "{host}: {checked:#}");
+        assert_eq!(checked["files_checked"], true);
+        configs.push(config);
+    }
+    // The bundle's config names node paths, and every host of the cluster is admitted.
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&configs[0]).expect("config")).expect("JSON");
+    assert_eq!(
+        config["authorized-peers"]
+            .as_array()
+            .expect("policies")
+            .len(),
+        5
+    );
+
+    // node1 serves with its installed config; every other host connects with its own.
+    let mut cmd = Command::new(BIN);
+    clear_tls_env(&mut cmd)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--json",
+            "--handshake-timeout",
+            "5",
+        ])
+        .env("VESPA_TLS_CONFIG_FILE", &configs[0]);
+    let server = vespa_tls_testkit::Served::spawn("vespa-tls serve", &mut cmd).expect("serve");
+    let address = server
+        .wait_listening(std::time::Duration::from_secs(20))
+        .expect("serve listens")
+        .address
+        .to_string();
+    for (host, config) in hosts.iter().zip(&configs).skip(1) {
+        let out = run(&[
+            "connect",
+            &address,
+            "--config",
+            s(config),
+            "--protocol",
+            "echo",
+            "--json",
+        ]);
+        let result = json(&out);
+        assert_eq!(code(&out), 0, "{host}: {result:#}");
+        assert_eq!(result["tls"]["ok"], true, "{host}");
+    }
+    // A certificate from the same CA for a host outside the cluster is refused by node1.
+    ok(&[
+        "ca",
+        "issue",
+        "--dir",
+        s(&ca),
+        "--name",
+        "outsider",
+        "--san-dns",
+        "outsider.example.com",
+        "--san-ip",
+        "127.0.0.1",
+    ]);
+    let out = run(&[
+        "connect",
+        &address,
+        "--config",
+        s(&ca.join("outsider/outsider-tls.json")),
+        "--protocol",
+        "echo",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert_eq!(json(&out)["tls"]["ok"], false);
+    drop(server);
+
+    // Issuing again into the same --out needs --force.
+    let again = run(&[
+        "ca",
+        "issue-cluster",
+        "--dir",
+        s(&ca),
+        "--hosts",
+        s(&hosts_xml),
+        "--install-dir",
+        &install_dir,
+        "--out",
+        s(&out_dir),
+    ]);
+    assert_eq!(code(&again), 2);
+    assert!(stderr(&again).contains("--force"), "{}", stderr(&again));
+}
