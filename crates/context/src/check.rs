@@ -61,6 +61,8 @@ pub struct CheckReport {
     pub files_checked: bool,
     /// Our leaf certificate, when the files loaded.
     pub certificate: Option<CertificateFacts>,
+    /// The trusted CA certificates, when the files loaded.
+    pub ca_certificates: Vec<CertificateFacts>,
 }
 
 impl CheckReport {
@@ -82,6 +84,7 @@ impl CheckReport {
             findings: vespa_tls_material::permission_findings(path),
             files_checked: false,
             certificate: None,
+            ca_certificates: Vec::new(),
         };
         let mut modes = TlsModes::default();
         match environment {
@@ -201,6 +204,7 @@ impl CheckReport {
             }
         }
         self.certificate = report.chain.first().cloned();
+        self.ca_certificates = report.ca_certificates;
     }
 }
 

@@ -5,6 +5,7 @@ mod cache;
 pub mod check;
 mod context;
 mod error;
+pub mod exposition;
 mod following;
 pub mod hostname;
 mod metrics;
@@ -20,7 +21,13 @@ pub use rustls;
 pub use check::{CheckOptions, CheckReport};
 pub use context::{TlsContext, TlsModes, codes};
 pub use error::ContextError;
-pub use metrics::{MetricsSnapshot, Side, SideCounters, SideSnapshot, TlsMetrics};
+pub use exposition::{PROMETHEUS_CONTENT_TYPE, TlsCollector, render_prometheus};
+pub use metrics::{
+    FailureCounters, FailureSnapshot, HandshakeFailure, MetricsSnapshot, Side, SideCounters,
+    SideSnapshot, TlsMetrics,
+};
+/// The `prometheus-client` crate [`TlsCollector`] is registered with.
+pub use prometheus_client;
 pub use provider::{vespa_protocol, vespa_suite};
 pub use ratelimit::RateLimiter;
 pub use reload::{

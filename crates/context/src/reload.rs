@@ -129,7 +129,7 @@ pub struct ReloadingTlsContext {
     worker: Option<(Sender<Message>, JoinHandle<()>)>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     config_file: PathBuf,
     modes: TlsModes,
     metrics: Arc<TlsMetrics>,
@@ -310,29 +310,12 @@ impl ReloadingTlsContext {
 
     /// What is loaded, the counters and the last error, all of one generation.
     pub fn status(&self) -> ReloadStatus {
-        let (context, generation, loaded_at, last_error, metrics) = {
-            let state = lock(&self.shared.state);
-            // The snapshot is only replaced with this lock held: this one is `generation`'s.
-            (
-                self.shared.current.load_full(),
-                state.generation,
-                state.loaded_at,
-                state.last_error.clone(),
-                self.shared.metrics.snapshot(),
-            )
-        };
-        let material = context.material();
-        ReloadStatus {
-            generation,
-            loaded_at,
-            config_file: self.shared.config_file.clone(),
-            files: context.options().files.clone(),
-            certificate: material.chain[0].clone(),
-            ca_certificates: material.ca_certificates.clone(),
-            metrics,
-            last_error,
-            warnings: context.warnings().clone(),
-        }
+        self.shared.status()
+    }
+
+    /// The shared state, for a metrics collector that must not keep the context alive.
+    pub(crate) fn shared_weak(&self) -> std::sync::Weak<Shared> {
+        Arc::downgrade(&self.shared)
     }
 
     /// A channel that hears about every published or failed reload from now on.
@@ -438,6 +421,33 @@ fn log_findings(config_file: &Path, diagnostics: &Diagnostics) {
 }
 
 impl Shared {
+    /// See [`ReloadingTlsContext::status`].
+    pub(crate) fn status(&self) -> ReloadStatus {
+        let (context, generation, loaded_at, last_error, metrics) = {
+            let state = lock(&self.state);
+            // The snapshot is only replaced with this lock held: this one is `generation`'s.
+            (
+                self.current.load_full(),
+                state.generation,
+                state.loaded_at,
+                state.last_error.clone(),
+                self.metrics.snapshot(),
+            )
+        };
+        let material = context.material();
+        ReloadStatus {
+            generation,
+            loaded_at,
+            config_file: self.config_file.clone(),
+            files: context.options().files.clone(),
+            certificate: material.chain[0].clone(),
+            ca_certificates: material.ca_certificates.clone(),
+            metrics,
+            last_error,
+            warnings: context.warnings().clone(),
+        }
+    }
+
     fn reload(&self) -> Result<ReloadOutcome, Arc<ContextError>> {
         // One reload at a time, so the state compared below is what the last reload left.
         let _one_at_a_time = lock(&self.reload_lock);

@@ -14,7 +14,7 @@ use vespa_tls_context::{
 
 use crate::alpn::Alpn;
 use crate::auth::ConnectionAuthContext;
-use crate::error::{Peer, TransportError};
+use crate::error::{NO_CERTIFICATE, Peer, TransportError};
 use crate::snoop::{NotTlsReason, Snoop, classify};
 use crate::source::{ServerMode, TlsSource, server_mode};
 use crate::stream::{BrokenCounter, Rewind, TransportStream};
@@ -144,7 +144,7 @@ impl Acceptor {
                     .await
             }
             Err(error) => {
-                TlsMetrics::bump(&metrics.server.failed_tls_handshakes);
+                metrics.server.count_failure(error.failure_reason());
                 self.log_failure(&error, peer);
                 Err(error)
             }
@@ -273,7 +273,7 @@ impl Acceptor {
                 Ok((TransportStream::ServerTls(Box::new(stream), broken), auth))
             }
             Err(error) => {
-                TlsMetrics::bump(&metrics.server.failed_tls_handshakes);
+                metrics.server.count_failure(error.failure_reason());
                 self.log_failure(&error, peer);
                 Err(error)
             }
@@ -320,7 +320,7 @@ pub(crate) fn auth_context<D>(
     let credentials_error = |problem| TransportError::Credentials { peer, problem };
     let chain = connection
         .peer_certificates()
-        .ok_or_else(|| credentials_error("the peer presented no certificate"))?;
+        .ok_or_else(|| credentials_error(NO_CERTIFICATE))?;
     let authorization = context
         .peer_authorization(chain, role)
         .map_err(|rejection| TransportError::Rejected {

@@ -163,7 +163,7 @@ impl Connector {
                 Ok((TransportStream::ClientTls(Box::new(stream), broken), auth))
             }
             Err(error) => {
-                TlsMetrics::bump(&metrics.client.failed_tls_handshakes);
+                metrics.client.count_failure(error.failure_reason());
                 Err(error)
             }
         }

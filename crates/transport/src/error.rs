@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use vespa_tls_context::PeerRejection;
+use vespa_tls_context::{HandshakeFailure, PeerRejection};
 
 use crate::snoop::NotTlsReason;
 
@@ -83,6 +83,27 @@ pub enum TransportError {
 }
 
 impl TransportError {
+    /// Why the connection failed, as counted in `vespa_tls_handshakes_failed_total`.
+    pub fn failure_reason(&self) -> HandshakeFailure {
+        match self {
+            TransportError::Timeout { .. } => HandshakeFailure::Timeout,
+            TransportError::PlaintextRefused { .. } => HandshakeFailure::PlaintextRefused,
+            TransportError::Rejected { rejection, .. } => {
+                HandshakeFailure::from_rejection(rejection)
+            }
+            TransportError::Credentials { problem, .. } if *problem == NO_CERTIFICATE => {
+                HandshakeFailure::NoCertificate
+            }
+            TransportError::Credentials { .. } => HandshakeFailure::ProtocolMismatch,
+            TransportError::Handshake { .. } => self
+                .rustls_error()
+                .map_or(HandshakeFailure::Other, HandshakeFailure::from_rustls),
+            TransportError::ClosedDuringSnoop { .. }
+            | TransportError::Io { .. }
+            | TransportError::InvalidServerName { .. } => HandshakeFailure::Other,
+        }
+    }
+
     /// The rustls error behind a failed handshake, if that is what this is.
     pub fn rustls_error(&self) -> Option<&rustls::Error> {
         match self {
@@ -93,6 +114,9 @@ impl TransportError {
         }
     }
 }
+
+/// [`TransportError::Credentials`]' problem when the peer presented no certificate.
+pub(crate) const NO_CERTIFICATE: &str = "the peer presented no certificate";
 
 /// A peer in messages: `tcp/127.0.0.1:4080`, or `unknown peer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,9 @@ use std::ffi::OsString;
 use std::sync::Arc;
 
 use vespa_tls_config::{CapabilityMode, Environment, MixedMode};
-use vespa_tls_context::{ContextError, ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics};
+use vespa_tls_context::{
+    ContextError, ReloadOptions, ReloadingTlsContext, TlsCollector, TlsContext, TlsMetrics,
+};
 
 use crate::acceptor::Acceptor;
 use crate::connector::Connector;
@@ -106,6 +108,11 @@ impl VespaTls {
     pub fn metrics(&self) -> Arc<TlsMetrics> {
         self.source.metrics()
     }
+
+    /// Our counters and gauges for a service's Prometheus registry (see [`TlsSource::collector`]).
+    pub fn collector(&self) -> TlsCollector {
+        self.source.collector()
+    }
 }
 
 /// The TLS side of a transport: none (plaintext only), a fixed context, or a reloading one.
@@ -145,6 +152,16 @@ impl TlsSource {
             TlsSource::Disabled { metrics } => Arc::clone(metrics),
             TlsSource::Fixed(context) => Arc::clone(context.metrics()),
             TlsSource::Reloading(reloading) => Arc::clone(reloading.metrics()),
+        }
+    }
+
+    /// Our counters and gauges for a service's Prometheus registry: the counters always, the
+    /// certificates' expiry for a context, the reload gauges for a reloading one.
+    pub fn collector(&self) -> TlsCollector {
+        match self {
+            TlsSource::Disabled { metrics } => TlsCollector::counters(Arc::clone(metrics)),
+            TlsSource::Fixed(context) => TlsCollector::fixed(Arc::clone(context)),
+            TlsSource::Reloading(reloading) => TlsCollector::reloading(reloading),
         }
     }
 

@@ -3,6 +3,7 @@
 
 mod chain_cache;
 pub mod common;
+mod exposition;
 mod handshake;
 mod openssl_trust;
 mod reload;
