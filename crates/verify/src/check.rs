@@ -3,6 +3,11 @@
 //! [`CheckReport::check`] decides, through the same load and verification path a process uses;
 //! this module reads the file and the environment and writes the report as text or JSON.
 
+use std::io::Write as _;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+
+use anyhow::Context as _;
 use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_config::{Environment, Severity};
@@ -32,6 +37,11 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
             now,
         },
     );
+
+    if let Some(file) = &args.prometheus {
+        let text = vespa_tls_context::exposition::render_check(&report, &path, now);
+        write_atomically(file, text.as_bytes())?;
+    }
 
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warning);
@@ -72,4 +82,40 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
         ));
     }
     Ok(Verdict::from_ok(report.is_ok()))
+}
+
+/// Replaces `file` with `bytes` so that a reader sees the old file or the new one, never a
+/// part: a temporary file in the same directory, written, flushed to disk, made readable by
+/// the collector (0644), renamed over `file`, and the directory synced.
+fn write_atomically(file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match file.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = file
+        .file_name()
+        .with_context(|| format!("{}: --prometheus needs a file name", file.display()))?;
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(name);
+    prefix.push(".");
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    let shown = tmp.path().display().to_string();
+    let context = || format!("{shown}: cannot write");
+    tmp.write_all(bytes).with_context(context)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))
+        .with_context(context)?;
+    tmp.as_file().sync_all().with_context(context)?;
+    tmp.persist(file)
+        .map_err(|e| e.error)
+        .with_context(|| format!("{}: cannot replace", file.display()))?;
+    // The rename is durable once the directory is.
+    std::fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("{}: cannot sync the directory", dir.display()))?;
+    Ok(())
 }

@@ -187,6 +187,10 @@ pub(crate) struct CheckArgs {
     /// Warn about certificates that expire within this many days.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub(crate) warn_days: i64,
+    /// Also write the result (ok, errors, warnings, certificate expiry) to this file in the
+    /// Prometheus text format, for node_exporter's textfile collector; replaced atomically.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prometheus: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) output: Output,
 }
@@ -419,6 +423,14 @@ pub(crate) struct ServeArgs {
     /// Do not log each connection (for load tests).
     #[arg(long)]
     pub(crate) quiet: bool,
+    /// Serve the TLS metrics as plaintext HTTP `GET /metrics` (Prometheus text format) on this
+    /// address; a loopback address unless --metrics-listen-public is given.
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) metrics_listen: Option<String>,
+    /// Allow --metrics-listen on a non-loopback address (the page is plaintext and
+    /// unauthenticated).
+    #[arg(long, requires = "metrics_listen")]
+    pub(crate) metrics_listen_public: bool,
     #[command(flatten)]
     pub(crate) output: Output,
 }

@@ -15,6 +15,7 @@ pub mod frt;
 mod generate;
 mod inspect;
 mod install;
+mod metrics_http;
 mod output;
 mod probe;
 mod serve;

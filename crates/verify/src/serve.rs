@@ -86,6 +86,17 @@ async fn serve(
             TlsSource::Reloading(reloading)
         }
     };
+    if let Some(address) = &args.metrics_listen {
+        let listener = crate::metrics_http::bind(address, args.metrics_listen_public).await?;
+        let bound = listener.local_addr()?;
+        crate::metrics_http::spawn(listener, source.collector());
+        event(
+            json,
+            "metrics-listening",
+            json!({"address": bound.to_string()}),
+            format!("metrics at http://{bound}/metrics"),
+        );
+    }
     let acceptor = Acceptor::new(source, env.mixed_mode).with_handshake_timeout(handshake_timeout);
     let listener = listen(&args.listen)
         .await

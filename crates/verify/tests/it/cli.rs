@@ -8,7 +8,7 @@ use serde_json::Value;
 use vespa_tls_config::Files;
 use vespa_tls_testkit::{Openssl, SServer, Served, clear_tls_env};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
 
 pub(crate) fn run(args: &[&str]) -> Output {
     run_env(args, &[])
@@ -39,7 +39,7 @@ fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+pub(crate) fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).expect("write test file");
     path
@@ -61,12 +61,12 @@ const SEED_NAMED: &str = r#"{
 }"#;
 
 /// A CA and a node made with the tool itself.
-struct Pki {
-    dir: tempfile::TempDir,
-    config: PathBuf,
+pub(crate) struct Pki {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) config: PathBuf,
 }
 
-fn pki() -> Pki {
+pub(crate) fn pki() -> Pki {
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = dir.path().join("ca");
     let out = run(&["ca", "init", "--dir", s(&ca)]);

@@ -4,4 +4,5 @@
 mod cli;
 mod install;
 mod lifecycle;
+mod metrics;
 mod packaging;
