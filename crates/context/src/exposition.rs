@@ -232,6 +232,18 @@ impl Collector for TlsCollector {
             "Capability checks that failed (refused in enforce, logged in log_only).",
             m.capability_checks_failed,
         )?;
+        counter(
+            e,
+            "verified_chain_cache_hits",
+            "Peer chain verifications answered by the verified-chain cache.",
+            m.verified_chain_cache_hits,
+        )?;
+        counter(
+            e,
+            "verified_chain_cache_misses",
+            "Peer chain verifications the verified-chain cache could not answer.",
+            m.verified_chain_cache_misses,
+        )?;
         let Some(gauges) = self.gauges() else {
             return Ok(());
         };
