@@ -40,6 +40,13 @@ pub enum Location {
     Path(PathBuf),
     /// An environment variable such as `VESPA_TLS_INSECURE_MIXED_MODE`.
     EnvironmentVariable(String),
+    /// A line of a line-oriented file such as `default-env.txt` (shown as `path:line`).
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// The line number, counting from 1.
+        line: usize,
+    },
 }
 
 impl fmt::Display for Location {
@@ -49,6 +56,7 @@ impl fmt::Display for Location {
             Location::JsonPointer(p) => f.write_str(p),
             Location::Path(p) => write!(f, "{}", p.display()),
             Location::EnvironmentVariable(v) => f.write_str(v),
+            Location::Line { path, line } => write!(f, "{}:{line}", path.display()),
         }
     }
 }
@@ -108,6 +116,25 @@ impl Diagnostic {
             severity,
             code,
             location: Some(Location::EnvironmentVariable(variable.to_owned())),
+            message: message.into(),
+        }
+    }
+
+    /// A finding about one line of a file.
+    pub fn at_line(
+        severity: Severity,
+        code: &'static str,
+        path: impl Into<PathBuf>,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity,
+            code,
+            location: Some(Location::Line {
+                path: path.into(),
+                line,
+            }),
             message: message.into(),
         }
     }

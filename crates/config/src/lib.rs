@@ -32,6 +32,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod default_env;
 mod diagnostics;
 mod env;
 mod error;
@@ -42,6 +43,10 @@ mod parse;
 mod serialize;
 mod suggest;
 
+pub use default_env::{
+    DEFAULT_ENV_FILE, DefaultEnv, DefaultEnvAction, DefaultEnvEntry, Origin, Resolved,
+    TLS_VARIABLES,
+};
 pub use diagnostics::{Diagnostic, Diagnostics, Location, Severity};
 pub use env::{
     AUTHORIZATION_MODE_VAR, AuthorizationMode, CAPABILITY_MODE_VAR, CONFIG_FILE_VAR,
@@ -57,6 +62,7 @@ pub use parse::{parse, parse_slice};
 
 /// Stable identifiers of the findings this crate reports.
 pub mod codes {
+    pub use crate::default_env::codes::*;
     pub use crate::env::codes::*;
     pub use crate::parse::codes::*;
 }
