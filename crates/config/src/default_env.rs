@@ -181,6 +181,12 @@ impl DefaultEnv {
             if !is_variable_name(name) {
                 findings.push(bad(if name.is_empty() {
                     format!("\"{}\" names no variable", Escaped(action))
+                } else if name.contains('=') {
+                    format!(
+                        "not a valid environment variable name: \"{}\" (write \"override NAME \
+                         VALUE\", not NAME=VALUE)",
+                        Escaped(name)
+                    )
                 } else {
                     format!(
                         "not a valid environment variable name: \"{}\"",

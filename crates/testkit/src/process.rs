@@ -38,9 +38,10 @@ pub const KEEP_LINES: usize = 10_000;
 /// How often the `_async` waits look again.
 const POLL: Duration = Duration::from_millis(10);
 
-/// Removes the four `VESPA_TLS_*` variables a vespa-tls process reads, and any other
-/// `VESPA_TLS_*` variable of this process, from `command`'s environment: a child under test
-/// gets only what the test gives it.
+/// Removes the four `VESPA_TLS_*` variables a vespa-tls process reads, any other
+/// `VESPA_TLS_*` variable of this process, and `VESPA_HOME` (whose `default-env.txt` the CLI
+/// layers over the environment) from `command`'s environment: a child under test gets only
+/// what the test gives it.
 pub fn clear_tls_env(command: &mut Command) -> &mut Command {
     for var in [
         CONFIG_FILE_VAR,
@@ -50,6 +51,7 @@ pub fn clear_tls_env(command: &mut Command) -> &mut Command {
     ] {
         command.env_remove(var);
     }
+    command.env_remove("VESPA_HOME");
     for (name, _) in std::env::vars_os() {
         if name.to_string_lossy().starts_with("VESPA_TLS") {
             command.env_remove(&name);

@@ -10,26 +10,27 @@ use std::path::Path;
 use anyhow::Context as _;
 use serde_json::json;
 use time::OffsetDateTime;
-use vespa_tls_config::{Environment, Severity};
+use vespa_tls_config::Severity;
 use vespa_tls_context::{CheckOptions, CheckReport};
 use vespa_tls_material::{MAX_FILE_SIZE, read_regular_file};
 
 use crate::cli::CheckArgs;
+use crate::node_env::NodeEnv;
 use crate::output::{
-    Verdict, certificate_json, certificate_lines, config_path, diagnostic_json, plural, say,
-    say_json,
+    Verdict, certificate_json, certificate_lines, diagnostic_json, plural, say, say_json,
 };
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
-    let path = config_path(args.config.as_deref())?;
+    let node = NodeEnv::load(&args.home)?;
+    let path = node.config_path(args.config.as_deref())?;
     // A regular file of bounded size only: a FIFO or a device named as the config is an error,
     // never a hang.
     let bytes = read_regular_file(&path, MAX_FILE_SIZE)?;
     let now = OffsetDateTime::now_utc();
-    let report = CheckReport::check(
+    let mut report = CheckReport::check(
         &path,
         &bytes,
-        Environment::from_lookup(|name| std::env::var_os(name)),
+        node.environment(),
         &CheckOptions {
             files: !args.no_files,
             warn_days: args.warn_days,
@@ -37,6 +38,10 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
             now,
         },
     );
+    // The node's environment first: it decides which config file and modes the rest is about.
+    let mut findings = node.findings();
+    findings.extend(std::mem::take(&mut report.findings));
+    report.findings = findings;
 
     if let Some(file) = &args.prometheus {
         let text = vespa_tls_context::exposition::render_check(&report, &path, now);

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::node_env::{EnvArgs, VespaHome};
+
 /// The exit-status table every command's help ends with.
 macro_rules! exit_codes {
     () => {
@@ -87,6 +89,7 @@ pub(crate) enum Command {
         "vespa-tls scan node1:19070 node2:19070",
         "vespa-tls scan --targets endpoints.txt --concurrency 64",
         "vespa-tls scan --targets endpoints.txt --json | jq '.results[] | select(.ok | not)'",
+        "vespa-model-inspect service container | vespa-tls scan --from-model-inspect - --jsonl",
     ))]
     Scan(ScanArgs),
     /// Make a CA, node certificates and config files (no openssl needed).
@@ -142,6 +145,13 @@ pub(crate) enum Command {
         "vespa-tls completions fish > ~/.config/fish/completions/vespa-tls.fish",
     ))]
     Completions(CompletionsArgs),
+    /// Print the effective VESPA_TLS_* settings of this node (default-env.txt over the
+    /// environment) and where each came from.
+    #[command(after_help = examples!(
+        "vespa-tls env",
+        "vespa-tls env --vespa-home /opt/vespa --json",
+    ))]
+    Env(EnvArgs),
     /// Write the man pages, one per command, into a directory (the packages ship them; after
     /// `cargo install`, this is how to get them).
     #[command(after_help = examples!(
@@ -192,6 +202,8 @@ pub(crate) struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) prometheus: Option<PathBuf>,
     #[command(flatten)]
+    pub(crate) home: VespaHome,
+    #[command(flatten)]
     pub(crate) output: Output,
 }
 
@@ -235,6 +247,9 @@ pub(crate) enum Protocol {
     Http,
     /// A line echoed back (what `vespa-tls serve` speaks by default).
     Echo,
+    /// TLS only: the handshake and any alert after it; nothing is sent and no plaintext claim
+    /// is made (for ports whose protocol is not known).
+    Tls,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -242,7 +257,8 @@ pub(crate) struct ProbeArgs {
     /// The TLS config file [default: $VESPA_TLS_CONFIG_FILE].
     #[arg(long, value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// The protocol of the plaintext probe (and of the exchange after the handshake).
+    /// The protocol of the plaintext probe (and of the exchange after the handshake), for
+    /// endpoints that do not name their own.
     #[arg(long, value_enum, default_value_t = Protocol::Frt)]
     pub(crate) protocol: Protocol,
     /// Seconds to wait for each connection, handshake and reply.
@@ -257,6 +273,8 @@ pub(crate) struct ProbeArgs {
     /// Fail on a server certificate that expires within this many days.
     #[arg(long, value_name = "N", default_value_t = 30)]
     pub(crate) warn_days: i64,
+    #[command(flatten)]
+    pub(crate) home: VespaHome,
 }
 
 #[derive(Debug, Args)]
@@ -272,11 +290,20 @@ pub(crate) struct ConnectArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
     /// Endpoints as HOST:PORT.
-    #[arg(required_unless_present = "targets")]
+    #[arg(required_unless_present_any = ["targets", "from_model_inspect"])]
     pub(crate) endpoints: Vec<String>,
-    /// A file with one endpoint per line (blank lines and # comments ignored).
+    /// A file (or - for stdin) with one endpoint per line, HOST:PORT [frt|http|echo|tls]
+    /// (blank lines and # comments ignored).
     #[arg(long, value_name = "FILE")]
     pub(crate) targets: Option<PathBuf>,
+    /// The output of `vespa-model-inspect service TYPE` (or `host`, `cluster`, with or without
+    /// -u), a file or - for stdin: every port, probed as its tags say (HTTP: http; RPC, ADMIN,
+    /// MESSAGING: frt; UNUSED: skipped; others: TLS only).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) from_model_inspect: Option<PathBuf>,
+    /// Write each result as one JSON line as soon as it is known (instead of the table).
+    #[arg(long, conflicts_with = "json")]
+    pub(crate) jsonl: bool,
     /// How many endpoints to probe at once.
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub(crate) concurrency: usize,

@@ -32,6 +32,7 @@ use vespa_tls_pki::{
 use vespa_tls_transport::{Acceptor, Connector, TlsSource, TransportError};
 
 use crate::cli::{DemoArgs, ProbeArgs, Protocol};
+use crate::node_env::VespaHome;
 use crate::output::{Verdict, say, say_json};
 use crate::probe::{Endpoint, scan_all, scan_table};
 
@@ -610,8 +611,11 @@ impl Demo {
         let port = server.address.port();
         let endpoints = [Endpoint {
             target: format!("127.0.0.1:{port}"),
-            host: "localhost".into(),
+            host: "127.0.0.1".into(),
             port,
+            protocol: Protocol::Echo,
+            service: None,
+            tags: None,
         }];
         let probe_args = ProbeArgs {
             config: None,
@@ -620,13 +624,15 @@ impl Demo {
             allow_plaintext: false,
             allow_unknown: false,
             warn_days: 30,
+            home: VespaHome::default(),
         };
         let reports = scan_all(
             &self.b.context,
             &endpoints,
-            Protocol::Echo,
             Duration::from_secs(3),
             4,
+            false,
+            |_| {},
         )
         .await;
         let now = time::OffsetDateTime::now_utc();

@@ -16,9 +16,11 @@ mod generate;
 mod inspect;
 mod install;
 mod metrics_http;
+mod node_env;
 mod output;
 mod probe;
 mod serve;
+mod targets;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -61,6 +63,7 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Completions(args) => generate::completions(args),
         Command::Man(args) => generate::man(args),
+        Command::Env(args) => node_env::run(args),
     };
     match result {
         Ok(Verdict::Yes) => ExitCode::SUCCESS,

@@ -12,15 +12,19 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use vespa_tls_config::MixedMode;
+use vespa_tls_config::{Escaped, MixedMode};
 use vespa_tls_context::{PeerRejection, TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_material::CertificateFacts;
 use vespa_tls_transport::{ConnectionSecurity, Connector, TlsSource, TransportError};
 
 use crate::cli::{ConnectArgs, ProbeArgs, Protocol, ScanArgs};
 use crate::frt;
+use crate::node_env::NodeEnv;
 use crate::output::{
-    Verdict, certificate_json, certificate_lines, config_path, load_options, note, say, say_json,
+    Verdict, certificate_json, certificate_lines, load_options, note, plural, say, say_json,
+};
+use crate::targets::{
+    Targets, parse_model_inspect, parse_target_line, read_input, read_targets_file,
 };
 
 /// An endpoint as given on the command line.
@@ -31,6 +35,12 @@ pub(crate) struct Endpoint {
     /// The host name or IP literal: what is dialled and validated.
     pub(crate) host: String,
     pub(crate) port: u16,
+    /// The protocol to probe it with.
+    pub(crate) protocol: Protocol,
+    /// The Vespa service it belongs to (from vespa-model-inspect output).
+    pub(crate) service: Option<String>,
+    /// Its port tags (from vespa-model-inspect output), upper-case, space-separated.
+    pub(crate) tags: Option<String>,
 }
 
 /// `host:port`, `[v6]:port`, or Vespa's `tcp/port` (localhost), with `tcp/` also allowed in
@@ -65,7 +75,24 @@ pub(crate) fn parse_target(target: &str) -> anyhow::Result<Endpoint> {
         target: target.to_owned(),
         host,
         port,
+        protocol: Protocol::Frt,
+        service: None,
+        tags: None,
     })
+}
+
+/// What the server did after a TLS handshake with our certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum After {
+    /// A well-formed reply of the protocol.
+    Reply,
+    /// Bytes that are not a reply of the protocol.
+    Other,
+    /// Nothing, no alert and no close, before the deadline: it did not refuse us.
+    Silent,
+    /// A close (or reset) without a reply and without a TLS alert: not a refusal we can name,
+    /// but no proof that it took our certificate either.
+    Closed,
 }
 
 /// What the TLS handshake with our certificate showed.
@@ -76,15 +103,18 @@ pub(crate) struct TlsInfo {
     pub(crate) chain: Vec<CertificateFacts>,
     pub(crate) matched_policies: Vec<String>,
     pub(crate) authorized: bool,
+    pub(crate) after: After,
     pub(crate) exchange: String,
 }
 
-/// A three-valued answer with its reason.
+/// A three-valued answer with its reason, or no answer because the probe was not run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Answer {
     Yes(String),
     No(String),
     Unknown(String),
+    /// Not asked: a TLS-only probe makes no plaintext claim.
+    NotProbed(String),
 }
 
 impl Answer {
@@ -93,17 +123,18 @@ impl Answer {
             Answer::Yes(_) => "yes",
             Answer::No(_) => "no",
             Answer::Unknown(_) => "unknown",
+            Answer::NotProbed(_) => "not probed",
         }
     }
 
     fn reason(&self) -> &str {
         match self {
-            Answer::Yes(r) | Answer::No(r) | Answer::Unknown(r) => r,
+            Answer::Yes(r) | Answer::No(r) | Answer::Unknown(r) | Answer::NotProbed(r) => r,
         }
     }
 }
 
-/// Everything one probe found.
+/// Everything one probe of one address found.
 #[derive(Debug, Clone)]
 pub(crate) struct ProbeReport {
     pub(crate) endpoint: Endpoint,
@@ -114,6 +145,21 @@ pub(crate) struct ProbeReport {
 }
 
 impl ProbeReport {
+    /// A report for an endpoint that could not be probed at all.
+    fn unreachable(endpoint: &Endpoint, why: String) -> ProbeReport {
+        ProbeReport {
+            endpoint: endpoint.clone(),
+            address: None,
+            tls: Err(why.clone()),
+            requires_client_certificate: Answer::Unknown(why.clone()),
+            accepts_plaintext: if endpoint.protocol == Protocol::Tls {
+                Answer::NotProbed(NO_PLAINTEXT_CLAIM.into())
+            } else {
+                Answer::Unknown(why)
+            },
+        }
+    }
+
     /// What makes this endpoint fail the check.
     pub(crate) fn problems(&self, args: &ProbeArgs, now: OffsetDateTime) -> Vec<String> {
         let mut problems = Vec::new();
@@ -122,6 +168,12 @@ impl ProbeReport {
         match &self.tls {
             Err(e) => problems.push(format!("TLS handshake failed: {e}")),
             Ok(info) => {
+                if info.after == After::Closed && !args.allow_unknown {
+                    problems.push(format!(
+                        "unknown whether the server accepts our certificate: {}",
+                        info.exchange
+                    ));
+                }
                 if let Some(leaf) = info.chain.first() {
                     let days = leaf.days_to_expiry(now);
                     if days < args.warn_days {
@@ -134,9 +186,9 @@ impl ProbeReport {
             }
         }
         match &self.requires_client_certificate {
-            Answer::Yes(_) => {}
+            Answer::Yes(_) | Answer::NotProbed(_) => {}
             Answer::No(r) => problems.push(format!("does not require a client certificate: {r}")),
-            Answer::Unknown(r) if !args.allow_unknown => {
+            Answer::Unknown(r) if !allow_unknown => {
                 problems.push(format!(
                     "unknown whether a client certificate is required: {r}"
                 ));
@@ -144,7 +196,7 @@ impl ProbeReport {
             Answer::Unknown(_) => {}
         }
         match &self.accepts_plaintext {
-            Answer::No(_) => {}
+            Answer::No(_) | Answer::NotProbed(_) => {}
             Answer::Yes(r) if !args.allow_plaintext => {
                 problems.push(format!("accepts plaintext: {r}"))
             }
@@ -160,6 +212,11 @@ impl ProbeReport {
         let problems = self.problems(args, now);
         json!({
             "target": self.endpoint.target,
+            "host": self.endpoint.host,
+            "port": self.endpoint.port,
+            "protocol": protocol_name(self.endpoint.protocol),
+            "service": self.endpoint.service,
+            "tags": self.endpoint.tags,
             "address": self.address.map(|a| a.to_string()),
             "ok": problems.is_empty(),
             "problems": problems,
@@ -171,6 +228,7 @@ impl ProbeReport {
                     "server_chain": info.chain.iter().map(|c| certificate_json(c, now)).collect::<Vec<_>>(),
                     "server_authorized_by_our_policies": info.authorized,
                     "matched_policies": info.matched_policies,
+                    "after_handshake": after_name(info.after),
                     "exchange": info.exchange,
                 }),
                 Err(e) => json!({"ok": false, "error": e}),
@@ -224,7 +282,7 @@ impl ProbeReport {
         let plain = &self.accepts_plaintext;
         lines.push(format!(
             "  accepts plaintext ({}): {} ({})",
-            protocol_name(args.protocol),
+            protocol_name(self.endpoint.protocol),
             plain.word(),
             plain.reason()
         ));
@@ -240,11 +298,24 @@ impl ProbeReport {
     }
 }
 
+const NO_PLAINTEXT_CLAIM: &str =
+    "a TLS-only probe: the port's protocol is not known, so plaintext is not tried";
+
+fn after_name(after: After) -> &'static str {
+    match after {
+        After::Reply => "reply",
+        After::Other => "other",
+        After::Silent => "silent",
+        After::Closed => "closed",
+    }
+}
+
 pub(crate) fn protocol_name(protocol: Protocol) -> &'static str {
     match protocol {
         Protocol::Frt => "frt",
         Protocol::Http => "http",
         Protocol::Echo => "echo",
+        Protocol::Tls => "tls",
     }
 }
 
@@ -265,7 +336,8 @@ enum Spoke {
 
 const ECHO_LINE: &[u8] = b"vespa-tls probe\n";
 
-/// Sends one request of `protocol` and waits for the answer.
+/// Sends one request of `protocol` and waits for the answer. For [`Protocol::Tls`] nothing is
+/// sent: the wait shows whether an alert or a close comes.
 async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     protocol: Protocol,
@@ -279,11 +351,14 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
         )
         .into_bytes(),
         Protocol::Echo => ECHO_LINE.to_vec(),
+        Protocol::Tls => Vec::new(),
     };
-    if let Err(e) = stream.write_all(&request).await {
-        return Spoke::Failed(e);
+    if !request.is_empty() {
+        if let Err(e) = stream.write_all(&request).await {
+            return Spoke::Failed(e);
+        }
+        let _ = stream.flush().await;
     }
-    let _ = stream.flush().await;
     let result = timeout(wait, async {
         let mut got = Vec::new();
         let mut buf = [0u8; 4096];
@@ -302,6 +377,7 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
                     .starts_with(&got)
                     .then_some(())
                     .map_or(Some(false), |()| None),
+                Protocol::Tls => Some(false),
                 Protocol::Http | Protocol::Frt => None,
             };
             match verdict {
@@ -331,6 +407,14 @@ fn is_tls_alert(bytes: &[u8]) -> bool {
     bytes.len() >= 2 && bytes[0] == 0x15 && bytes[1] == 0x03
 }
 
+/// The TLS alert a failed read carries, if it is one.
+fn received_alert(e: &std::io::Error) -> Option<rustls::AlertDescription> {
+    match e.get_ref()?.downcast_ref::<rustls::Error>()? {
+        rustls::Error::AlertReceived(alert) => Some(*alert),
+        _ => None,
+    }
+}
+
 fn handshake_error(e: &TransportError) -> String {
     match e.rustls_error() {
         Some(rustls_error) => match PeerRejection::from_rustls(rustls_error) {
@@ -341,36 +425,61 @@ fn handshake_error(e: &TransportError) -> String {
     }
 }
 
-/// Runs the three probes against one endpoint.
-pub(crate) async fn probe(
-    context: &Arc<TlsContext>,
+/// Every address `endpoint.host` resolves to, in the resolver's order, without repeats.
+pub(crate) async fn resolve(
     endpoint: &Endpoint,
-    protocol: Protocol,
     wait: Duration,
-) -> ProbeReport {
-    let resolved = timeout(
+) -> Result<Vec<SocketAddr>, String> {
+    let why = || format!("cannot resolve {}", endpoint.host);
+    match timeout(
         wait,
         tokio::net::lookup_host((endpoint.host.as_str(), endpoint.port)),
     )
-    .await;
-    let address = match resolved {
-        Ok(Ok(mut addresses)) => addresses.next(),
-        _ => None,
-    };
-    let Some(address) = address else {
-        let why = format!("cannot resolve {}", endpoint.host);
-        return ProbeReport {
-            endpoint: endpoint.clone(),
-            address: None,
-            tls: Err(why.clone()),
-            requires_client_certificate: Answer::Unknown(why.clone()),
-            accepts_plaintext: Answer::Unknown(why),
-        };
-    };
-    let tls = probe_tls(context, endpoint, address, protocol, wait).await;
+    .await
+    {
+        Ok(Ok(addresses)) => {
+            let mut all: Vec<SocketAddr> = Vec::new();
+            for address in addresses {
+                if !all.contains(&address) {
+                    all.push(address);
+                }
+            }
+            if all.is_empty() { Err(why()) } else { Ok(all) }
+        }
+        Ok(Err(e)) => Err(format!("{}: {e}", why())),
+        Err(_) => Err(format!("{} within {wait:?}", why())),
+    }
+}
+
+/// Runs the three probes against the first address of one endpoint (`connect`).
+pub(crate) async fn probe(
+    context: &Arc<TlsContext>,
+    endpoint: &Endpoint,
+    wait: Duration,
+) -> ProbeReport {
+    match resolve(endpoint, wait).await {
+        Ok(addresses) => probe_address(context, endpoint, addresses[0], wait).await,
+        Err(why) => ProbeReport::unreachable(endpoint, why),
+    }
+}
+
+/// Runs the probes the endpoint's protocol calls for against one address.
+pub(crate) async fn probe_address(
+    context: &Arc<TlsContext>,
+    endpoint: &Endpoint,
+    address: SocketAddr,
+    wait: Duration,
+) -> ProbeReport {
+    let protocol = endpoint.protocol;
+    let tls = probe_tls(context, endpoint, address, wait).await;
+    let after = tls.as_ref().ok().map(|info| info.after);
     let requires_client_certificate =
-        probe_anonymous(context, endpoint, address, protocol, wait).await;
-    let accepts_plaintext = probe_plaintext(endpoint, address, protocol, wait).await;
+        probe_anonymous(context, endpoint, address, after, wait).await;
+    let accepts_plaintext = if protocol == Protocol::Tls {
+        Answer::NotProbed(NO_PLAINTEXT_CLAIM.into())
+    } else {
+        probe_plaintext(endpoint, address, wait).await
+    };
     ProbeReport {
         endpoint: endpoint.clone(),
         address: Some(address),
@@ -384,9 +493,9 @@ async fn probe_tls(
     context: &Arc<TlsContext>,
     endpoint: &Endpoint,
     address: SocketAddr,
-    protocol: Protocol,
     wait: Duration,
 ) -> Result<TlsInfo, String> {
+    let protocol = endpoint.protocol;
     let connector = Connector::new(
         TlsSource::Fixed(Arc::clone(context)),
         MixedMode::TlsClientTlsServer,
@@ -410,13 +519,51 @@ async fn probe_tls(
         .map(|c| c.iter().filter_map(CertificateFacts::from_der).collect())
         .unwrap_or_default();
     // In TLS 1.3 our side finishes first: only a reply (or silence) shows the server took our
-    // certificate; an alert or a close right after the handshake means it did not.
-    let exchange = match speak(&mut stream, protocol, &endpoint.host, wait).await {
-        Spoke::Reply => format!("well-formed {} reply", protocol_name(protocol)),
-        Spoke::Other(bytes) => format!("{} bytes that are not a {} reply", bytes.len(), protocol_name(protocol)),
-        Spoke::Silent => format!("no {} reply within {wait:?} (the certificate was not refused)", protocol_name(protocol)),
-        Spoke::Closed => return Err("the server closed the connection right after the handshake: it refused our certificate".into()),
-        Spoke::Failed(e) => return Err(format!("the server refused our certificate: {e}")),
+    // certificate, and only a TLS alert shows it refused it. A plain close says neither: a
+    // server that does not speak the protocol closes too.
+    let name = protocol_name(protocol);
+    let (after, exchange) = match speak(&mut stream, protocol, &endpoint.host, wait).await {
+        Spoke::Reply => (After::Reply, format!("well-formed {name} reply")),
+        Spoke::Other(bytes) if protocol == Protocol::Tls => (
+            After::Other,
+            format!(
+                "the server sent {} bytes unasked (the certificate was not refused)",
+                bytes.len()
+            ),
+        ),
+        Spoke::Other(bytes) => (
+            After::Other,
+            format!("{} bytes that are not a {name} reply", bytes.len()),
+        ),
+        Spoke::Silent if protocol == Protocol::Tls => (
+            After::Silent,
+            format!("no alert or close within {wait:?} (the certificate was not refused)"),
+        ),
+        Spoke::Silent => (
+            After::Silent,
+            format!("no {name} reply within {wait:?} (the certificate was not refused)"),
+        ),
+        Spoke::Closed => (
+            After::Closed,
+            format!(
+                "the server closed the connection without a reply or TLS alert (no sign it \
+                 refused our certificate; is this a {name} port?)"
+            ),
+        ),
+        Spoke::Failed(e) => match received_alert(&e) {
+            Some(alert) => {
+                return Err(format!(
+                    "the server refused our certificate: it sent the TLS alert {alert:?}"
+                ));
+            }
+            None => (
+                After::Closed,
+                format!(
+                    "the connection failed after the handshake without a TLS alert ({e}; no \
+                     sign it refused our certificate)"
+                ),
+            ),
+        },
     };
     Ok(TlsInfo {
         protocol: protocol_version,
@@ -424,6 +571,7 @@ async fn probe_tls(
         chain,
         authorized: true,
         matched_policies: auth.matched_policies().to_vec(),
+        after,
         exchange,
     })
 }
@@ -432,7 +580,7 @@ async fn probe_anonymous(
     context: &Arc<TlsContext>,
     endpoint: &Endpoint,
     address: SocketAddr,
-    protocol: Protocol,
+    with_certificate: Option<After>,
     wait: Duration,
 ) -> Answer {
     let tcp = match timeout(wait, TcpStream::connect(address)).await {
@@ -454,8 +602,19 @@ async fn probe_anonymous(
         }
         Ok(Ok(stream)) => stream,
     };
-    match speak(&mut stream, protocol, &endpoint.host, wait).await {
-        Spoke::Failed(e) => Answer::Yes(format!("refused without a certificate: {e}")),
+    match speak(&mut stream, endpoint.protocol, &endpoint.host, wait).await {
+        Spoke::Failed(e) => match received_alert(&e) {
+            Some(alert) => Answer::Yes(format!(
+                "refused without a certificate: it sent the TLS alert {alert:?}"
+            )),
+            None if with_certificate == Some(After::Closed) => Answer::Unknown(format!(
+                "the connection failed without a certificate ({e}), as it closed with one"
+            )),
+            None => Answer::Yes(format!("refused without a certificate: {e}")),
+        },
+        Spoke::Closed if with_certificate == Some(After::Closed) => Answer::Unknown(
+            "closed without a certificate, but also with one: no sign either way".into(),
+        ),
         Spoke::Closed => Answer::Yes("closed without a certificate".into()),
         Spoke::Reply | Spoke::Other(_) => {
             Answer::No("data flowed without a client certificate".into())
@@ -464,12 +623,8 @@ async fn probe_anonymous(
     }
 }
 
-async fn probe_plaintext(
-    endpoint: &Endpoint,
-    address: SocketAddr,
-    protocol: Protocol,
-    wait: Duration,
-) -> Answer {
+async fn probe_plaintext(endpoint: &Endpoint, address: SocketAddr, wait: Duration) -> Answer {
+    let protocol = endpoint.protocol;
     let mut tcp = match timeout(wait, TcpStream::connect(address)).await {
         Ok(Ok(tcp)) => tcp,
         Ok(Err(e)) => return Answer::Unknown(format!("cannot connect: {e}")),
@@ -494,8 +649,12 @@ async fn probe_plaintext(
     }
 }
 
+/// The node's environment and the context our probes present: `--config`, or the effective
+/// `VESPA_TLS_CONFIG_FILE` of `--vespa-home`'s default-env.txt over the environment.
 pub(crate) fn probe_context(args: &ProbeArgs) -> anyhow::Result<Arc<TlsContext>> {
-    let path = config_path(args.config.as_deref())?;
+    let node = NodeEnv::load(&args.home)?;
+    node.warn_skipped();
+    let path = node.config_path(args.config.as_deref())?;
     let (options, _) = load_options(&path)?;
     let (context, _) = TlsContext::from_options(
         &options,
@@ -517,11 +676,12 @@ pub(crate) fn wait(args: &ProbeArgs) -> anyhow::Result<Duration> {
 }
 
 pub(crate) fn connect(args: &ConnectArgs) -> anyhow::Result<Verdict> {
-    let endpoint = parse_target(&args.target)?;
+    let mut endpoint = parse_target(&args.target)?;
+    endpoint.protocol = args.probe.protocol;
     let wait = wait(&args.probe)?;
     let context = probe_context(&args.probe)?;
     let runtime = runtime()?;
-    let report = runtime.block_on(probe(&context, &endpoint, args.probe.protocol, wait));
+    let report = runtime.block_on(probe(&context, &endpoint, wait));
     let now = OffsetDateTime::now_utc();
     if args.output.json {
         say_json(&report.to_json(&args.probe, now));
@@ -543,107 +703,226 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-pub(crate) fn read_targets(args: &ScanArgs) -> anyhow::Result<Vec<Endpoint>> {
-    let mut targets: Vec<String> = args.endpoints.clone();
-    if let Some(file) = &args.targets {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("{}: cannot read", file.display()))?;
-        for (n, line) in text.lines().enumerate() {
-            let line = line.split('#').next().unwrap_or_default().trim();
-            if !line.is_empty() {
-                parse_target(line).with_context(|| format!("{}:{}", file.display(), n + 1))?;
-                targets.push(line.to_owned());
-            }
-        }
+/// The endpoints of the command line, `--targets` and `--from-model-inspect`, and the
+/// model-inspect lines that could not be used.
+pub(crate) fn read_targets(args: &ScanArgs) -> anyhow::Result<Targets> {
+    let default = args.probe.protocol;
+    let mut targets = Targets::default();
+    for target in &args.endpoints {
+        targets.endpoints.push(parse_target_line(target, default)?);
     }
-    if targets.is_empty() {
+    if let Some(file) = &args.targets {
+        targets.endpoints.extend(read_targets_file(file, default)?);
+    }
+    if let Some(file) = &args.from_model_inspect {
+        let name = if file.as_os_str() == "-" {
+            "stdin".to_owned()
+        } else {
+            file.display().to_string()
+        };
+        let found = parse_model_inspect(&name, &read_input(file)?);
+        if found.endpoints.is_empty() && found.skipped.is_empty() {
+            bail!(
+                "{name}: no tcp/HOST:PORT lines; give the output of `vespa-model-inspect service \
+                 TYPE`, `host HOST` or `cluster NAME` (`services` lists service types only)"
+            );
+        }
+        targets.endpoints.extend(found.endpoints);
+        targets.skipped.extend(found.skipped);
+        targets.unused += found.unused;
+    }
+    if targets.endpoints.is_empty() {
         bail!("no endpoints to scan");
     }
-    targets.iter().map(|t| parse_target(t)).collect()
+    Ok(targets)
 }
 
 pub(crate) fn scan(args: &ScanArgs) -> anyhow::Result<Verdict> {
-    let endpoints = read_targets(args)?;
+    let targets = read_targets(args)?;
+    for skipped in &targets.skipped {
+        note(format!(
+            "vespa-tls: error: {skipped} (line skipped; the scan fails)"
+        ));
+    }
     let wait = wait(&args.probe)?;
     let context = probe_context(&args.probe)?;
     let runtime = runtime()?;
+    let now = OffsetDateTime::now_utc();
+    let jsonl = args.jsonl;
     let reports = runtime.block_on(scan_all(
         &context,
-        &endpoints,
-        args.probe.protocol,
+        &targets.endpoints,
         wait,
         args.concurrency.max(1),
+        true,
+        |report: &ProbeReport| {
+            if jsonl {
+                say(report.to_json(&args.probe, now).to_string());
+            }
+        },
     ));
-    let now = OffsetDateTime::now_utc();
     let failing = reports
         .iter()
         .filter(|r| !r.problems(&args.probe, now).is_empty())
         .count();
-    if args.output.json {
+    let ok = failing == 0 && targets.skipped.is_empty();
+    if jsonl {
+        // The results are already out, one per line.
+    } else if args.output.json {
         say_json(&json!({
-            "ok": failing == 0,
-            "endpoints": reports.len(),
+            "ok": ok,
+            "endpoints": targets.endpoints.len(),
+            "probes": reports.len(),
             "failing": failing,
+            "unused_ports_skipped": targets.unused,
+            "skipped_lines": targets.skipped,
             "results": reports.iter().map(|r| r.to_json(&args.probe, now)).collect::<Vec<_>>(),
         }));
     } else {
         for line in scan_table(&reports, &args.probe, now) {
             say(line);
         }
+        if targets.unused > 0 {
+            say(format!(
+                "{} tagged UNUSED not probed",
+                plural(targets.unused, "port")
+            ));
+        }
+        if !targets.skipped.is_empty() {
+            say(format!(
+                "{} of vespa-model-inspect output skipped (see stderr): not every endpoint was probed",
+                plural(targets.skipped.len(), "line")
+            ));
+        }
     }
-    Ok(Verdict::from_ok(failing == 0))
+    Ok(Verdict::from_ok(ok))
 }
 
-/// Probes every endpoint, `concurrency` at a time, in the order given; shows progress on a
-/// terminal.
+/// Progress on stderr: one line rewritten in place on a terminal; otherwise a line at the
+/// start, at every tenth of the work and at the end.
+struct Progress {
+    show: bool,
+    terminal: bool,
+    total: usize,
+    step: usize,
+}
+
+impl Progress {
+    fn new(show: bool, total: usize) -> Progress {
+        Progress {
+            show,
+            terminal: std::io::stderr().is_terminal(),
+            total,
+            step: total.div_ceil(10).max(1),
+        }
+    }
+
+    fn start(&self, endpoints: usize, concurrency: usize) {
+        if self.show {
+            note(format!(
+                "scanning {} ({}), {concurrency} at a time",
+                plural(endpoints, "endpoint"),
+                plural(self.total, "address")
+            ));
+        }
+    }
+
+    fn done(&self, n: usize, last: &str) {
+        if !self.show {
+            return;
+        }
+        if self.terminal {
+            note(format!("\x1b[1A\x1b[2Kscanned {n}/{}: {last}", self.total));
+        } else if n.is_multiple_of(self.step) || n == self.total {
+            note(format!("scanned {n}/{}", self.total));
+        }
+    }
+}
+
+/// Probes every resolved address of every endpoint, `concurrency` probes at a time; calls
+/// `each` with every report as it completes and returns them all in the order given (an
+/// endpoint's addresses in the resolver's order). Shows progress on stderr when `progress`.
 pub(crate) async fn scan_all(
     context: &Arc<TlsContext>,
     endpoints: &[Endpoint],
-    protocol: Protocol,
     wait: Duration,
     concurrency: usize,
+    progress: bool,
+    mut each: impl FnMut(&ProbeReport),
 ) -> Vec<ProbeReport> {
     let limit = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let total = endpoints.len();
-    let progress = std::io::stderr().is_terminal();
-    let mut tasks = Vec::with_capacity(total);
-    for endpoint in endpoints {
-        let (context, endpoint, limit, done) = (
-            Arc::clone(context),
-            endpoint.clone(),
-            Arc::clone(&limit),
-            Arc::clone(&done),
-        );
-        tasks.push(tokio::spawn(async move {
+    // Resolve first (bounded too), so progress counts addresses.
+    let mut resolving = tokio::task::JoinSet::new();
+    for (index, endpoint) in endpoints.iter().enumerate() {
+        let (endpoint, limit) = (endpoint.clone(), Arc::clone(&limit));
+        resolving.spawn(async move {
             let _permit = limit.acquire_owned().await;
-            let report = probe(&context, &endpoint, protocol, wait).await;
-            let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-            if progress {
-                note(format!(
-                    "\x1b[1A\x1b[2Kscanned {n}/{total}: {}",
-                    endpoint.target
-                ));
+            (index, resolve(&endpoint, wait).await)
+        });
+    }
+    let mut resolved: Vec<Option<Result<Vec<SocketAddr>, String>>> = vec![None; endpoints.len()];
+    while let Some(joined) = resolving.join_next().await {
+        if let Ok((index, addresses)) = joined {
+            resolved[index] = Some(addresses);
+        }
+    }
+    let mut slots: Vec<Option<ProbeReport>> = Vec::new();
+    let mut work = Vec::new();
+    for (endpoint, addresses) in endpoints.iter().zip(resolved) {
+        match addresses.unwrap_or_else(|| Err("internal error: resolving failed".into())) {
+            Ok(addresses) => {
+                for address in addresses {
+                    work.push((slots.len(), endpoint.clone(), address));
+                    slots.push(None);
+                }
             }
-            report
-        }));
+            Err(why) => slots.push(Some(ProbeReport::unreachable(endpoint, why))),
+        }
     }
-    if progress {
-        note(format!(
-            "scanning {total} endpoints, {concurrency} at a time"
-        ));
+    let progress = Progress::new(progress, slots.len());
+    progress.start(endpoints.len(), concurrency);
+    let mut done = 0;
+    for report in slots.iter().flatten() {
+        done += 1;
+        each(report);
+        progress.done(done, &report.endpoint.target);
     }
-    let mut reports = Vec::with_capacity(total);
-    for (task, endpoint) in tasks.into_iter().zip(endpoints) {
-        reports.push(task.await.unwrap_or_else(|e| ProbeReport {
-            endpoint: endpoint.clone(),
-            address: None,
-            tls: Err(format!("internal error: {e}")),
-            requires_client_certificate: Answer::Unknown("internal error".into()),
-            accepts_plaintext: Answer::Unknown("internal error".into()),
-        }));
+    let mut probing = tokio::task::JoinSet::new();
+    let mut pending = std::collections::HashMap::new();
+    for (slot, endpoint, address) in work {
+        let (context, limit) = (Arc::clone(context), Arc::clone(&limit));
+        let task_endpoint = endpoint.clone();
+        let handle = probing.spawn(async move {
+            let _permit = limit.acquire_owned().await;
+            (
+                slot,
+                probe_address(&context, &task_endpoint, address, wait).await,
+            )
+        });
+        pending.insert(handle.id(), (slot, endpoint, address));
     }
-    reports
+    while let Some(joined) = probing.join_next_with_id().await {
+        let (slot, report) = match joined {
+            Ok((id, (slot, report))) => {
+                pending.remove(&id);
+                (slot, report)
+            }
+            Err(e) => {
+                let Some((slot, endpoint, address)) = pending.remove(&e.id()) else {
+                    continue;
+                };
+                let mut report =
+                    ProbeReport::unreachable(&endpoint, format!("internal error: {e}"));
+                report.address = Some(address);
+                (slot, report)
+            }
+        };
+        done += 1;
+        each(&report);
+        progress.done(done, &report.endpoint.target);
+        slots[slot] = Some(report);
+    }
+    slots.into_iter().flatten().collect()
 }
 
 pub(crate) fn scan_table(
@@ -651,15 +930,35 @@ pub(crate) fn scan_table(
     args: &ProbeArgs,
     now: OffsetDateTime,
 ) -> Vec<String> {
+    let endpoint = |r: &ProbeReport| match r.address {
+        // The address is shown when the name is not already it.
+        Some(a) if a.ip().to_string() != r.endpoint.host.trim_matches(['[', ']']) => {
+            format!("{} ({})", r.endpoint.target, a.ip())
+        }
+        _ => r.endpoint.target.clone(),
+    };
+    let issuer = |r: &ProbeReport| match &r.tls {
+        Ok(info) => info
+            .chain
+            .first()
+            .map_or("-".to_owned(), |c| Escaped(&c.issuer).to_string()),
+        Err(_) => "-".to_owned(),
+    };
     let width = reports
         .iter()
-        .map(|r| r.endpoint.target.len())
+        .map(|r| endpoint(r).len())
         .max()
         .unwrap_or(8)
         .max(8);
+    let issuer_width = reports
+        .iter()
+        .map(|r| issuer(r).chars().count())
+        .max()
+        .unwrap_or(6)
+        .max(6);
     let mut lines = vec![format!(
-        "{:<width$}  {:<8}  {:<11}  {:<9}  {:>7}  RESULT",
-        "ENDPOINT", "TLS", "CLIENT CERT", "PLAINTEXT", "EXPIRES"
+        "{:<width$}  {:<5}  {:<8}  {:<11}  {:<10}  {:>7}  {:<issuer_width$}  RESULT",
+        "ENDPOINT", "PROBE", "TLS", "CLIENT CERT", "PLAINTEXT", "EXPIRES", "ISSUER"
     )];
     let mut failing = 0;
     for report in reports {
@@ -677,11 +976,13 @@ pub(crate) fn scan_table(
             Answer::Yes(_) => "required",
             Answer::No(_) => "NOT REQ.",
             Answer::Unknown(_) => "unknown",
+            Answer::NotProbed(_) => "-",
         };
         let plain = match &report.accepts_plaintext {
             Answer::Yes(_) => "ACCEPTED",
             Answer::No(_) => "refused",
             Answer::Unknown(_) => "unknown",
+            Answer::NotProbed(_) => "not probed",
         };
         let result = if problems.is_empty() {
             "ok".to_owned()
@@ -690,15 +991,27 @@ pub(crate) fn scan_table(
             format!("FAIL: {}", problems.join("; "))
         };
         lines.push(format!(
-            "{:<width$}  {tls:<8}  {cert:<11}  {plain:<9}  {expires:>7}  {result}",
-            report.endpoint.target
+            "{:<width$}  {:<5}  {tls:<8}  {cert:<11}  {plain:<10}  {expires:>7}  {:<issuer_width$}  {result}",
+            endpoint(report),
+            protocol_name(report.endpoint.protocol),
+            issuer(report),
         ));
     }
-    lines.push(format!(
+    let not_probed = reports
+        .iter()
+        .filter(|r| matches!(r.accepts_plaintext, Answer::NotProbed(_)))
+        .count();
+    let mut summary = format!(
         "{} endpoints, {} ok, {failing} failing",
         reports.len(),
         reports.len() - failing
-    ));
+    );
+    if not_probed > 0 {
+        summary.push_str(&format!(
+            " ({not_probed} probed with TLS only: no plaintext claim)"
+        ));
+    }
+    lines.push(summary);
     lines
 }
 

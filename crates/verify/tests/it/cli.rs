@@ -35,7 +35,7 @@ pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn json(out: &Output) -> Value {
+pub(crate) fn json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stdout(out)))
 }
 
@@ -614,12 +614,12 @@ fn authz_prints_peer_names_escaped() {
 
 /// `vespa-tls serve` on an ephemeral port (testkit's [`Served`], killed on drop), and the
 /// address it listens on.
-struct Serving {
+pub(crate) struct Serving {
     _process: Served,
-    address: String,
+    pub(crate) address: String,
 }
 
-fn serve(env: &[(&str, &str)], protocol: &str) -> Serving {
+pub(crate) fn serve(env: &[(&str, &str)], protocol: &str) -> Serving {
     let mut cmd = Command::new(BIN);
     clear_tls_env(&mut cmd)
         .args([

@@ -5,4 +5,5 @@ mod cli;
 mod install;
 mod lifecycle;
 mod metrics;
+mod node_env;
 mod packaging;
