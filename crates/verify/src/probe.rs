@@ -365,6 +365,10 @@ async fn speak<S: AsyncRead + AsyncWrite + Unpin>(
         loop {
             match stream.read(&mut buf).await {
                 Ok(0) if got.is_empty() => return Spoke::Closed,
+                // A TLS peer that closes without close_notify: still a close, not an alert.
+                Err(e) if got.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    return Spoke::Closed;
+                }
                 Ok(0) => return Spoke::Other(got),
                 Err(e) if got.is_empty() => return Spoke::Failed(e),
                 Err(_) => return Spoke::Other(got),
@@ -399,6 +403,7 @@ async fn ping<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, wait: Duration)
         Ok(Ok(frt::PingOutcome::Answered)) => Spoke::Reply,
         Ok(Ok(frt::PingOutcome::Closed)) => Spoke::Closed,
         Ok(Ok(frt::PingOutcome::NotFrt(bytes))) => Spoke::Other(bytes),
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => Spoke::Closed,
         Ok(Err(e)) => Spoke::Failed(e),
     }
 }
@@ -546,8 +551,8 @@ async fn probe_tls(
         Spoke::Closed => (
             After::Closed,
             format!(
-                "the server closed the connection without a reply or TLS alert (no sign it \
-                 refused our certificate; is this a {name} port?)"
+                "the server closed the connection without a reply or TLS alert (a close is not a \
+                 refusal of our certificate, which comes as an alert; is this a {name} port?)"
             ),
         ),
         Spoke::Failed(e) => match received_alert(&e) {
@@ -559,8 +564,8 @@ async fn probe_tls(
             None => (
                 After::Closed,
                 format!(
-                    "the connection failed after the handshake without a TLS alert ({e}; no \
-                     sign it refused our certificate)"
+                    "the connection failed after the handshake without a TLS alert ({e}; not a \
+                     refusal of our certificate, which comes as an alert)"
                 ),
             ),
         },
@@ -820,9 +825,14 @@ impl Progress {
     fn start(&self, endpoints: usize, concurrency: usize) {
         if self.show {
             note(format!(
-                "scanning {} ({}), {concurrency} at a time",
+                "scanning {} ({} {}), {concurrency} at a time",
                 plural(endpoints, "endpoint"),
-                plural(self.total, "address")
+                self.total,
+                if self.total == 1 {
+                    "address"
+                } else {
+                    "addresses"
+                }
             ));
         }
     }

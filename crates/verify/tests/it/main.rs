@@ -7,3 +7,4 @@ mod lifecycle;
 mod metrics;
 mod node_env;
 mod packaging;
+mod scan;
