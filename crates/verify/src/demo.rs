@@ -19,8 +19,8 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use vespa_tls_authz::{Capability, CapabilitySet};
 use vespa_tls_config::{
-    AuthorizedPeers, CredentialField, MixedMode, PeerPolicy, RequiredPeerCredential,
-    TransportSecurityOptions,
+    AuthorizedPeers, CONFIG_FILE_VAR, CredentialField, MIXED_MODE_VAR, MixedMode, PeerPolicy,
+    RequiredPeerCredential, TransportSecurityOptions,
 };
 use vespa_tls_context::{
     PeerRejection, ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes,
@@ -182,7 +182,7 @@ const STEPS: &[Step] = &[
         section: ROLLOUT,
         shows: "phase 3: node-a TLS only",
         expected: Outcome::Tls,
-        run: |d| Box::pin(d.phase(Some(MixedMode::TlsClientTlsServer), Client::Tls)),
+        run: |d| Box::pin(d.phase(Some(MixedMode::TlsClientTlsServer), Client::TlsOnly)),
     },
     Step {
         name: "phase-3-plaintext-refused",
@@ -381,6 +381,8 @@ enum Client {
     Plaintext,
     /// node-b in phase 1: plaintext, but its server side is mixed.
     PhaseOne,
+    /// node-b in phase 3: TLS, and its server side TLS only (as a client the same as phase 2).
+    TlsOnly,
     /// node-b with TLS.
     Tls,
     /// The monitoring client.
@@ -454,6 +456,7 @@ impl Demo {
             Client::Plaintext => (TlsSource::disabled(), MixedMode::TlsClientTlsServer),
             Client::PhaseOne => (tls(&self.b), MixedMode::PlaintextClientMixedServer),
             Client::Tls => (tls(&self.b), MixedMode::TlsClientMixedServer),
+            Client::TlsOnly => (tls(&self.b), MixedMode::TlsClientTlsServer),
             Client::Monitor => (tls(&self.monitor), MixedMode::TlsClientTlsServer),
             Client::Intruder => (tls(&self.intruder), MixedMode::TlsClientTlsServer),
         };
@@ -476,23 +479,39 @@ impl Demo {
     }
 
     async fn phase(&mut self, server: Option<MixedMode>, client: Client) -> anyhow::Result<Seen> {
-        let server = self.start_a(server).await?;
-        Ok(talk(&self.connector(client), server.address).await.into())
+        let settings = self.settings(server, client);
+        let started = self.start_a(server).await?;
+        Ok(Seen {
+            outcome: talk(&self.connector(client), started.address).await,
+            details: settings,
+        })
+    }
+
+    /// What an operator sets on each node for this step, in the guide's words: node-a with the
+    /// server's mode, node-b with the client's.
+    fn settings(&self, server: Option<MixedMode>, client: Client) -> Vec<String> {
+        let client_mode = match client {
+            Client::Plaintext => None,
+            Client::PhaseOne => Some(MixedMode::PlaintextClientMixedServer),
+            Client::Tls => Some(MixedMode::TlsClientMixedServer),
+            _ => Some(MixedMode::TlsClientTlsServer),
+        };
+        vec![
+            format!("node-a: {}", variables(&self.a.config, server)),
+            format!("node-b: {}", variables(&self.b.config, client_mode)),
+        ]
     }
 
     async fn plaintext_refused(&mut self) -> anyhow::Result<Seen> {
+        let mut details = self.settings(Some(MixedMode::TlsClientTlsServer), Client::Plaintext);
         let server = self.start_a(Some(MixedMode::TlsClientTlsServer)).await?;
         let outcome = talk(&self.connector(Client::Plaintext), server.address).await;
         let counters = server.acceptor.metrics().snapshot().server;
-        Ok(Seen {
-            outcome,
-            details: vec![format!(
-                "node-a counters: tls_connections {}, insecure_connections {}, failed_tls_handshakes {}",
-                counters.tls_connections,
-                counters.insecure_connections,
-                counters.failed_tls_handshakes
-            )],
-        })
+        details.push(format!(
+            "node-a counters: tls_connections {}, insecure_connections {}, failed_tls_handshakes {}",
+            counters.tls_connections, counters.insecure_connections, counters.failed_tls_handshakes
+        ));
+        Ok(Seen { outcome, details })
     }
 
     async fn intruder_refused(&mut self) -> anyhow::Result<Seen> {
@@ -655,6 +674,23 @@ fn node_params(name: &str, validity: Validity) -> NodeParams {
         .with_dns("localhost")
         .with_dns(format!("{name}.mycluster.vespa.example.com"))
         .with_ip(std::net::IpAddr::from([127, 0, 0, 1]))
+}
+
+/// A node's `VESPA_TLS_*` settings as the guide has the operator type them: no config file
+/// (phase 0), the config file and `VESPA_TLS_INSECURE_MIXED_MODE` (phases 1 and 2), or the
+/// config file with the mixed mode removed (phase 3).
+fn variables(config: &Path, mode: Option<MixedMode>) -> String {
+    match mode {
+        None => format!("{CONFIG_FILE_VAR} unset (no TLS)"),
+        Some(MixedMode::TlsClientTlsServer) => format!(
+            "{CONFIG_FILE_VAR}={}, {MIXED_MODE_VAR} unset",
+            config.display()
+        ),
+        Some(mode) => format!(
+            "{CONFIG_FILE_VAR}={} {MIXED_MODE_VAR}={mode}",
+            config.display()
+        ),
+    }
 }
 
 /// One identity's files and the context built from them.

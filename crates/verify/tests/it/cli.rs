@@ -854,6 +854,86 @@ fn demo_runs_end_to_end() {
         details("scan-mixed").contains("accepts plaintext"),
         "{report}"
     );
+    // Each rollout step shows what the operator types on each node, in the guide's words:
+    // (step, node, how the line ends).
+    let settings = [
+        ("phase-0", "node-a", "VESPA_TLS_CONFIG_FILE unset (no TLS)"),
+        ("phase-0", "node-b", "VESPA_TLS_CONFIG_FILE unset (no TLS)"),
+        (
+            "phase-1",
+            "node-a",
+            " VESPA_TLS_INSECURE_MIXED_MODE=plaintext_client_mixed_server",
+        ),
+        (
+            "phase-1",
+            "node-b",
+            " VESPA_TLS_INSECURE_MIXED_MODE=plaintext_client_mixed_server",
+        ),
+        (
+            "phase-2",
+            "node-a",
+            " VESPA_TLS_INSECURE_MIXED_MODE=tls_client_mixed_server",
+        ),
+        (
+            "phase-2",
+            "node-b",
+            " VESPA_TLS_INSECURE_MIXED_MODE=tls_client_mixed_server",
+        ),
+        (
+            "phase-2-old-client",
+            "node-a",
+            " VESPA_TLS_INSECURE_MIXED_MODE=tls_client_mixed_server",
+        ),
+        (
+            "phase-2-old-client",
+            "node-b",
+            " VESPA_TLS_INSECURE_MIXED_MODE=plaintext_client_mixed_server",
+        ),
+        ("phase-3", "node-a", ", VESPA_TLS_INSECURE_MIXED_MODE unset"),
+        ("phase-3", "node-b", ", VESPA_TLS_INSECURE_MIXED_MODE unset"),
+        (
+            "phase-3-plaintext-refused",
+            "node-a",
+            ", VESPA_TLS_INSECURE_MIXED_MODE unset",
+        ),
+        (
+            "phase-3-plaintext-refused",
+            "node-b",
+            "VESPA_TLS_CONFIG_FILE unset (no TLS)",
+        ),
+    ];
+    for (name, node, ending) in settings {
+        let step = steps
+            .iter()
+            .find(|step| step["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing from {report}"));
+        let line = step["details"]
+            .as_array()
+            .and_then(|d| {
+                d.iter()
+                    .filter_map(Value::as_str)
+                    .find(|l| l.starts_with(&format!("{node}: ")))
+            })
+            .unwrap_or_else(|| panic!("no {node} settings in {step}"));
+        assert!(
+            line.ends_with(ending),
+            "{name}: {line:?} does not end with {ending:?}"
+        );
+        if ending.starts_with(' ') || ending.starts_with(',') {
+            assert!(
+                line.starts_with(&format!("{node}: VESPA_TLS_CONFIG_FILE=/")),
+                "{line}"
+            );
+        }
+        // The human output prints the same line under the step (its directory is another).
+        let directory = report["directory"].as_str().expect("directory");
+        let (before, after) = line.split_once(directory).unwrap_or((line, ""));
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("         {before}")) && l.ends_with(after)),
+            "{line:?} missing from:\n{text}"
+        );
+    }
 }
 
 /// `authz` names every requirement a policy's peer did not meet, and `--json` carries the
