@@ -468,3 +468,90 @@ fn scan_concurrency_is_bounded() {
     let most = most.load(Ordering::SeqCst);
     assert!(most <= 6, "{most} connections at once with --concurrency 3");
 }
+
+/// A listing read from stdin with lines that are not vespa-model-inspect output: each is an
+/// error naming `stdin:LINE`, the other ports are still probed, and the scan cannot say yes.
+#[test]
+fn malformed_model_inspect_lines_are_named_and_the_rest_is_probed() {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+
+    let pki = pki();
+    let config = s(&pki.config);
+    let frt = serve(&[("VESPA_TLS_CONFIG_FILE", config)], "frt");
+    let port = frt.address.rsplit(':').next().expect("port");
+    let listing = format!(
+        "slobrok @ 127.0.0.1 : slobrok\n\
+         admin/slobrok.0\n    \
+         tcp/127.0.0.1:{port} (STATUS ADMIN RPC)\n    \
+         tcp/127.0.0.1:notaport (RPC)\n\
+         Usage: vespa-model-inspect [-h] [-v] [-c host] [-p port] [-t tag]\n"
+    );
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vespa-tls"));
+    vespa_tls_testkit::clear_tls_env(&mut command)
+        .args([
+            "scan",
+            "--from-model-inspect",
+            "-",
+            "--config",
+            config,
+            "--json",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("vespa-tls runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(listing.as_bytes())
+        .expect("write the listing");
+    let out = child.wait_with_output().expect("vespa-tls exits");
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["probes"], 1, "{report}");
+    assert_eq!(report["failing"], 0, "{report}");
+    assert_eq!(report["results"][0]["ok"], true, "{report}");
+    assert_eq!(report["results"][0]["service"], "slobrok", "{report}");
+    let skipped: Vec<&str> = report["skipped_lines"]
+        .as_array()
+        .expect("skipped lines")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(skipped.len(), 2, "{report}");
+    assert!(skipped[0].starts_with("stdin:4: "), "{skipped:?}");
+    assert!(
+        skipped[1].starts_with("stdin:5: not a line of vespa-model-inspect output: \"Usage:"),
+        "{skipped:?}"
+    );
+    assert!(
+        stderr(&out).contains("vespa-tls: error: stdin:4: "),
+        "{}",
+        stderr(&out)
+    );
+    // `vespa-model-inspect services` lists types only: nothing to probe, and the error says
+    // what to run instead.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let types = write(
+        dir.path(),
+        "services.txt",
+        "container\nsearchnode\nslobrok\n",
+    );
+    let out = run(&[
+        "scan",
+        "--from-model-inspect",
+        s(&types),
+        "--config",
+        config,
+    ]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains(
+            "no tcp/HOST:PORT lines; give the output of `vespa-model-inspect service TYPE`"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
