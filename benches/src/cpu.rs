@@ -20,10 +20,18 @@ pub fn pid_cpu_time(pid: u32) -> Option<Duration> {
 
 /// The resident set size of process `pid` in bytes (`VmRSS` in `/proc/<pid>/status`).
 pub fn pid_rss_bytes(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:").map(|kib| kib * 1024)
+}
+
+/// The peak resident set size of process `pid` in bytes (`VmHWM` in `/proc/<pid>/status`).
+pub fn pid_peak_rss_bytes(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:").map(|kib| kib * 1024)
+}
+
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kib * 1024)
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn tasks_cpu_time(process: &str) -> Option<Duration> {

@@ -11,22 +11,29 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::{Failure, say, timed};
+use crate::{Failure, eprint_line, say};
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench [-- <cargo bench arguments>]
-       cargo xtask bench --compare [--seconds S] [--repeats N] [--no-docs]
+       cargo xtask bench --compare [--seconds S] [--repeats N] [--no-docs] [--json]
 
   (no flag)      run the criterion benchmarks: cargo bench -p vespa-tls-benches [arguments]
   --compare      the side-by-side comparison: vespa-tls serve (TLS-only, mixed), bare
-                 tokio-rustls, openssl s_server and haproxy under one load generator, the bulk
-                 stream, memory per idle connection and openssl speed; prints the tables and
+                 tokio-rustls, openssl s_server and haproxy under one load generator, with
+                 repeat and first-contact peers; the bulk stream against bare tokio-rustls,
+                 memory per idle connection, a reconnect storm and openssl speed; prints the
+                 tables and
                  replaces the generated section of docs/BENCHMARKS.md, the chart
                  docs/benchmarks-handshakes.svg and the performance summary in README.md
                  (under 10 minutes on 2 cores)
   --seconds S    measurement time per server and repeat (default 5)
   --repeats N    measurements per server; medians are reported (default 3)
   --no-docs      print the tables only; leave docs/ and README.md as they are
+  --json         print the comparison as one JSON document on stdout (one object per
+                 handshake row: server, certificates, key_exchange, handshakes_per_s,
+                 server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
+                 peer_mix; then the ratios, the stream and the storm); everything else,
+                 the tables included, goes to stderr
 
 Installs haproxy with `apt-get update && apt-get install -y haproxy` when it is missing (the
 comparison skips it, saying why, when that fails).
@@ -39,6 +46,7 @@ pub(crate) struct Options {
     seconds: Option<String>,
     repeats: Option<String>,
     no_docs: bool,
+    json: bool,
     bench_args: Vec<String>,
 }
 
@@ -65,6 +73,7 @@ impl Options {
                     }
                 }
                 "--no-docs" => options.no_docs = true,
+                "--json" => options.json = true,
                 "--" => options.bench_args.extend(args.by_ref().cloned()),
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -73,9 +82,12 @@ impl Options {
             return Err("arguments after `--` go to cargo bench, not to --compare".into());
         }
         if !options.compare
-            && (options.seconds.is_some() || options.repeats.is_some() || options.no_docs)
+            && (options.seconds.is_some()
+                || options.repeats.is_some()
+                || options.no_docs
+                || options.json)
         {
-            return Err("--seconds, --repeats and --no-docs go with --compare".into());
+            return Err("--seconds, --repeats, --no-docs and --json go with --compare".into());
         }
         Ok(options)
     }
@@ -87,12 +99,15 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
         .parent()
         .expect("xtask lives one directory below the workspace root")
         .to_path_buf();
+    let out = Output { json: options.json };
     if !options.compare {
         let mut argv = vec!["cargo", "bench", "--locked", "-p", "vespa-tls-benches"];
         argv.extend(options.bench_args.iter().map(String::as_str));
-        return timed("bench", || stream_step("bench", &root, &argv));
+        return out.timed("bench", || {
+            stream_step(out, "bench", &root, &argv, out.child_stdout())
+        });
     }
-    timed("bench: haproxy", ensure_haproxy)?;
+    out.timed("bench: haproxy", || ensure_haproxy(out))?;
     let build = [
         "cargo",
         "build",
@@ -109,8 +124,8 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
         "--bin",
         "bare-server",
     ];
-    timed("bench: build", || {
-        stream_step("bench: build", &root, &build)
+    out.timed("bench: build", || {
+        stream_step(out, "bench: build", &root, &build, out.child_stdout())
     })?;
     let bin = target_dir(&root).join("release");
     let mut recorded = String::from("cargo xtask bench --compare");
@@ -133,11 +148,50 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
     if !options.no_docs {
         argv.extend(["--docs".into(), root.join("docs").display().to_string()]);
     }
+    if options.json {
+        argv.push("--json".into());
+    }
     argv.extend(["--command".into(), recorded]);
     let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
-    timed("bench: compare", || {
-        stream_step("bench: compare", &root, &argv)
+    // The comparison's stdout is the JSON document in --json mode: it goes through as it is.
+    out.timed("bench: compare", || {
+        stream_step(out, "bench: compare", &root, &argv, Stdio::inherit())
     })
+}
+
+/// Where this command's own progress goes: stdout, or stderr when stdout carries the
+/// comparison's JSON document.
+#[derive(Debug, Clone, Copy)]
+struct Output {
+    json: bool,
+}
+
+impl Output {
+    fn say(self, text: &str) {
+        if self.json {
+            eprint_line(text);
+        } else {
+            say(text);
+        }
+    }
+
+    /// Like `crate::timed`, on this output.
+    fn timed(self, name: &str, f: impl FnOnce() -> Result<(), Failure>) -> Result<(), Failure> {
+        self.say(&format!("\n== {name}"));
+        let started = std::time::Instant::now();
+        f()?;
+        self.say(&format!("== {name}: ok ({:.1?})", started.elapsed()));
+        Ok(())
+    }
+
+    /// Where a child's stdout goes.
+    fn child_stdout(self) -> Stdio {
+        if self.json {
+            Stdio::from(std::io::stderr())
+        } else {
+            Stdio::inherit()
+        }
+    }
 }
 
 /// `CARGO_TARGET_DIR` if set, else `<workspace>/target`.
@@ -148,7 +202,7 @@ fn target_dir(root: &Path) -> PathBuf {
     }
 }
 
-fn ensure_haproxy() -> Result<(), Failure> {
+fn ensure_haproxy(out: Output) -> Result<(), Failure> {
     let version = || {
         Command::new("haproxy")
             .arg("-v")
@@ -165,7 +219,7 @@ fn ensure_haproxy() -> Result<(), Failure> {
             })
     };
     if let Some(line) = version() {
-        say(&line);
+        out.say(&line);
         return Ok(());
     }
     let root = Command::new("id")
@@ -173,7 +227,7 @@ fn ensure_haproxy() -> Result<(), Failure> {
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
     let sudo: &[&str] = if root { &[] } else { &["sudo", "-n"] };
-    say(&format!(
+    out.say(&format!(
         "haproxy is not installed; installing it with `{}apt-get update && {}apt-get install -y haproxy`",
         sudo.iter().map(|s| format!("{s} ")).collect::<String>(),
         sudo.iter().map(|s| format!("{s} ")).collect::<String>(),
@@ -186,10 +240,11 @@ fn ensure_haproxy() -> Result<(), Failure> {
         let status = Command::new(argv[0])
             .args(&argv[1..])
             .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdout(out.child_stdout())
             .status();
         if !matches!(status, Ok(s) if s.success()) {
             // Not fatal: the comparison runs without haproxy and says why.
-            say(&format!(
+            out.say(&format!(
                 "could not install haproxy ({} failed); the comparison will skip it",
                 argv.join(" ")
             ));
@@ -197,19 +252,26 @@ fn ensure_haproxy() -> Result<(), Failure> {
         }
     }
     match version() {
-        Some(line) => say(&line),
-        None => say("haproxy still does not run after installing; the comparison will skip it"),
+        Some(line) => out.say(&line),
+        None => out.say("haproxy still does not run after installing; the comparison will skip it"),
     }
     Ok(())
 }
 
-/// Runs one command in `root`, streaming its output.
-fn stream_step(name: &str, root: &Path, argv: &[&str]) -> Result<(), Failure> {
+/// Runs one command in `root`, its stdout to `stdout` and its stderr to ours.
+fn stream_step(
+    out: Output,
+    name: &str,
+    root: &Path,
+    argv: &[&str],
+    stdout: Stdio,
+) -> Result<(), Failure> {
     let rendered = crate::render(argv, &[]);
-    say(&format!("$ {rendered}"));
+    out.say(&format!("$ {rendered}"));
     let status = Command::new(argv[0])
         .args(&argv[1..])
         .current_dir(root)
+        .stdout(stdout)
         .status()
         .map_err(|e| Failure {
             step: name.to_owned(),
@@ -242,6 +304,8 @@ mod tests {
         assert_eq!(bench.bench_args, ["--bench", "transport"]);
         let compare = parse(&["--compare", "--seconds", "2", "--repeats", "1"]).expect("valid");
         assert!(compare.compare);
+        assert!(!compare.json);
+        assert!(parse(&["--compare", "--json"]).expect("valid").json);
         assert_eq!(compare.seconds.as_deref(), Some("2"));
         assert_eq!(compare.repeats.as_deref(), Some("1"));
     }
@@ -250,6 +314,7 @@ mod tests {
     fn rejects_mixed_or_out_of_range_arguments() {
         assert!(parse(&["--compare", "--", "--bench", "x"]).is_err());
         assert!(parse(&["--seconds", "2"]).is_err());
+        assert!(parse(&["--json"]).is_err());
         assert!(parse(&["--compare", "--seconds", "0"]).is_err());
         assert!(parse(&["--compare", "--repeats", "11"]).is_err());
         assert!(parse(&["--fast"]).is_err());

@@ -7,11 +7,13 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use rustls::client::Resumption;
+use rustls::client::{ResolvesClientCert, Resumption};
 use rustls::crypto::CryptoProvider;
-use rustls::{ClientConfig, RootCertStore};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, RootCertStore, SignatureScheme};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -46,15 +48,7 @@ pub(crate) fn client_config(
     material: &ClientMaterial,
     groups: Groups,
 ) -> Result<Arc<ClientConfig>, String> {
-    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    if groups == Groups::X25519Only {
-        provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
-    }
-    let provider: Arc<CryptoProvider> = Arc::new(provider);
-    let mut roots = RootCertStore::empty();
-    for root in &material.roots {
-        roots.add(root.clone()).map_err(|e| e.to_string())?;
-    }
+    let (provider, roots) = provider_and_roots(material, groups)?;
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
@@ -63,6 +57,76 @@ pub(crate) fn client_config(
         .map_err(|e| e.to_string())?;
     config.resumption = Resumption::disabled();
     Ok(Arc::new(config))
+}
+
+/// Like [`client_config`], but each handshake presents the next certificate of `certificates`
+/// (all for `material`'s key and names, each with its own serial), round-robin: with more
+/// certificates than a server's verified-chain cache holds, every connection is a first
+/// contact.
+pub(crate) fn first_contact_config(
+    material: &ClientMaterial,
+    certificates: &[CertificateDer<'static>],
+    groups: Groups,
+) -> Result<Arc<ClientConfig>, String> {
+    let (provider, roots) = provider_and_roots(material, groups)?;
+    let key = provider
+        .key_provider
+        .load_private_key(material.key.clone_key())
+        .map_err(|e| e.to_string())?;
+    let presented = certificates
+        .iter()
+        .map(|cert| {
+            let mut chain = vec![cert.clone()];
+            chain.extend(material.chain.iter().skip(1).cloned());
+            Arc::new(CertifiedKey::new(chain, Arc::clone(&key)))
+        })
+        .collect::<Vec<_>>();
+    if presented.is_empty() {
+        return Err("no certificates for the first-contact client".into());
+    }
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(Arc::new(EveryTimeAnother {
+            presented,
+            next: AtomicUsize::new(0),
+        }));
+    config.resumption = Resumption::disabled();
+    Ok(Arc::new(config))
+}
+
+fn provider_and_roots(
+    material: &ClientMaterial,
+    groups: Groups,
+) -> Result<(Arc<CryptoProvider>, RootCertStore), String> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if groups == Groups::X25519Only {
+        provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
+    }
+    let mut roots = RootCertStore::empty();
+    for root in &material.roots {
+        roots.add(root.clone()).map_err(|e| e.to_string())?;
+    }
+    Ok((Arc::new(provider), roots))
+}
+
+/// Presents the next certificate of its list in each handshake.
+#[derive(Debug)]
+struct EveryTimeAnother {
+    presented: Vec<Arc<CertifiedKey>>,
+    next: AtomicUsize,
+}
+
+impl ResolvesClientCert for EveryTimeAnother {
+    fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        self.presented.get(n % self.presented.len()).cloned()
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
 }
 
 /// Where to connect, and with which TLS config (`None`: plaintext).
@@ -331,4 +395,107 @@ async fn idle_exchange<S: AsyncReadExt + AsyncWriteExt + Unpin>(
         .map_err(|_| "read timed out".to_owned())?
         .map_err(|e| format!("read: {e}"))?;
     Ok(())
+}
+
+/// What a reconnect storm looked like from the clients.
+#[derive(Debug, Default)]
+pub(crate) struct StormOutcome {
+    /// Connections that completed the handshake and one exchange.
+    pub(crate) established: usize,
+    /// Connections that failed or timed out.
+    pub(crate) failures: usize,
+    pub(crate) first_failure: Option<String>,
+    /// From the start signal to each established connection's answer, sorted.
+    pub(crate) latencies: Vec<Duration>,
+    /// From the start signal until every connection was established or had failed.
+    pub(crate) all_done: Duration,
+}
+
+/// `clients` connections wait for one signal, then all connect, handshake and exchange one
+/// line at once (each bounded by `limit`); they stay open until every one is done, then close.
+pub(crate) fn storm(
+    runtime: &Runtime,
+    target: &Target,
+    clients: usize,
+    limit: Duration,
+) -> Result<StormOutcome, String> {
+    runtime.block_on(async {
+        let (go, _) = tokio::sync::watch::channel(None::<Instant>);
+        let ready = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::with_capacity(clients);
+        for _ in 0..clients {
+            let mut start = go.subscribe();
+            let (target, ready) = (target.clone(), Arc::clone(&ready));
+            tasks.push(tokio::spawn(async move {
+                ready.fetch_add(1, Ordering::Relaxed);
+                let start = match start.wait_for(Option::is_some).await {
+                    Ok(start) => (*start).unwrap_or_else(Instant::now),
+                    Err(_) => return Err(("the start signal was lost".to_owned(), Instant::now())),
+                };
+                match tokio::time::timeout(limit, open_one(&target)).await {
+                    Ok(Ok(open)) => Ok((start.elapsed(), open)),
+                    Ok(Err(e)) => Err((e, start)),
+                    Err(_) => Err((format!("not established within {limit:?}"), start)),
+                }
+            }));
+        }
+        // Every client waits for the signal before it is given.
+        let waiting_since = Instant::now();
+        while ready.load(Ordering::Relaxed) < clients {
+            if waiting_since.elapsed() > Duration::from_secs(30) {
+                return Err("the storm's clients did not all start within 30 s".into());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let start = Instant::now();
+        go.send_replace(Some(start));
+        let mut outcome = StormOutcome::default();
+        let mut open = Vec::with_capacity(clients);
+        for task in tasks {
+            match task.await {
+                Ok(Ok((elapsed, stream))) => {
+                    outcome.established += 1;
+                    outcome.latencies.push(elapsed);
+                    open.push(stream);
+                }
+                Ok(Err((e, _))) => {
+                    outcome.failures += 1;
+                    outcome.first_failure.get_or_insert(e);
+                }
+                Err(e) => {
+                    outcome.failures += 1;
+                    outcome.first_failure.get_or_insert(e.to_string());
+                }
+            }
+        }
+        outcome.all_done = start.elapsed();
+        outcome.latencies.sort();
+        drop(open);
+        Ok(outcome)
+    })
+}
+
+/// Connects, completes the handshake and one exchange, and returns the open connection.
+async fn open_one(target: &Target) -> Result<Box<dyn Send>, String> {
+    let tcp = TcpStream::connect(target.address)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    tcp.set_nodelay(true).map_err(|e| e.to_string())?;
+    let mut reply = [0u8; 2];
+    match &target.tls {
+        None => {
+            let mut tcp = tcp;
+            idle_exchange(&mut tcp, &mut reply).await?;
+            Ok(Box::new(tcp))
+        }
+        Some(config) => {
+            let mut tls = TlsConnector::from(Arc::clone(config))
+                .connect(server_name(), tcp)
+                .await
+                .map_err(|e| format!("handshake: {e}"))?;
+            idle_exchange(&mut tls, &mut reply).await?;
+            Ok(Box::new(tls))
+        }
+    }
 }

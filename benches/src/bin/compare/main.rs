@@ -2,10 +2,13 @@
 //!
 //! One run, one machine, the same certificates (ECDSA P-256, then RSA-2048) and the same
 //! tokio-rustls load generator for every server: `vespa-tls serve` (TLS-only and mixed), bare
-//! tokio-rustls (`bare-server`), `openssl s_server` and haproxy. Then a bulk stream through
-//! `vespa-tls serve` with TLS and without, memory per idle TLS connection, `openssl speed` on
-//! the AEADs and the cost of authorizing a peer. Prints the Markdown tables; with `--docs DIR`
-//! also replaces the generated section of `DIR/BENCHMARKS.md` and draws
+//! tokio-rustls (`bare-server`), `openssl s_server` and haproxy, with repeat peers (one client
+//! certificate) and first-contact peers (a new client certificate on every connection). Then a
+//! bulk stream through `vespa-tls serve` with TLS and without and through bare tokio-rustls,
+//! memory per idle TLS connection, a reconnect storm (many clients at the same moment),
+//! `openssl speed` on the AEADs and the cost of authorizing a peer. Prints the Markdown tables
+//! (or, with `--json`, one JSON document on stdout and the progress on stderr); with
+//! `--docs DIR` also replaces the generated section of `DIR/BENCHMARKS.md` and draws
 //! `DIR/benchmarks-handshakes.svg`. Loopback only; every loop is bounded in time and count.
 
 mod load;
@@ -16,17 +19,20 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 use vespa_tls_benches::chart::{ChartRow, handshake_chart};
-use vespa_tls_benches::cpu::{pid_cpu_time, pid_rss_bytes, process_cpu_time};
+use vespa_tls_benches::cpu::{pid_cpu_time, pid_peak_rss_bytes, pid_rss_bytes, process_cpu_time};
 use vespa_tls_pki::{CaParams, CertificateAuthority, KeyType, NodeParams, Validity};
 
 use crate::load::{ClientMaterial, Groups, Target};
 use crate::peers::{NodePaths, Peer, Tools};
-use crate::report::{AeadSpeed, Environment, IdleResult, Kind, Results, Row, Sample, StreamResult};
+use crate::report::{
+    AeadSpeed, Environment, IdleResult, Kind, Results, Row, Sample, StormResult, StreamResult,
+};
 
 const USAGE: &str = "\
 usage: compare --vespa-tls PATH --bare-server PATH [options]
@@ -36,16 +42,25 @@ usage: compare --vespa-tls PATH --bare-server PATH [options]
   --connections N    concurrent client connections (default 8)
   --stream-mib N     bulk stream size in MiB (default 1024; 0 skips it)
   --idle N           idle TLS connections for the memory figure (default 1000; 0 skips it)
+  --storm N          clients of the reconnect storm (default 2000; 0 skips it)
+  --json             print the results as one JSON document on stdout (progress on stderr)
   --docs DIR         replace the generated section of DIR/BENCHMARKS.md, write the chart there
                      and replace the performance summary in DIR/../README.md
   --command TEXT     the command recorded in the docs (default `cargo xtask bench --compare`)
-  --only PART        run one part (handshakes, stream or idle), for profiling; not with --docs
+  --only PART        run one part (handshakes, stream, idle or storm), for profiling; not with
+                     --docs
 ";
 
 const WARMUP: Duration = Duration::from_millis(500);
 const CLIENT_CN: &str = "client.localhost";
 /// The client certificates carry `DNS:localhost`; the name the bare server and s_server check.
 const CLIENT_DNS: &str = "localhost";
+/// Certificates the first-contact client cycles through: more than a `vespa-tls` snapshot's
+/// verified-chain cache keeps (1024), so with its least-recently-used order every connection
+/// presents a certificate the server has not verified before (or has forgotten).
+const FIRST_CONTACT_CERTIFICATES: usize = 1500;
+/// Whether progress goes to stderr because stdout carries the JSON document.
+static JSON: AtomicBool = AtomicBool::new(false);
 
 struct Options {
     vespa_tls: PathBuf,
@@ -55,6 +70,8 @@ struct Options {
     connections: usize,
     stream_mib: u64,
     idle: usize,
+    storm: usize,
+    json: bool,
     docs: Option<PathBuf>,
     command: String,
     only: Option<String>,
@@ -75,6 +92,8 @@ fn parse_args() -> Result<Options, String> {
         connections: 8,
         stream_mib: 1024,
         idle: 1000,
+        storm: 2000,
+        json: false,
         docs: None,
         command: "cargo xtask bench --compare".into(),
         only: None,
@@ -94,6 +113,8 @@ fn parse_args() -> Result<Options, String> {
             "--connections" => options.connections = number(&arg, &value()?)?,
             "--stream-mib" => options.stream_mib = number(&arg, &value()?)?,
             "--idle" => options.idle = number(&arg, &value()?)?,
+            "--storm" => options.storm = number(&arg, &value()?)?,
+            "--json" => options.json = true,
             "--docs" => options.docs = Some(value()?.into()),
             "--command" => options.command = value()?,
             "--only" => options.only = Some(value()?),
@@ -112,18 +133,27 @@ fn parse_args() -> Result<Options, String> {
     }
     match options.only.as_deref() {
         None => {}
-        Some("handshakes" | "stream" | "idle") if options.docs.is_none() => {}
+        Some("handshakes" | "stream" | "idle" | "storm") if options.docs.is_none() => {}
         Some(_) if options.docs.is_some() => return Err("--only cannot go with --docs".into()),
         Some(other) => return Err(format!("--only: unknown part {other:?}")),
     }
-    if options.stream_mib > 8192 || options.idle > 10_000 {
-        return Err("--stream-mib must be ≤ 8192 and --idle ≤ 10000".into());
+    if options.stream_mib > 8192 || options.idle > 10_000 || options.storm > 10_000 {
+        return Err("--stream-mib must be ≤ 8192, --idle and --storm ≤ 10000".into());
     }
     Ok(options)
 }
 
-#[expect(clippy::print_stdout, reason = "the comparison reports on stdout")]
+/// Progress and the Markdown tables: stdout, or stderr when stdout carries the JSON.
 fn say(text: &str) {
+    if JSON.load(Ordering::Relaxed) {
+        complain(text);
+    } else {
+        print_stdout(text);
+    }
+}
+
+#[expect(clippy::print_stdout, reason = "the comparison reports on stdout")]
+fn print_stdout(text: &str) {
     println!("{text}");
 }
 
@@ -144,6 +174,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    JSON.store(options.json, Ordering::Relaxed);
     match run(&options) {
         Ok(()) => ExitCode::SUCCESS,
         Err(problem) => {
@@ -159,12 +190,20 @@ struct Pki {
     server: NodePaths,
     client: NodePaths,
     client_material: ClientMaterial,
+    /// Certificates for the client's key and names, each with its own serial.
+    first_contact: Vec<rustls_pki_types::CertificateDer<'static>>,
     intruder_material: ClientMaterial,
     /// The `vespa-tls serve` config: the server's files and a policy requiring the client's CN.
     vespa_config: PathBuf,
 }
 
-fn make_pki(dir: &Path, key_type: KeyType, section: &'static str) -> Result<Pki, String> {
+/// The PKI of one certificate type, with `first_contact` certificates for the client's key.
+fn make_pki(
+    dir: &Path,
+    key_type: KeyType,
+    section: &'static str,
+    first_contact: usize,
+) -> Result<Pki, String> {
     let start = OffsetDateTime::now_utc() - time::Duration::hours(1);
     let validity = Validity::days_from(start, 30);
     let error = |e: vespa_tls_pki::PkiError| e.to_string();
@@ -173,8 +212,8 @@ fn make_pki(dir: &Path, key_type: KeyType, section: &'static str) -> Result<Pki,
     )
     .map_err(error)?;
     let localhost = std::net::IpAddr::from([127, 0, 0, 1]);
-    let issue = |name: &str, params: NodeParams| -> Result<(NodePaths, ClientMaterial), String> {
-        let issued = ca.issue(&params.with_key_type(key_type)).map_err(error)?;
+    let issue = |name: &str, params: &NodeParams| -> Result<(NodePaths, ClientMaterial), String> {
+        let issued = ca.issue(params).map_err(error)?;
         let written = vespa_tls_pki::write_node_files(dir, name, &issued, &ca.ca_bundle_pem())
             .map_err(error)?;
         let paths = NodePaths {
@@ -191,19 +230,32 @@ fn make_pki(dir: &Path, key_type: KeyType, section: &'static str) -> Result<Pki,
     };
     let (server, _) = issue(
         "server",
-        NodeParams::new("server.localhost", validity)
+        &NodeParams::new("server.localhost", validity)
             .with_dns(CLIENT_DNS)
-            .with_ip(localhost),
+            .with_ip(localhost)
+            .with_key_type(key_type),
     )?;
-    let (client, client_material) = issue(
-        "client",
-        NodeParams::new(CLIENT_CN, validity)
-            .with_dns(CLIENT_DNS)
-            .with_ip(localhost),
-    )?;
+    let client_params = NodeParams::new(CLIENT_CN, validity)
+        .with_dns(CLIENT_DNS)
+        .with_ip(localhost)
+        .with_key_type(key_type);
+    let (client, client_material) = issue("client", &client_params)?;
+    let client_key = vespa_tls_pki::SecretPem::new(
+        std::fs::read_to_string(&client.key)
+            .map_err(|e| format!("{}: {e}", client.key.display()))?,
+    );
+    let first_contact = (0..first_contact)
+        .map(|_| {
+            ca.issue_for_key(&client_params, &client_key)
+                .map(|issued| issued.cert_der)
+                .map_err(error)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let (_, intruder_material) = issue(
         "intruder",
-        NodeParams::new("intruder.localhost", validity).with_dns("intruder.localhost"),
+        &NodeParams::new("intruder.localhost", validity)
+            .with_dns("intruder.localhost")
+            .with_key_type(key_type),
     )?;
     let config = serde_json::json!({
         "files": {
@@ -225,6 +277,7 @@ fn make_pki(dir: &Path, key_type: KeyType, section: &'static str) -> Result<Pki,
         server,
         client,
         client_material,
+        first_contact,
         intruder_material,
         vespa_config,
     })
@@ -282,12 +335,20 @@ fn run(options: &Options) -> Result<(), String> {
     let mut rows = Vec::new();
     let mut stream = None;
     let mut idle = Vec::new();
+    let mut storm = Vec::new();
     for (key_type, section, dir) in [
         (KeyType::EcdsaP256, "ECDSA P-256", "ecdsa"),
         (KeyType::Rsa2048, "RSA-2048", "rsa"),
     ] {
         let dir = temp.path().join(dir);
-        let pki = make_pki(&dir, key_type, section)?;
+        // The storm's clients are distinct nodes: one certificate each (ECDSA only).
+        let first_contact = match key_type {
+            KeyType::EcdsaP256 if options.runs("storm") => {
+                FIRST_CONTACT_CERTIFICATES.max(options.storm + 1)
+            }
+            _ => FIRST_CONTACT_CERTIFICATES,
+        };
+        let pki = make_pki(&dir, key_type, section, first_contact)?;
         if options.runs("handshakes") {
             rows.extend(compare_servers(
                 &runtime,
@@ -304,6 +365,9 @@ fn run(options: &Options) -> Result<(), String> {
             }
             if options.idle > 0 && options.runs("idle") {
                 idle = idle_memory(&runtime, options, &tools, &pki)?;
+            }
+            if options.storm > 0 && options.runs("storm") {
+                storm = reconnect_storm(&runtime, options, &tools, &pki, &dir, &openssl_conf)?;
             }
         }
     }
@@ -322,12 +386,16 @@ fn run(options: &Options) -> Result<(), String> {
         skipped,
         stream,
         idle,
+        storm,
         aead,
         authorize_ns,
     };
     const CHART: &str = "benchmarks-handshakes.svg";
     let section = results.markdown(CHART);
     say(&format!("\n{section}"));
+    if options.json {
+        print_stdout(&results.json().to_string());
+    }
     if let Some(docs) = &options.docs {
         let chart_rows: Vec<ChartRow> = results
             .rows
@@ -413,6 +481,8 @@ fn compare_servers(
 
     let default = load::client_config(&pki.client_material, Groups::Default)?;
     let x25519 = load::client_config(&pki.client_material, Groups::X25519Only)?;
+    let x25519_first_contact =
+        load::first_contact_config(&pki.client_material, &pki.first_contact, Groups::X25519Only)?;
     let intruder = load::client_config(&pki.intruder_material, Groups::Default)?;
     let tls = |address, config: &Arc<rustls::ClientConfig>| Target {
         address,
@@ -451,6 +521,20 @@ fn compare_servers(
             kind: Kind::BareX25519,
             peer: &bare,
             target: tls(bare.address, &x25519),
+            intruder: None,
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::OursFirstContact,
+            peer: &ours_tls,
+            target: tls(ours_tls.address, &x25519_first_contact),
+            intruder: None,
+            backend: None,
+        },
+        Scenario {
+            kind: Kind::BareFirstContact,
+            peer: &bare,
+            target: tls(bare.address, &x25519_first_contact),
             intruder: None,
             backend: None,
         },
@@ -581,7 +665,8 @@ fn compare_servers(
     Ok(rows)
 }
 
-/// The bulk transfer through `vespa-tls serve --protocol echo`, TLS and plaintext alternately.
+/// The bulk transfer through `vespa-tls serve --protocol echo` with TLS, through bare
+/// tokio-rustls, and through `vespa-tls serve` in plaintext, in turn.
 fn bulk_stream(
     runtime: &Runtime,
     options: &Options,
@@ -597,9 +682,15 @@ fn bulk_stream(
     )?;
     let plain_server =
         peers::vespa_tls_serve(tools, "vespa-tls serve (stream, plaintext)", None, false)?;
+    let bare_server =
+        peers::bare_server(tools, "bare tokio-rustls (stream)", &pki.server, CLIENT_DNS)?;
     let config = load::client_config(&pki.client_material, Groups::Default)?;
     let tls = Target {
         address: tls_server.address,
+        tls: Some(Arc::clone(&config)),
+    };
+    let bare = Target {
+        address: bare_server.address,
         tls: Some(config),
     };
     let plain = Target {
@@ -623,12 +714,14 @@ fn bulk_stream(
     let mb_s = |elapsed: Duration| bytes as f64 / elapsed.as_secs_f64() / 1e6;
     for repeat in 1..=options.repeats {
         let t = mb_s(load::stream_echo(runtime, &tls, bytes, limit)?);
+        let b = mb_s(load::stream_echo(runtime, &bare, bytes, limit)?);
         let p = mb_s(load::stream_echo(runtime, &plain, bytes, limit)?);
         say(&format!(
-            "[{repeat}/{}] stream {} MiB echo: TLS {t:.0} MB/s, plaintext {p:.0} MB/s",
+            "[{repeat}/{}] stream {} MiB echo: TLS {t:.0} MB/s, bare tokio-rustls {b:.0} MB/s, plaintext {p:.0} MB/s",
             options.repeats, options.stream_mib
         ));
         result.tls_mb_s.push(t);
+        result.bare_tls_mb_s.push(b);
         result.plaintext_mb_s.push(p);
     }
     Ok(result)
@@ -685,6 +778,117 @@ fn idle_memory(
         });
     }
     Ok(results)
+}
+
+/// `--storm` clients connecting to one server at the same moment, as when a node restarts and
+/// its peers reconnect: `vespa-tls serve`, bare tokio-rustls and haproxy, each started afresh
+/// so its peak RSS is the storm's.
+fn reconnect_storm(
+    runtime: &Runtime,
+    options: &Options,
+    tools: &Tools,
+    pki: &Pki,
+    dir: &Path,
+    openssl_conf: &Path,
+) -> Result<Vec<StormResult>, String> {
+    let limit = Duration::from_secs(60);
+    let mut results = Vec::new();
+    let mut servers: Vec<(Kind, Peer, Option<Peer>)> = vec![
+        (
+            Kind::OursTlsX25519,
+            peers::vespa_tls_serve(
+                tools,
+                "vespa-tls serve (storm)",
+                Some(&pki.vespa_config),
+                false,
+            )?,
+            None,
+        ),
+        (
+            Kind::BareX25519,
+            peers::bare_server(tools, "bare tokio-rustls (storm)", &pki.server, CLIENT_DNS)?,
+            None,
+        ),
+    ];
+    if let Ok(haproxy) = &tools.haproxy {
+        let backend = peers::vespa_tls_serve(tools, "plaintext echo backend (storm)", None, false)?;
+        let server = peers::haproxy(
+            haproxy,
+            &pki.server,
+            CLIENT_CN,
+            backend.address,
+            openssl_conf,
+            dir,
+        )?;
+        servers.push((Kind::Haproxy, server, Some(backend)));
+    }
+    for (kind, server, backend) in &servers {
+        // Each client presents its own certificate, as the peers of a restarted node do.
+        let config = load::first_contact_config(
+            &pki.client_material,
+            &pki.first_contact,
+            Groups::X25519Only,
+        )?;
+        let target = Target {
+            address: server.address,
+            tls: Some(config),
+        };
+        // One connection first, so lazily made per-process state is in "before".
+        runtime.block_on(load::round(&target))?;
+        let rss_before = pid_rss_bytes(server.pid).ok_or("no VmRSS")?;
+        let cpu_before = pid_cpu_time(server.pid);
+        let backend_before = backend.as_ref().and_then(|b| pid_cpu_time(b.pid));
+        let outcome = load::storm(runtime, &target, options.storm, limit)?;
+        let cpu = match (cpu_before, pid_cpu_time(server.pid)) {
+            (Some(b), Some(a)) => a.saturating_sub(b),
+            _ => Duration::ZERO,
+        };
+        let backend_cpu = match (
+            backend_before,
+            backend.as_ref().and_then(|b| pid_cpu_time(b.pid)),
+        ) {
+            (Some(b), Some(a)) => Some(a.saturating_sub(b)),
+            _ => None,
+        };
+        let peak_rss = pid_peak_rss_bytes(server.pid).ok_or("no VmHWM")?;
+        let result = StormResult {
+            kind: *kind,
+            clients: options.storm,
+            established: outcome.established,
+            failures: outcome.failures,
+            first_failure: outcome.first_failure,
+            all_done: outcome.all_done,
+            median: percentile(&outcome.latencies, 0.5),
+            p99: percentile(&outcome.latencies, 0.99),
+            rss_before,
+            peak_rss,
+            server_cpu: cpu,
+            backend_cpu,
+        };
+        say(&format!(
+            "storm: {:<40} {} clients: all established in {:.2?} (median {:.2?}, p99 {:.2?}), {} failed, server CPU {:.0} µs/handshake, RSS {:.1} → peak {:.1} MiB",
+            kind.label(),
+            result.clients,
+            result.all_done,
+            result.median,
+            result.p99,
+            result.failures,
+            result.server_cpu_us_per_handshake(),
+            rss_before as f64 / f64::from(1 << 20),
+            peak_rss as f64 / f64::from(1 << 20),
+        ));
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// The `q`-quantile of sorted durations (nearest rank); zero for none.
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 * q).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
 }
 
 /// `openssl speed -seconds 1 -bytes 16384 -evp <cipher>`, in MB/s (10^6 bytes).
