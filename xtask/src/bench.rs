@@ -15,7 +15,8 @@ use crate::{Failure, eprint_line, say};
 
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench [-- <cargo bench arguments>]
-       cargo xtask bench --compare [--seconds S] [--repeats N] [--no-docs] [--json]
+       cargo xtask bench --compare [--seconds S] [--repeats N] [--stream-mib N] [--storm N]
+                                   [--no-docs] [--json]
 
   (no flag)      run the criterion benchmarks: cargo bench -p vespa-tls-benches [arguments]
   --compare      the side-by-side comparison: vespa-tls serve (TLS-only, mixed), bare
@@ -28,6 +29,8 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
                  (under 10 minutes on 2 cores)
   --seconds S    measurement time per server and repeat (default 5)
   --repeats N    measurements per server; medians are reported (default 3)
+  --stream-mib N size of the bulk stream in MiB (default 1024; 0 skips it)
+  --storm N      clients of the reconnect storm (default 2000; 0 skips it)
   --no-docs      print the tables only; leave docs/ and README.md as they are
   --json         print the comparison as one JSON document on stdout (one object per
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
@@ -45,6 +48,8 @@ pub(crate) struct Options {
     compare: bool,
     seconds: Option<String>,
     repeats: Option<String>,
+    stream_mib: Option<String>,
+    storm: Option<String>,
     no_docs: bool,
     json: bool,
     bench_args: Vec<String>,
@@ -72,6 +77,18 @@ impl Options {
                         _ => return Err(format!("--repeats: expected 1..=10, found {value:?}")),
                     }
                 }
+                "--stream-mib" | "--storm" => {
+                    let value = args.next().ok_or(format!("{arg} needs a number"))?;
+                    match value.parse::<u32>() {
+                        Ok(0..=8192) => {}
+                        _ => return Err(format!("{arg}: expected 0..=8192, found {value:?}")),
+                    }
+                    if arg == "--storm" {
+                        options.storm = Some(value.clone());
+                    } else {
+                        options.stream_mib = Some(value.clone());
+                    }
+                }
                 "--no-docs" => options.no_docs = true,
                 "--json" => options.json = true,
                 "--" => options.bench_args.extend(args.by_ref().cloned()),
@@ -84,10 +101,15 @@ impl Options {
         if !options.compare
             && (options.seconds.is_some()
                 || options.repeats.is_some()
+                || options.stream_mib.is_some()
+                || options.storm.is_some()
                 || options.no_docs
                 || options.json)
         {
-            return Err("--seconds, --repeats, --no-docs and --json go with --compare".into());
+            return Err(
+                "--seconds, --repeats, --stream-mib, --storm, --no-docs and --json go with --compare"
+                    .into(),
+            );
         }
         Ok(options)
     }
@@ -139,6 +161,8 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
     for (flag, value) in [
         ("--seconds", &options.seconds),
         ("--repeats", &options.repeats),
+        ("--stream-mib", &options.stream_mib),
+        ("--storm", &options.storm),
     ] {
         if let Some(value) = value {
             argv.extend([flag.to_owned(), value.clone()]);
@@ -315,6 +339,11 @@ mod tests {
         assert!(parse(&["--compare", "--", "--bench", "x"]).is_err());
         assert!(parse(&["--seconds", "2"]).is_err());
         assert!(parse(&["--json"]).is_err());
+        assert!(parse(&["--storm", "10"]).is_err());
+        assert!(parse(&["--compare", "--storm", "-1"]).is_err());
+        let sized = parse(&["--compare", "--stream-mib", "256", "--storm", "0"]).expect("valid");
+        assert_eq!(sized.stream_mib.as_deref(), Some("256"));
+        assert_eq!(sized.storm.as_deref(), Some("0"));
         assert!(parse(&["--compare", "--seconds", "0"]).is_err());
         assert!(parse(&["--compare", "--repeats", "11"]).is_err());
         assert!(parse(&["--fast"]).is_err());
