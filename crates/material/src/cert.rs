@@ -9,7 +9,7 @@ use rustls_pki_types::CertificateDer;
 use time::OffsetDateTime;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, SubjectAltName};
+use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use crate::key::{OID_EC, OID_ED25519, OID_P256, OID_P384, OID_RSA};
 
@@ -96,6 +96,35 @@ impl CertificateFacts {
     /// `None` when it does not parse as X.509.
     pub fn from_der(der: &CertificateDer<'static>) -> Option<CertificateFacts> {
         parse(der).ok().map(|parsed| facts(&parsed))
+    }
+
+    /// The keyUsage bits of a DER certificate, named as in openssl's extension files
+    /// (`digitalSignature`, `keyEncipherment`, …), or `None` when the extension is absent or
+    /// the certificate does not parse.
+    pub fn key_usages(der: &CertificateDer<'static>) -> Option<Vec<&'static str>> {
+        let parsed = parse(der).ok()?;
+        let (_, ku) = parsed
+            .cert
+            .tbs_certificate()
+            .get_extension::<KeyUsage>()
+            .ok()??;
+        let bits = [
+            (ku.digital_signature(), "digitalSignature"),
+            (ku.non_repudiation(), "nonRepudiation"),
+            (ku.key_encipherment(), "keyEncipherment"),
+            (ku.data_encipherment(), "dataEncipherment"),
+            (ku.key_agreement(), "keyAgreement"),
+            (ku.key_cert_sign(), "keyCertSign"),
+            (ku.crl_sign(), "cRLSign"),
+            (ku.encipher_only(), "encipherOnly"),
+            (ku.decipher_only(), "decipherOnly"),
+        ];
+        Some(
+            bits.into_iter()
+                .filter(|(set, _)| *set)
+                .map(|(_, name)| name)
+                .collect(),
+        )
     }
 
     /// Whole days from `now` until `not_after` (negative once expired).

@@ -75,15 +75,20 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<Verdict> {
     for (index, der) in chain.iter().enumerate() {
         let facts = CertificateFacts::from_der(der)
             .ok_or_else(|| anyhow!("{source}: certificate {index} does not parse as X.509"))?;
-        entries.push((facts, PeerCredentials::from_der(der)));
+        entries.push((
+            facts,
+            CertificateFacts::key_usages(der),
+            PeerCredentials::from_der(der),
+        ));
     }
     if args.output.json {
         let certificates: Vec<Value> = entries
             .iter()
-            .map(|(facts, credentials)| {
+            .map(|(facts, key_usages, credentials)| {
                 let mut cert = certificate_json(facts, now);
                 cert["key_type"] = json!(facts.public_key.to_string());
                 cert["is_ca"] = json!(facts.is_ca);
+                cert["key_usages"] = json!(key_usages);
                 cert["extended_key_usages"] = json!(
                     facts
                         .extended_key_usages
@@ -109,7 +114,7 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<Verdict> {
         entries.len(),
         if entries.len() == 1 { "" } else { "s" }
     ));
-    for (index, (facts, credentials)) in entries.iter().enumerate() {
+    for (index, (facts, key_usages, credentials)) in entries.iter().enumerate() {
         say(format!("[{index}]{}", if facts.is_ca { " CA" } else { "" }));
         for line in certificate_lines(facts, now) {
             say(line);
@@ -125,6 +130,12 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<Verdict> {
                     .collect::<Vec<_>>()
                     .join(", "),
             }
+        ));
+        say(format!(
+            "  KU       {}",
+            key_usages
+                .as_ref()
+                .map_or_else(|| "(none)".to_owned(), |k| k.join(", "))
         ));
         match credentials {
             Ok(c) => say(format!(

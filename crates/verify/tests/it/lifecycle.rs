@@ -696,6 +696,10 @@ fn inspect_shows_every_certificate_of_a_file_and_of_a_servers_chain() {
         serde_json::json!(["serverAuth", "clientAuth"])
     );
     assert_eq!(cert["is_ca"], false);
+    assert_eq!(
+        cert["key_usages"],
+        serde_json::json!(["digitalSignature", "keyEncipherment", "keyAgreement"])
+    );
     assert_eq!(cert["vespa_credentials"]["cn"], "node1");
     assert_eq!(
         cert["vespa_credentials"]["san_dns"],
@@ -708,6 +712,10 @@ fn inspect_shows_every_certificate_of_a_file_and_of_a_servers_chain() {
         "--json",
     ]));
     assert_eq!(bundle["certificates"][0]["is_ca"], true);
+    assert_eq!(
+        bundle["certificates"][0]["key_usages"],
+        serde_json::json!(["digitalSignature", "keyCertSign", "cRLSign"])
+    );
 
     let Some(openssl) = Openssl::or_skip() else {
         return;
