@@ -152,5 +152,46 @@ fn reloads(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, handshakes, reloads);
+/// The verification path alone, as a server runs it for a client: the same chain every time
+/// (a hit in the verified-chain cache after the first), and a new chain every time (1,500
+/// certificates for one key, cycled: more than the cache keeps, so every lookup misses).
+fn verification(c: &mut Criterion) {
+    let pki = TestPki::new().expect("test PKI");
+    let server = context(pki.server());
+    let now = rustls::pki_types::UnixTime::now();
+    let repeat = pki.client_in_memory().expect("client").chain;
+    let params = pki.localhost_params("client.localhost");
+    let key = &pki.client().issued.key_pem;
+    let first_contact: Vec<_> = (0..1500)
+        .map(|_| {
+            vec![
+                pki.issuer()
+                    .issue_for_key(&params, key)
+                    .expect("certificate")
+                    .cert_der,
+            ]
+        })
+        .collect();
+    let role = vespa_tls_context::PeerRole::Client;
+    let mut group = c.benchmark_group("context/verify_peer");
+    group.bench_function("repeat", |b| {
+        b.iter(|| {
+            server
+                .verify_peer(&repeat, role, None, now)
+                .expect("verified")
+        });
+    });
+    let mut next = 0;
+    group.bench_function("first_contact", |b| {
+        b.iter(|| {
+            next = (next + 1) % first_contact.len();
+            server
+                .verify_peer(&first_contact[next], role, None, now)
+                .expect("verified")
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handshakes, reloads, verification);
 criterion_main!(benches);
