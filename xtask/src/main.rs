@@ -9,6 +9,8 @@
 //! - `cargo xtask bench`: the criterion benchmarks, or with `--compare` the side-by-side
 //!   comparison against other TLS servers (see `bench.rs`).
 //! - `cargo xtask soak`: the reliability scenarios' long form (see `soak.rs`).
+//! - `cargo xtask schemas`: writes `docs/schemas/`, the JSON Schemas of the CLI's `--json`
+//!   output, from its output types (a CLI test fails while the committed files differ).
 
 mod bench;
 mod fuzz;
@@ -32,6 +34,7 @@ commands:
   bench   run the criterion benchmarks, or with --compare the side-by-side comparison
           (`cargo xtask bench --help`)
   soak    the reliability scenarios' long form (release, about 10 minutes), with figures
+  schemas write docs/schemas/, the JSON Schemas of `vespa-tls --json` output, from its types
 ";
 
 fn main() -> ExitCode {
@@ -68,6 +71,22 @@ fn main() -> ExitCode {
             }
         },
         Some("soak") => soak::run(&args[1..]),
+        Some("schemas") if args.len() == 1 => step(
+            "schemas",
+            &[
+                "cargo",
+                "run",
+                "--locked",
+                "--quiet",
+                "--package",
+                "vespa-tls-verify",
+                "--",
+                "json-schema",
+                "--dir",
+                "docs/schemas",
+            ],
+            &[],
+        ),
         Some("-h" | "--help" | "help") => {
             say(USAGE);
             return ExitCode::SUCCESS;

@@ -6,14 +6,17 @@
 use anyhow::Context as _;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
-use serde_json::{Value, json};
 use vespa_tls_authz::{
     AuthorizationResult, Authorizer, CapabilitySet, Explanation, PeerCredentials,
 };
 use vespa_tls_config::Diagnostics;
 
 use crate::cli::AuthzArgs;
-use crate::output::{Verdict, config_path, diagnostic_json, load_options, note, say, say_json};
+use crate::json::{
+    AuthzExplanation, AuthzInvalid, AuthzOutput, Decision, NotMatched, Peer, PolicyEvaluation,
+    RequirementEvaluation,
+};
+use crate::output::{Verdict, config_path, load_options, note, say, say_json};
 
 pub(crate) fn run(args: &AuthzArgs) -> anyhow::Result<Verdict> {
     let path = config_path(args.config.as_deref())?;
@@ -78,56 +81,63 @@ fn explanation_json(
     path: &std::path::Path,
     explanation: &Explanation,
     findings: &Diagnostics,
-) -> Value {
-    let (decision, policies, capabilities) = match explanation.result() {
+) -> AuthzOutput {
+    let (decision, matched_policies, capabilities) = match explanation.result() {
         AuthorizationResult::Authorized {
             matched_policies,
             capabilities,
-        } => ("authorized", matched_policies.clone(), names(*capabilities)),
-        AuthorizationResult::Denied { .. } => ("denied", Vec::new(), Vec::new()),
+        } => (
+            Decision::Authorized,
+            matched_policies.clone(),
+            names(*capabilities),
+        ),
+        AuthorizationResult::Denied { .. } => (Decision::Denied, Vec::new(), Vec::new()),
     };
-    let not_matched: Vec<Value> = explanation
+    let not_matched = explanation
         .not_matched()
-        .map(|(policy, reasons)| {
-            json!({
-                "policy": &*policy.name,
-                "reasons": reasons.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            })
+        .map(|(policy, reasons)| NotMatched {
+            policy: policy.name.to_string(),
+            reasons: reasons.iter().map(ToString::to_string).collect(),
         })
         .collect();
-    let evaluated: Vec<Value> = explanation
+    let policies = explanation
         .policies()
         .unwrap_or_default()
         .iter()
-        .map(|policy| {
-            json!({
-                "name": &*policy.name,
-                "matched": policy.matched(),
-                "capabilities": names(policy.capabilities),
-                "requirements": policy.requirements.iter().map(|r| json!({
-                    "field": r.field.as_str(),
-                    "must_match": &*r.pattern,
-                    "presented": &*r.presented,
-                    "met": r.met,
-                })).collect::<Vec<_>>(),
-            })
+        .map(|policy| PolicyEvaluation {
+            name: policy.name.to_string(),
+            matched: policy.matched(),
+            capabilities: names(policy.capabilities),
+            requirements: policy
+                .requirements
+                .iter()
+                .map(|r| RequirementEvaluation {
+                    field: r.field.as_str().to_owned(),
+                    must_match: r.pattern.to_string(),
+                    presented: r.presented.to_vec(),
+                    met: r.met,
+                })
+                .collect(),
         })
         .collect();
-    json!({
-        "config": path.display().to_string(),
-        "peer": peer_json(explanation.peer()),
-        "decision": decision,
-        "matched_policies": policies,
-        "capabilities": capabilities,
-        "not_matched": not_matched,
-        "policies": evaluated,
-        "findings": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-    })
+    AuthzOutput::Explained(Box::new(AuthzExplanation {
+        config: path.display().to_string(),
+        peer: peer_json(explanation.peer()),
+        decision,
+        matched_policies,
+        capabilities,
+        not_matched,
+        policies,
+        findings: findings.iter().map(Into::into).collect(),
+    }))
 }
 
 fn invalid(args: &AuthzArgs, message: &str) -> Verdict {
     if args.output.json {
-        say_json(&json!({"decision": "denied", "invalid_credentials": message}));
+        say_json(&AuthzOutput::InvalidCredentials(AuthzInvalid {
+            decision: Decision::Denied,
+            invalid_credentials: message.to_owned(),
+        }));
     } else {
         say(format!("denied: invalid peer credentials: {message}"));
         say("Vespa refuses such a certificate in every authorization mode.");
@@ -139,11 +149,15 @@ fn names(set: CapabilitySet) -> Vec<String> {
     set.sorted_names().into_iter().map(str::to_owned).collect()
 }
 
-fn peer_json(credentials: &PeerCredentials) -> Value {
-    json!({
-        "cn": credentials.common_name(),
-        "san_dns": credentials.dns_sans,
-        "san_uri": credentials.uri_sans,
-        "san_ip": credentials.ip_sans.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
+fn peer_json(credentials: &PeerCredentials) -> Peer {
+    Peer {
+        cn: credentials.common_name().map(str::to_owned),
+        san_dns: credentials.dns_sans.clone(),
+        san_uri: credentials.uri_sans.clone(),
+        san_ip: credentials
+            .ip_sans
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+    }
 }

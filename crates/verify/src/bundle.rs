@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use anyhow::{anyhow, bail};
 use clap::Args;
 use rustls_pki_types::CertificateDer;
-use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_material::{CertificateFacts, MAX_FILE_SIZE, read_regular_file};
 use vespa_tls_pki::{merge_ca_bundle, parse_ca_bundle, write_public_file};
 
 use crate::cli::Output;
-use crate::output::{Verdict, certificate_json, certificate_lines, plural, say, say_json};
+use crate::json::{CaBundleOutput, Certificate};
+use crate::output::{Verdict, certificate_lines, plural, say, say_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct CaBundleArgs {
@@ -61,10 +61,10 @@ pub(crate) fn run(args: &CaBundleArgs) -> anyhow::Result<Verdict> {
     let now = OffsetDateTime::now_utc();
     let facts: Vec<CertificateFacts> = kept.iter().filter_map(CertificateFacts::from_der).collect();
     if args.output.json {
-        say_json(&json!({
-            "written": args.out,
-            "certificates": facts.iter().map(|f| certificate_json(f, now)).collect::<Vec<_>>(),
-        }));
+        say_json(&CaBundleOutput {
+            written: args.out.clone(),
+            certificates: facts.iter().map(|f| Certificate::new(f, now)).collect(),
+        });
     } else {
         say(format!(
             "wrote {} with {}",

@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
 use rustls_pki_types::CertificateDer;
-use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use vespa_tls_config::{Files, TransportSecurityOptions};
 use vespa_tls_material::CertificateFacts;
@@ -14,7 +13,8 @@ use vespa_tls_pki::{
 };
 
 use crate::cli::{CaConfigArgs, CaInitArgs, CaIssueArgs, KeyTypeArg};
-use crate::output::{Verdict, certificate_json, certificate_lines, note, plural, say, say_json};
+use crate::json::{CaConfigOutput, CaInitOutput, CaIssueOutput, Certificate};
+use crate::output::{Verdict, certificate_lines, note, plural, say, say_json};
 
 const CA_NAME: &str = "ca";
 
@@ -60,11 +60,11 @@ pub(crate) fn init(args: &CaInitArgs) -> anyhow::Result<Verdict> {
     let facts = facts(ca.cert_der())?;
     let now = OffsetDateTime::now_utc();
     if args.output.json {
-        say_json(&json!({
-            "certificate": written.certificate,
-            "private_key": written.private_key,
-            "ca": certificate_json(&facts, now),
-        }));
+        say_json(&CaInitOutput {
+            certificate: written.certificate.clone(),
+            private_key: written.private_key.clone(),
+            ca: Certificate::new(&facts, now),
+        });
     } else {
         say(format!(
             "created CA certificate {}",
@@ -163,15 +163,15 @@ pub(crate) fn issue(args: &CaIssueArgs) -> anyhow::Result<Verdict> {
     let facts = facts(&issued.cert_der)?;
     let now = OffsetDateTime::now_utc();
     if args.output.json {
-        say_json(&json!({
-            "ca_certificates": written.files.ca_certificates,
-            "certificates": written.files.certificates,
-            "private_key": written.files.private_key,
-            "config": written.config_path,
-            "install_dir": install,
-            "ca_bundle_kept": kept,
-            "certificate": certificate_json(&facts, now),
-        }));
+        say_json(&CaIssueOutput {
+            ca_certificates: written.files.ca_certificates.clone(),
+            certificates: written.files.certificates.clone(),
+            private_key: written.files.private_key.clone(),
+            config: written.config_path.clone(),
+            install_dir: install.clone(),
+            ca_bundle_kept: kept,
+            certificate: Certificate::new(&facts, now),
+        });
     } else {
         say(format!(
             "issued {} for {}",
@@ -249,7 +249,9 @@ pub(crate) fn config(args: &CaConfigArgs) -> anyhow::Result<Verdict> {
         Some(out) => {
             write_public_file(out, json.as_bytes())?;
             if args.output.json {
-                say_json(&json!({"written": out}));
+                say_json(&CaConfigOutput {
+                    written: out.clone(),
+                });
             } else {
                 say(format!("wrote {}", out.display()));
                 say(format!(

@@ -8,17 +8,15 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_config::Severity;
 use vespa_tls_context::{CheckOptions, CheckReport};
 use vespa_tls_material::{MAX_FILE_SIZE, read_regular_file};
 
 use crate::cli::CheckArgs;
+use crate::json::{Certificate, CheckOutput};
 use crate::node_env::NodeEnv;
-use crate::output::{
-    Verdict, certificate_json, certificate_lines, diagnostic_json, plural, say, say_json,
-};
+use crate::output::{Verdict, certificate_lines, plural, say, say_json};
 
 pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let node = NodeEnv::load(&args.home)?;
@@ -52,16 +50,19 @@ pub(crate) fn run(args: &CheckArgs) -> anyhow::Result<Verdict> {
     let warnings = report.count(Severity::Warning);
     let notes = report.count(Severity::Note);
     if args.output.json {
-        say_json(&json!({
-            "config": path.display().to_string(),
-            "files_checked": report.files_checked,
-            "ok": report.is_ok(),
-            "errors": errors,
-            "warnings": warnings,
-            "notes": notes,
-            "findings": report.findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-            "certificate": report.certificate.as_ref().map(|c| certificate_json(c, now)),
-        }));
+        say_json(&CheckOutput {
+            config: path.display().to_string(),
+            files_checked: report.files_checked,
+            ok: report.is_ok(),
+            errors,
+            warnings,
+            notes,
+            findings: report.findings.iter().map(Into::into).collect(),
+            certificate: report
+                .certificate
+                .as_ref()
+                .map(|c| Certificate::new(c, now)),
+        });
     } else {
         for finding in &report.findings {
             say(finding.to_string());

@@ -159,6 +159,24 @@ pub(crate) enum Command {
         "vespa-tls man --dir /usr/local/share/man/man1",
     ))]
     Man(ManArgs),
+    /// Print the JSON Schema of a command's `--json` output, or write every schema into a
+    /// directory.
+    #[command(after_help = examples!(
+        "vespa-tls json-schema check",
+        "vespa-tls json-schema ca-issue > ca-issue.schema.json",
+        "vespa-tls json-schema --dir docs/schemas",
+    ))]
+    JsonSchema(JsonSchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct JsonSchemaArgs {
+    /// The command, its words joined by `-` (`check`, `ca-issue`, `serve`).
+    #[arg(required_unless_present = "dir", conflicts_with = "dir")]
+    pub(crate) command: Option<String>,
+    /// Write `COMMAND.json` for every command into this directory (created if missing).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

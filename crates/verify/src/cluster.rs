@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail};
 use clap::Args;
-use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_config::{
     AuthorizedPeers, CredentialField, PeerPolicy, RequiredPeerCredential, TransportSecurityOptions,
@@ -16,7 +15,8 @@ use vespa_tls_pki::{NodeParams, write_node_files, write_public_file};
 
 use crate::ca::{facts, installed_files, key_type, load_ca, validity};
 use crate::cli::{KeyTypeArg, Output};
-use crate::output::{Verdict, certificate_json, plural, say, say_json};
+use crate::json::{CaIssueClusterOutput, Certificate, ClusterHost};
+use crate::output::{Verdict, plural, say, say_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct IssueClusterArgs {
@@ -124,17 +124,20 @@ pub(crate) fn run(args: &IssueClusterArgs) -> anyhow::Result<Verdict> {
         report.push((host, bundle, install, node_config, facts(&issued.cert_der)?));
     }
     if args.output.json {
-        say_json(&json!({
-            "hosts_file": args.hosts,
-            "hosts": report.iter().map(|(host, bundle, install, config, facts)| json!({
-                "host": host.name,
-                "aliases": host.aliases,
-                "bundle": bundle,
-                "install_dir": install,
-                "config": config,
-                "certificate": certificate_json(facts, now),
-            })).collect::<Vec<_>>(),
-        }));
+        say_json(&CaIssueClusterOutput {
+            hosts_file: args.hosts.clone(),
+            hosts: report
+                .iter()
+                .map(|(host, bundle, install, config, facts)| ClusterHost {
+                    host: host.name.clone(),
+                    aliases: host.aliases.clone(),
+                    bundle: bundle.clone(),
+                    install_dir: install.clone(),
+                    config: config.clone(),
+                    certificate: Certificate::new(facts, now),
+                })
+                .collect(),
+        });
         return Ok(Verdict::Yes);
     }
     say(format!(

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_material::{MAX_FILE_SIZE, read_regular_file};
 use vespa_tls_pki::{
@@ -15,7 +14,8 @@ use vespa_tls_pki::{
 
 use crate::ca::{check_name, facts, key_type, load_ca, validity};
 use crate::cli::{Identity, KeyTypeArg, Output};
-use crate::output::{Verdict, certificate_json, certificate_lines, note, say, say_json};
+use crate::json::{CaSignOutput, CaSignRefused, CaSigned, Certificate, CsrOutput, Request};
+use crate::output::{Verdict, certificate_lines, note, say, say_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct CsrArgs {
@@ -95,11 +95,11 @@ pub(crate) fn csr(args: &CsrArgs) -> anyhow::Result<Verdict> {
     write_public_file(&csr_path, new.csr_pem.as_bytes())?;
     let request = &new.request;
     if args.output.json {
-        say_json(&json!({
-            "private_key": key_path,
-            "csr": csr_path,
-            "request": request_json(request),
-        }));
+        say_json(&CsrOutput {
+            private_key: key_path.clone(),
+            csr: csr_path.clone(),
+            request: request_json(request),
+        });
     } else {
         say(format!(
             "created key {} (mode 0600; it never needs to leave this host)",
@@ -162,13 +162,13 @@ pub(crate) fn sign(args: &CaSignArgs) -> anyhow::Result<Verdict> {
     let facts = facts(&signed.cert_der)?;
     let now = OffsetDateTime::now_utc();
     if args.output.json {
-        say_json(&json!({
-            "csr": args.csr,
-            "request": request_json(&request),
-            "written": args.out,
-            "certificate": certificate_json(&facts, now),
-            "pem": if args.out.is_none() { Some(signed.certificates_pem()) } else { None },
-        }));
+        say_json(&CaSignOutput::Signed(Box::new(CaSigned {
+            csr: args.csr.clone(),
+            request: request_json(&request),
+            written: args.out.clone(),
+            certificate: Certificate::new(&facts, now),
+            pem: args.out.is_none().then(|| signed.certificates_pem()),
+        })));
         return Ok(Verdict::Yes);
     }
     match &args.out {
@@ -201,7 +201,10 @@ pub(crate) fn sign(args: &CaSignArgs) -> anyhow::Result<Verdict> {
 /// A request the CA will not sign: the answer is no (exit 1), with the reason on stderr.
 fn refuse(args: &CaSignArgs, error: &PkiError) -> anyhow::Result<Verdict> {
     if args.output.json {
-        say_json(&json!({"csr": args.csr, "refused": error.to_string()}));
+        say_json(&CaSignOutput::Refused(CaSignRefused {
+            csr: args.csr.clone(),
+            refused: error.to_string(),
+        }));
     }
     note(format!(
         "vespa-tls: refused: {}: {error}",
@@ -210,14 +213,18 @@ fn refuse(args: &CaSignArgs, error: &PkiError) -> anyhow::Result<Verdict> {
     Ok(Verdict::No)
 }
 
-fn request_json(request: &CertificateRequest) -> serde_json::Value {
-    json!({
-        "subject": request.subject(),
-        "dns_names": request.dns_names(),
-        "ip_addresses": request.ip_addresses().iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "uris": request.uris(),
-        "key_type": request.key_type().as_str(),
-    })
+fn request_json(request: &CertificateRequest) -> Request {
+    Request {
+        subject: request.subject().to_owned(),
+        dns_names: request.dns_names().to_vec(),
+        ip_addresses: request
+            .ip_addresses()
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        uris: request.uris().to_vec(),
+        key_type: request.key_type().as_str().to_owned(),
+    }
 }
 
 fn request_lines(request: &CertificateRequest) -> Vec<String> {

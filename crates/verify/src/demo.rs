@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -32,6 +31,7 @@ use vespa_tls_pki::{
 use vespa_tls_transport::{Acceptor, Connector, TlsSource, TransportError};
 
 use crate::cli::{DemoArgs, ProbeArgs, Protocol};
+use crate::json::{DemoOutput, DemoStep};
 use crate::node_env::VespaHome;
 use crate::output::{Verdict, say, say_json};
 use crate::probe::{Endpoint, scan_all, scan_table};
@@ -276,15 +276,15 @@ impl StepReport {
         })
     }
 
-    fn json(&self) -> Value {
-        json!({
-            "name": self.step.name,
-            "step": self.step.shows,
-            "expected": self.step.expected.as_str(),
-            "got": self.got.as_str(),
-            "ok": self.ok(),
-            "details": self.details,
-        })
+    fn json(&self) -> DemoStep {
+        DemoStep {
+            name: self.step.name.to_owned(),
+            step: self.step.shows.to_owned(),
+            expected: self.step.expected.as_str().to_owned(),
+            got: self.got.as_str().to_owned(),
+            ok: self.ok(),
+            details: self.details.clone(),
+        }
     }
 }
 
@@ -340,13 +340,13 @@ pub(crate) fn run(args: &DemoArgs) -> anyhow::Result<Verdict> {
     })?;
     let failures: Vec<String> = reports.iter().filter_map(StepReport::failure).collect();
     if json {
-        say_json(&json!({
-            "ok": failures.is_empty(),
-            "directory": dir.display().to_string(),
-            "seconds": started.elapsed().as_secs_f64(),
-            "steps": reports.iter().map(StepReport::json).collect::<Vec<_>>(),
-            "failures": failures,
-        }));
+        say_json(&DemoOutput {
+            ok: failures.is_empty(),
+            directory: dir.display().to_string(),
+            seconds: started.elapsed().as_secs_f64(),
+            steps: reports.iter().map(StepReport::json).collect(),
+            failures: failures.clone(),
+        });
     } else {
         say("");
         if failures.is_empty() {
@@ -907,7 +907,7 @@ mod tests {
             report.human()[0],
             "   [UNEXPECTED] phase 0: no TLS anywhere: refused"
         );
-        assert_eq!(report.json()["ok"], false);
-        assert_eq!(report.json()["details"], json!(["why"]));
+        assert!(!report.json().ok);
+        assert_eq!(report.json().details, ["why"]);
     }
 }

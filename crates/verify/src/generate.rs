@@ -1,11 +1,12 @@
-//! What is generated from the command line's own definition: shell completions and man pages.
+//! What is generated from the tool's own definitions: shell completions and man pages from the
+//! command line, JSON Schemas from the `--json` output types.
 
 use std::path::Path;
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use clap::CommandFactory as _;
 
-use crate::cli::{Cli, CompletionsArgs, ManArgs};
+use crate::cli::{Cli, CompletionsArgs, JsonSchemaArgs, ManArgs};
 use crate::output::{Verdict, say};
 
 /// `vespa-tls completions SHELL`: the script on stdout.
@@ -28,6 +29,41 @@ pub(crate) fn completions(args: &CompletionsArgs) -> anyhow::Result<Verdict> {
 pub(crate) fn man(args: &ManArgs) -> anyhow::Result<Verdict> {
     write_man_pages(&args.dir)?;
     Ok(Verdict::Yes)
+}
+
+/// `vespa-tls json-schema COMMAND` prints one schema; `--dir DIR` writes them all.
+pub(crate) fn json_schema(args: &JsonSchemaArgs) -> anyhow::Result<Verdict> {
+    let schemas = crate::json::schemas();
+    if let Some(dir) = &args.dir {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("{}: cannot create", dir.display()))?;
+        for (name, schema) in &schemas {
+            let path = dir.join(format!("{name}.json"));
+            std::fs::write(&path, schema_text(schema))
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+        }
+        return Ok(Verdict::Yes);
+    }
+    let wanted = args.command.as_deref().unwrap_or_default();
+    match schemas.iter().find(|(name, _)| *name == wanted) {
+        Some((_, schema)) => say(schema_text(schema).trim_end()),
+        None => bail!(
+            "no --json output named {wanted:?}; one of: {}",
+            schemas
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    Ok(Verdict::Yes)
+}
+
+/// A schema as committed: pretty-printed, with a final newline.
+fn schema_text(schema: &serde_json::Value) -> String {
+    let mut text = serde_json::to_string_pretty(schema).unwrap_or_default();
+    text.push('\n');
+    text
 }
 
 fn write_man_pages(dir: &Path) -> anyhow::Result<()> {

@@ -10,7 +10,6 @@ use anyhow::{Context as _, anyhow, bail};
 use clap::Args;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject as _;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use vespa_tls_authz::PeerCredentials;
 use vespa_tls_config::{Escaped, MixedMode};
@@ -19,9 +18,10 @@ use vespa_tls_material::{CertificateFacts, MAX_FILE_SIZE, read_regular_file};
 use vespa_tls_transport::{Connector, TlsSource};
 
 use crate::cli::Output;
-use crate::output::{
-    Verdict, certificate_json, certificate_lines, config_path, load_options, say, say_json,
+use crate::json::{
+    Certificate, InspectOutput, InspectedCertificate, NeedsRenewalOutput, VespaCredentials,
 };
+use crate::output::{Verdict, certificate_lines, config_path, load_options, say, say_json};
 use crate::probe::{parse_target, runtime};
 
 const OID_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
@@ -82,31 +82,35 @@ pub(crate) fn inspect(args: &InspectArgs) -> anyhow::Result<Verdict> {
         ));
     }
     if args.output.json {
-        let certificates: Vec<Value> = entries
+        let certificates = entries
             .iter()
-            .map(|(facts, key_usages, credentials)| {
-                let mut cert = certificate_json(facts, now);
-                cert["key_type"] = json!(facts.public_key.to_string());
-                cert["is_ca"] = json!(facts.is_ca);
-                cert["key_usages"] = json!(key_usages);
-                cert["extended_key_usages"] = json!(
-                    facts
-                        .extended_key_usages
-                        .as_ref()
-                        .map(|e| { e.iter().map(|oid| eku_name(oid)).collect::<Vec<_>>() })
-                );
-                cert["vespa_credentials"] = match credentials {
-                    Ok(c) => json!({
-                        "cn": c.common_name(),
-                        "san_dns": c.dns_sans,
-                        "san_uri": c.uri_sans,
-                    }),
-                    Err(e) => json!({"invalid": e.to_string()}),
-                };
-                cert
+            .map(|(facts, key_usages, credentials)| InspectedCertificate {
+                certificate: Certificate::new(facts, now),
+                key_type: facts.public_key.to_string(),
+                is_ca: facts.is_ca,
+                key_usages: key_usages
+                    .as_ref()
+                    .map(|k| k.iter().map(|u| (*u).to_owned()).collect()),
+                extended_key_usages: facts
+                    .extended_key_usages
+                    .as_ref()
+                    .map(|e| e.iter().map(|oid| eku_name(oid)).collect()),
+                vespa_credentials: match credentials {
+                    Ok(c) => VespaCredentials::Valid {
+                        cn: c.common_name().map(str::to_owned),
+                        san_dns: c.dns_sans.clone(),
+                        san_uri: c.uri_sans.clone(),
+                    },
+                    Err(e) => VespaCredentials::Invalid {
+                        invalid: e.to_string(),
+                    },
+                },
             })
             .collect();
-        say_json(&json!({"source": source, "certificates": certificates}));
+        say_json(&InspectOutput {
+            source,
+            certificates,
+        });
         return Ok(Verdict::Yes);
     }
     say(format!(
@@ -186,13 +190,13 @@ pub(crate) fn needs_renewal(args: &NeedsRenewalArgs) -> anyhow::Result<Verdict> 
     let now = OffsetDateTime::now_utc();
     let (renew, reason) = threshold.judge(&facts, now);
     if args.output.json {
-        say_json(&json!({
-            "certificate_file": path,
-            "renew": renew,
-            "reason": reason,
-            "threshold": args.expires_in,
-            "certificate": certificate_json(&facts, now),
-        }));
+        say_json(&NeedsRenewalOutput {
+            certificate_file: path.clone(),
+            renew,
+            reason: reason.clone(),
+            threshold: args.expires_in.clone(),
+            certificate: Certificate::new(&facts, now),
+        });
     } else {
         say(format!(
             "{}: {}: {reason}",

@@ -15,7 +15,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, bail};
 use clap::Args;
-use serde_json::json;
 use time::OffsetDateTime;
 use vespa_tls_config::{Environment, Files, Severity};
 use vespa_tls_context::{CheckOptions, CheckReport};
@@ -23,9 +22,8 @@ use vespa_tls_material::{MAX_FILE_SIZE, codes, read_regular_file};
 use vespa_tls_pki::{write_public_file, write_secret_file};
 
 use crate::cli::Output;
-use crate::output::{
-    Verdict, certificate_json, certificate_lines, diagnostic_json, note, plural, say, say_json,
-};
+use crate::json::{Certificate, InstallOutput, InstallRefused, Installed};
+use crate::output::{Verdict, certificate_lines, note, plural, say, say_json};
 
 #[derive(Debug, Args)]
 pub(crate) struct InstallArgs {
@@ -221,10 +219,10 @@ pub(crate) fn run(args: &InstallArgs) -> anyhow::Result<Verdict> {
     if !errors.is_empty() {
         remove_all(&created);
         if args.output.json {
-            say_json(&json!({
-                "config": args.config,
-                "installed": false,
-                "findings": errors.iter().map(|d| diagnostic_json(d)).collect::<Vec<_>>(),
+            say_json(&InstallOutput::Refused(InstallRefused {
+                config: args.config.clone(),
+                installed: false,
+                findings: errors.iter().map(|d| (*d).into()).collect(),
             }));
         }
         note(format!(
@@ -259,17 +257,17 @@ pub(crate) fn run(args: &InstallArgs) -> anyhow::Result<Verdict> {
 
     let certificate = report.certificate.as_ref();
     if args.output.json {
-        say_json(&json!({
-            "config": args.config,
-            "installed": !args.dry_run,
-            "dry_run": args.dry_run,
-            "version": version,
-            "files": files_json(&files),
-            "previous_files": files_json(&current),
-            "removed": removed,
-            "certificate": certificate.map(|c| certificate_json(c, now)),
-            "findings": report.findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        }));
+        say_json(&InstallOutput::Installed(Box::new(Installed {
+            config: args.config.clone(),
+            installed: !args.dry_run,
+            dry_run: args.dry_run,
+            version,
+            files: (&files).into(),
+            previous_files: (&current).into(),
+            removed: removed.clone(),
+            certificate: certificate.map(|c| Certificate::new(c, now)),
+            findings: report.findings.iter().map(Into::into).collect(),
+        })));
         return Ok(Verdict::Yes);
     }
     let verb = if args.dry_run {
@@ -381,14 +379,6 @@ fn collect_garbage(
         }
     }
     Ok(removed)
-}
-
-fn files_json(files: &Files) -> serde_json::Value {
-    json!({
-        "ca-certificates": files.ca_certificates,
-        "certificates": files.certificates,
-        "private-key": files.private_key,
-    })
 }
 
 #[cfg(test)]

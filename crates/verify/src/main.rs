@@ -15,6 +15,7 @@ pub mod frt;
 mod generate;
 mod inspect;
 mod install;
+mod json;
 mod metrics_http;
 mod node_env;
 mod output;
@@ -64,6 +65,7 @@ fn main() -> ExitCode {
         Command::Completions(args) => generate::completions(args),
         Command::Man(args) => generate::man(args),
         Command::Env(args) => node_env::run(args),
+        Command::JsonSchema(args) => generate::json_schema(args),
     };
     match result {
         Ok(Verdict::Yes) => ExitCode::SUCCESS,

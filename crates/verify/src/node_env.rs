@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::anyhow;
 use clap::Args;
-use serde_json::{Value, json};
 use vespa_tls_config::{
     CONFIG_FILE_VAR, DEFAULT_ENV_FILE, DefaultEnv, Diagnostic, Diagnostics, Environment, Escaped,
     Origin, Severity, TLS_VARIABLES, codes,
@@ -15,7 +14,8 @@ use vespa_tls_config::{
 use vespa_tls_material::{MAX_FILE_SIZE, read_regular_file};
 
 use crate::cli::Output;
-use crate::output::{Verdict, diagnostic_json, note, plural, say, say_json};
+use crate::json::{DefaultEnvFile, EffectiveEnv, EnvOrigin, EnvOutput, EnvVariable};
+use crate::output::{Verdict, note, plural, say, say_json};
 
 /// Where Vespa is installed, whose `conf/vespa/default-env.txt` is layered over the environment.
 #[derive(Debug, Clone, Default, Args)]
@@ -147,13 +147,14 @@ impl NodeEnv {
     }
 }
 
-fn origin_json(origin: &Origin) -> Value {
+fn origin_json(origin: &Origin) -> EnvOrigin {
     match origin {
-        Origin::Process => json!({"source": "process"}),
-        Origin::File { line, action } => {
-            json!({"source": "default-env", "line": line, "action": action.as_str()})
-        }
-        _ => json!({"source": "not-set"}),
+        Origin::Process => EnvOrigin::Process,
+        Origin::File { line, action } => EnvOrigin::DefaultEnv {
+            line: *line as u64,
+            action: action.as_str().to_owned(),
+        },
+        _ => EnvOrigin::NotSet,
     }
 }
 
@@ -201,30 +202,33 @@ pub(crate) fn run(args: &EnvArgs) -> anyhow::Result<Verdict> {
         .collect();
     let ok = !findings.has_errors();
     if args.output.json {
-        say_json(&json!({
-            "vespa_home": node.home.display().to_string(),
-            "default_env": {
-                "path": node.path().display().to_string(),
-                "found": node.found,
-                "lines_used": node.file.entries().len(),
-                "lines_skipped": node.skipped.len(),
+        say_json(&EnvOutput {
+            vespa_home: node.home.display().to_string(),
+            default_env: DefaultEnvFile {
+                path: node.path().display().to_string(),
+                found: node.found,
+                lines_used: node.file.entries().len(),
+                lines_skipped: node.skipped.len(),
             },
-            "variables": variables.iter().map(|(name, shell, resolved)| json!({
-                "name": name,
-                "value": lossy(resolved.value.as_ref()),
-                "origin": origin_json(&resolved.origin),
-                "shell": lossy(shell.as_ref()),
-            })).collect::<Vec<_>>(),
-            "effective": effective.as_ref().map(|env| json!({
-                "tls": env.tls_enabled(),
-                "config_file": env.config_file.as_ref().map(|p| p.display().to_string()),
-                "mixed_mode": env.mixed_mode.as_str(),
-                "authorization_mode": env.authorization_mode.as_str(),
-                "capability_mode": env.capability_mode.as_str(),
-            })),
-            "ok": ok,
-            "findings": findings.iter().map(diagnostic_json).collect::<Vec<_>>(),
-        }));
+            variables: variables
+                .iter()
+                .map(|(name, shell, resolved)| EnvVariable {
+                    name: (*name).to_owned(),
+                    value: lossy(resolved.value.as_ref()),
+                    origin: origin_json(&resolved.origin),
+                    shell: lossy(shell.as_ref()),
+                })
+                .collect(),
+            effective: effective.as_ref().map(|env| EffectiveEnv {
+                tls: env.tls_enabled(),
+                config_file: env.config_file.as_ref().map(|p| p.display().to_string()),
+                mixed_mode: env.mixed_mode.as_str().to_owned(),
+                authorization_mode: env.authorization_mode.as_str().to_owned(),
+                capability_mode: env.capability_mode.as_str().to_owned(),
+            }),
+            ok,
+            findings: findings.iter().map(Into::into).collect(),
+        });
     } else {
         say(if node.found {
             format!(

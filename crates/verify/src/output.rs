@@ -5,9 +5,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context as _, anyhow};
-use serde_json::{Value, json};
-use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostic, Diagnostics, Escaped};
+use vespa_tls_config::{CONFIG_FILE_VAR, Diagnostics, Escaped};
 use vespa_tls_material::CertificateFacts;
+
+use crate::json::{Document, SCHEMA_VERSION, Versioned};
 
 static PIPE_CLOSED: AtomicBool = AtomicBool::new(false);
 
@@ -25,9 +26,30 @@ pub(crate) fn say(line: impl AsRef<str>) {
     }
 }
 
-/// Writes a JSON document to stdout.
-pub(crate) fn say_json(value: &Value) {
-    say(serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")));
+/// Writes a command's `--json` document to stdout, pretty-printed, with its `schema_version`.
+pub(crate) fn say_json<T: Document>(document: &T) {
+    say(json_text(document, true));
+}
+
+/// Writes one `--json` document as a single line (`serve`'s events).
+pub(crate) fn say_json_line<T: Document>(document: &T) {
+    say(json_text(document, false));
+}
+
+fn json_text<T: Document>(document: &T, pretty: bool) -> String {
+    let versioned = Versioned::new(document);
+    let text = if pretty {
+        serde_json::to_string_pretty(&versioned)
+    } else {
+        serde_json::to_string(&versioned)
+    };
+    // Our documents are plain data: serializing them cannot fail.
+    text.unwrap_or_else(|e| {
+        format!(
+            "{{\"schema_version\": {SCHEMA_VERSION}, \"error\": {:?}}}",
+            e.to_string()
+        )
+    })
 }
 
 /// Progress and notes for a person, on stderr.
@@ -73,37 +95,12 @@ pub(crate) fn load_options(
     vespa_tls_config::parse_slice(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 
-pub(crate) fn diagnostic_json(d: &Diagnostic) -> Value {
-    json!({
-        "severity": d.severity.as_str(),
-        "code": d.code,
-        "location": d.location.as_ref().map(ToString::to_string),
-        "message": d.message,
-    })
-}
-
 pub(crate) fn plural(n: usize, word: &str) -> String {
     if n == 1 {
         format!("1 {word}")
     } else {
         format!("{n} {word}s")
     }
-}
-
-/// A certificate as an operator identifies it: subject, SANs, validity, fingerprint.
-pub(crate) fn certificate_json(facts: &CertificateFacts, now: time::OffsetDateTime) -> Value {
-    json!({
-        "subject": facts.subject,
-        "issuer": facts.issuer,
-        "dns_names": facts.dns_names,
-        "ip_addresses": facts.ip_addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "uris": facts.uris,
-        "serial": facts.serial,
-        "not_before": rfc3339(facts.not_before),
-        "not_after": rfc3339(facts.not_after),
-        "days_to_expiry": facts.days_to_expiry(now),
-        "sha256_fingerprint": facts.sha256_fingerprint,
-    })
 }
 
 /// A certificate for a person to read. Names are escaped ([`Escaped`]): whoever made the

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use rustls_pki_types::ServerName;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -19,9 +18,12 @@ use vespa_tls_transport::{ConnectionSecurity, Connector, TlsSource, TransportErr
 
 use crate::cli::{ConnectArgs, ProbeArgs, Protocol, ScanArgs};
 use crate::frt;
+use crate::json::{
+    AnswerWord, Certificate, ConnectOutput, Probed, ScanOutput, TlsEstablished, TlsFailed, TlsProbe,
+};
 use crate::node_env::NodeEnv;
 use crate::output::{
-    Verdict, certificate_json, certificate_lines, load_options, note, plural, say, say_json,
+    Verdict, certificate_lines, load_options, note, plural, say, say_json, say_json_line,
 };
 use crate::targets::{
     Targets, parse_model_inspect, parse_target_line, read_input, read_targets_file,
@@ -132,6 +134,18 @@ impl Answer {
             Answer::Yes(r) | Answer::No(r) | Answer::Unknown(r) | Answer::NotProbed(r) => r,
         }
     }
+
+    fn to_json(&self) -> Probed {
+        Probed {
+            answer: match self {
+                Answer::Yes(_) => AnswerWord::Yes,
+                Answer::No(_) => AnswerWord::No,
+                Answer::Unknown(_) => AnswerWord::Unknown,
+                Answer::NotProbed(_) => AnswerWord::NotProbed,
+            },
+            reason: self.reason().to_owned(),
+        }
+    }
 }
 
 /// Everything one probe of one address found.
@@ -208,34 +222,41 @@ impl ProbeReport {
         problems
     }
 
-    pub(crate) fn to_json(&self, args: &ProbeArgs, now: OffsetDateTime) -> Value {
+    pub(crate) fn to_json(&self, args: &ProbeArgs, now: OffsetDateTime) -> ConnectOutput {
         let problems = self.problems(args, now);
-        json!({
-            "target": self.endpoint.target,
-            "host": self.endpoint.host,
-            "port": self.endpoint.port,
-            "protocol": protocol_name(self.endpoint.protocol),
-            "service": self.endpoint.service,
-            "tags": self.endpoint.tags,
-            "address": self.address.map(|a| a.to_string()),
-            "ok": problems.is_empty(),
-            "problems": problems,
-            "tls": match &self.tls {
-                Ok(info) => json!({
-                    "ok": true,
-                    "protocol": info.protocol,
-                    "cipher_suite": info.cipher_suite,
-                    "server_chain": info.chain.iter().map(|c| certificate_json(c, now)).collect::<Vec<_>>(),
-                    "server_authorized_by_our_policies": info.authorized,
-                    "matched_policies": info.matched_policies,
-                    "after_handshake": after_name(info.after),
-                    "exchange": info.exchange,
+        ConnectOutput {
+            target: self.endpoint.target.clone(),
+            host: self.endpoint.host.clone(),
+            port: self.endpoint.port,
+            protocol: protocol_name(self.endpoint.protocol).to_owned(),
+            service: self.endpoint.service.clone(),
+            tags: self.endpoint.tags.clone(),
+            address: self.address.map(|a| a.to_string()),
+            ok: problems.is_empty(),
+            problems,
+            tls: match &self.tls {
+                Ok(info) => TlsProbe::Ok(TlsEstablished {
+                    ok: true,
+                    protocol: info.protocol.clone(),
+                    cipher_suite: info.cipher_suite.clone(),
+                    server_chain: info
+                        .chain
+                        .iter()
+                        .map(|c| Certificate::new(c, now))
+                        .collect(),
+                    server_authorized_by_our_policies: info.authorized,
+                    matched_policies: info.matched_policies.clone(),
+                    after_handshake: after_name(info.after).to_owned(),
+                    exchange: info.exchange.clone(),
                 }),
-                Err(e) => json!({"ok": false, "error": e}),
+                Err(e) => TlsProbe::Failed(TlsFailed {
+                    ok: false,
+                    error: e.clone(),
+                }),
             },
-            "requires_client_certificate": {"answer": self.requires_client_certificate.word(), "reason": self.requires_client_certificate.reason()},
-            "accepts_plaintext": {"answer": self.accepts_plaintext.word(), "reason": self.accepts_plaintext.reason()},
-        })
+            requires_client_certificate: self.requires_client_certificate.to_json(),
+            accepts_plaintext: self.accepts_plaintext.to_json(),
+        }
     }
 
     pub(crate) fn human(&self, args: &ProbeArgs, now: OffsetDateTime) -> Vec<String> {
@@ -762,7 +783,7 @@ pub(crate) fn scan(args: &ScanArgs) -> anyhow::Result<Verdict> {
         true,
         |report: &ProbeReport| {
             if jsonl {
-                say(report.to_json(&args.probe, now).to_string());
+                say_json_line(&report.to_json(&args.probe, now));
             }
         },
     ));
@@ -774,15 +795,18 @@ pub(crate) fn scan(args: &ScanArgs) -> anyhow::Result<Verdict> {
     if jsonl {
         // The results are already out, one per line.
     } else if args.output.json {
-        say_json(&json!({
-            "ok": ok,
-            "endpoints": targets.endpoints.len(),
-            "probes": reports.len(),
-            "failing": failing,
-            "unused_ports_skipped": targets.unused,
-            "skipped_lines": targets.skipped,
-            "results": reports.iter().map(|r| r.to_json(&args.probe, now)).collect::<Vec<_>>(),
-        }));
+        say_json(&ScanOutput {
+            ok,
+            endpoints: targets.endpoints.len(),
+            probes: reports.len(),
+            failing,
+            unused_ports_skipped: targets.unused,
+            skipped_lines: targets.skipped.clone(),
+            results: reports
+                .iter()
+                .map(|r| r.to_json(&args.probe, now))
+                .collect(),
+        });
     } else {
         for line in scan_table(&reports, &args.probe, now) {
             say(line);

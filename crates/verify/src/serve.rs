@@ -4,7 +4,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
 use vespa_tls_authz::CapabilitySet;
@@ -16,7 +15,8 @@ use vespa_tls_transport::{
 
 use crate::cli::{ServeArgs, ServeProtocol};
 use crate::frt;
-use crate::output::{Verdict, note, say};
+use crate::json::{ConnectionEvent, ServeEvent, TlsSettings};
+use crate::output::{Verdict, note, say, say_json_line};
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     if !(value.is_finite() && value > 0.0 && value <= 1e7) {
@@ -47,8 +47,14 @@ async fn serve(
         None => {
             event(
                 json,
-                "tls",
-                json!({"tls": false}),
+                ServeEvent::Tls(TlsSettings {
+                    tls: false,
+                    config: None,
+                    mixed_mode: None,
+                    authorization_mode: None,
+                    capability_mode: None,
+                    certificate_sha256: None,
+                }),
                 "TLS is off (VESPA_TLS_CONFIG_FILE is not set): plaintext only".into(),
             );
             TlsSource::disabled()
@@ -62,14 +68,13 @@ async fn serve(
             let status = reloading.status();
             event(
                 json,
-                "tls",
-                json!({
-                    "tls": true,
-                    "config": path.display().to_string(),
-                    "mixed_mode": env.mixed_mode.as_str(),
-                    "authorization_mode": env.authorization_mode.as_str(),
-                    "capability_mode": env.capability_mode.as_str(),
-                    "certificate_sha256": status.certificate.sha256_fingerprint,
+                ServeEvent::Tls(TlsSettings {
+                    tls: true,
+                    config: Some(path.display().to_string()),
+                    mixed_mode: Some(env.mixed_mode.as_str().to_owned()),
+                    authorization_mode: Some(env.authorization_mode.as_str().to_owned()),
+                    capability_mode: Some(env.capability_mode.as_str().to_owned()),
+                    certificate_sha256: Some(status.certificate.sha256_fingerprint.clone()),
                 }),
                 format!(
                     "TLS config {} ({}, authorization {}, capabilities {}); certificate {} sha256 {}",
@@ -92,8 +97,9 @@ async fn serve(
         crate::metrics_http::spawn(listener, source.collector());
         event(
             json,
-            "metrics-listening",
-            json!({"address": bound.to_string()}),
+            ServeEvent::MetricsListening {
+                address: bound.to_string(),
+            },
             format!("metrics at http://{bound}/metrics"),
         );
     }
@@ -103,7 +109,9 @@ async fn serve(
         .with_context(|| format!("{}: cannot listen", args.listen))?;
     let address = listener.local_addr()?;
     if json {
-        say(json!({"event": "listening", "address": address.to_string()}).to_string());
+        say_json_line(&ServeEvent::Listening {
+            address: address.to_string(),
+        });
     } else {
         say(format!("listening on {address}"));
     }
@@ -121,7 +129,7 @@ async fn serve(
                             }
                             let _ = handle(stream, protocol).await;
                         }
-                        Err(e) if !quiet => event(json, "refused", json!({"error": e.to_string()}), format!("refused: {e}")),
+                        Err(e) if !quiet => event(json, ServeEvent::Refused { error: e.to_string() }, format!("refused: {e}")),
                         Err(_) => {}
                     }
                 });
@@ -133,8 +141,9 @@ async fn serve(
     let counters = acceptor.metrics().snapshot();
     event(
         json,
-        "stopped",
-        json!({"counters": counters.entries().into_iter().collect::<std::collections::BTreeMap<_, _>>()}),
+        ServeEvent::Stopped {
+            counters: counters.entries().into_iter().collect(),
+        },
         format!(
             "stopped: {} TLS, {} plaintext, {} failed handshakes",
             counters.server.tls_connections,
@@ -209,14 +218,13 @@ fn connection_event(json: bool, auth: &ConnectionAuthContext) {
     };
     event(
         json,
-        "connection",
-        json!({
-            "peer": peer,
-            "tls": auth.is_tls(),
-            "security": security,
-            "credentials": auth.peer_credentials().map(ToString::to_string),
-            "matched_policies": auth.matched_policies(),
-            "capabilities": capabilities,
+        ServeEvent::Connection(ConnectionEvent {
+            peer: peer.clone(),
+            tls: auth.is_tls(),
+            security: security.clone(),
+            credentials: auth.peer_credentials().map(ToString::to_string),
+            matched_policies: auth.matched_policies().to_vec(),
+            capabilities: capabilities.clone(),
         }),
         format!(
             "{peer}: {security}{detail} policies [{}] capabilities [{capabilities}]",
@@ -234,8 +242,10 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
                     let status = reloading.status();
                     event(
                         json,
-                        "reloaded",
-                        json!({"generation": generation, "certificate_sha256": status.certificate.sha256_fingerprint}),
+                        ServeEvent::Reloaded {
+                            generation,
+                            certificate_sha256: status.certificate.sha256_fingerprint.clone(),
+                        },
                         format!(
                             "reloaded: generation {generation}, certificate {} sha256 {}",
                             Escaped(&status.certificate.subject),
@@ -245,8 +255,9 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
                 }
                 ReloadEvent::Failed { error } => event(
                     json,
-                    "reload-failed",
-                    json!({"error": error.to_string()}),
+                    ServeEvent::ReloadFailed {
+                        error: error.to_string(),
+                    },
                     format!("reload failed, old config remains in effect: {error}"),
                 ),
             }
@@ -255,12 +266,9 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
 }
 
 /// One log line: a JSON object on stdout with `--json`, else text on stderr.
-fn event(json: bool, kind: &str, mut fields: serde_json::Value, text: String) {
+fn event(json: bool, event: ServeEvent, text: String) {
     if json {
-        if let Some(map) = fields.as_object_mut() {
-            map.insert("event".into(), kind.into());
-        }
-        say(fields.to_string());
+        say_json_line(&event);
     } else {
         note(format!("vespa-tls serve: {text}"));
     }

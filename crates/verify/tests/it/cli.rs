@@ -14,13 +14,22 @@ pub(crate) fn run(args: &[&str]) -> Output {
     run_env(args, &[])
 }
 
+/// Runs the binary; a `--json` output that parses as JSON is validated against its schema
+/// (`schema.rs`), so every `--json` any test sees is checked.
 pub(crate) fn run_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
-    clear_tls_env(&mut cmd)
+    let out = clear_tls_env(&mut cmd)
         .args(args)
         .envs(env.iter().copied())
         .output()
-        .expect("vespa-tls runs")
+        .expect("vespa-tls runs");
+    if let Some(schema) = crate::schema::schema_for(args) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        if serde_json::from_str::<Value>(&text).is_ok() {
+            crate::schema::validate(&schema, &[&text]);
+        }
+    }
+    out
 }
 
 pub(crate) fn code(out: &Output) -> i32 {
@@ -619,6 +628,37 @@ pub(crate) struct Serving {
     pub(crate) address: String,
 }
 
+impl Serving {
+    /// SIGTERM, and the wait for the exit (status 0) after its last event.
+    fn stop(&self) {
+        let pid = self._process.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let status = self
+            ._process
+            .wait_exit(Duration::from_secs(20))
+            .expect("serve exits on SIGTERM");
+        assert!(status.success(), "{status}");
+    }
+
+    /// Validates every line written so far against the serve schema; the event kinds, in order.
+    fn validate_events(&self) -> Vec<String> {
+        let lines = self._process.stdout_lines();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        crate::schema::validate("serve", &refs);
+        lines
+            .iter()
+            .map(|line| {
+                let event: Value = serde_json::from_str(line).expect("one JSON object per line");
+                event["event"].as_str().expect("an event kind").to_owned()
+            })
+            .collect()
+    }
+}
+
 pub(crate) fn serve(env: &[(&str, &str)], protocol: &str) -> Serving {
     let mut cmd = Command::new(BIN);
     clear_tls_env(&mut cmd)
@@ -741,6 +781,16 @@ fn connect_and_scan_against_serve_in_each_mode() {
         "1000",
     ]);
     assert_eq!(code(&out), 1, "certificate expiring within --warn-days");
+
+    // Every event `serve --json` wrote follows the serve schema, the last one included.
+    for server in [&mixed, &plaintext] {
+        server.validate_events();
+    }
+    tls_only.stop();
+    let kinds = tls_only.validate_events();
+    for kind in ["tls", "listening", "connection", "refused", "stopped"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,25 +14,26 @@ use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsModes};
 use vespa_tls_pki::{IssuedCertificate, Validity, write_node_files};
-use vespa_tls_testkit::{Server, TestConfig, TestPki, clear_tls_env};
+use vespa_tls_testkit::{Server, TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// `vespa-tls install` through the CLI tests' runner, which validates `--json` output.
 fn install(config: &Path, node: &Path, name: &str, extra: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    clear_tls_env(&mut cmd)
-        .arg("install")
-        .arg("--config")
-        .arg(config)
-        .arg("--certificates")
-        .arg(node.join(format!("{name}.pem")))
-        .arg("--private-key")
-        .arg(node.join(format!("{name}.key")))
-        .args(extra)
-        .output()
-        .expect("vespa-tls runs")
+    let certificates = node.join(format!("{name}.pem"));
+    let private_key = node.join(format!("{name}.key"));
+    let mut args = vec![
+        "install",
+        "--config",
+        crate::cli::s(config),
+        "--certificates",
+        crate::cli::s(&certificates),
+        "--private-key",
+        crate::cli::s(&private_key),
+    ];
+    args.extend_from_slice(extra);
+    crate::cli::run(&args)
 }
 
 fn stderr(out: &Output) -> String {

@@ -8,14 +8,11 @@ use serde_json::Value;
 use vespa_tls_config::Files;
 use vespa_tls_testkit::{HostKey, Openssl, TestConfig, clear_tls_env};
 
-const BIN: &str = env!("CARGO_BIN_EXE_vespa-tls");
+use crate::cli::BIN;
 
+/// The CLI tests' runner: every `--json` output is validated against its schema.
 fn run(args: &[&str]) -> Output {
-    let mut cmd = Command::new(BIN);
-    clear_tls_env(&mut cmd)
-        .args(args)
-        .output()
-        .expect("vespa-tls runs")
+    crate::cli::run(args)
 }
 
 fn code(out: &Output) -> i32 {

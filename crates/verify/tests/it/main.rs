@@ -8,3 +8,4 @@ mod metrics;
 mod node_env;
 mod packaging;
 mod scan;
+mod schema;
