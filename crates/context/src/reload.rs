@@ -489,6 +489,9 @@ impl Shared {
         drop(state);
         log_findings(&self.config_file, &loaded.diagnostics);
         tracing::info!(
+            generation,
+            config = %self.config_file.display(),
+            sha256 = %leaf,
             "reloaded TLS config file ({}): generation {generation}, certificate sha256 {leaf}",
             self.config_file.display()
         );
@@ -508,8 +511,11 @@ impl Shared {
             })
             .is_ok()
         });
+        let generation = state.generation;
         drop(state);
         tracing::warn!(
+            generation,
+            config = %self.config_file.display(),
             "Failed to reload TLS config file ({}): '{error}'. Old config remains in effect.",
             self.config_file.display()
         );

@@ -299,6 +299,7 @@ impl PeerVerification {
                     if accounting.limiter.allow(&peer.credentials.to_string()) {
                         tracing::warn!(
                             side = side.as_str(),
+                            reason = "authorization_denied",
                             "authorization mode log_only: peer {} is not authorized ({}); \
                              letting it through with no capabilities",
                             peer.credentials,

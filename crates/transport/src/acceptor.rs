@@ -7,6 +7,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout_at};
+use tracing::Instrument as _;
+use vespa_tls_config::Escaped;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{
     PeerRejection, PeerRole, RateLimiter, Side, TlsContext, TlsMetrics, vespa_protocol, vespa_suite,
@@ -121,6 +123,21 @@ impl Acceptor {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        // One span per handshake: every event of this connection's setup carries its side and
+        // peer address (the span is disabled, and costs a branch, below DEBUG).
+        let span =
+            tracing::debug_span!("tls_handshake", side = "server", peer = %Peer(peer_address));
+        self.accept_in_span(io, peer_address).instrument(span).await
+    }
+
+    async fn accept_in_span<IO>(
+        &self,
+        io: IO,
+        peer_address: Option<SocketAddr>,
+    ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
         let metrics = self.source.metrics();
         let peer = Peer(peer_address);
         let deadline = Instant::now() + self.handshake_timeout;
@@ -159,7 +176,13 @@ impl Acceptor {
         metrics: &Arc<TlsMetrics>,
     ) -> (TransportStream<IO>, ConnectionAuthContext) {
         TlsMetrics::bump(&metrics.server.insecure_connections);
-        tracing::debug!("{}: plaintext connection accepted", Peer(peer_address));
+        tracing::debug!(
+            side = "server",
+            peer = %Peer(peer_address),
+            security = "insecure",
+            "{}: plaintext connection accepted",
+            Peer(peer_address)
+        );
         let auth = ConnectionAuthContext::plaintext(
             peer_address,
             self.source.capability_mode(),
@@ -260,15 +283,7 @@ impl Acceptor {
         match result {
             Ok((stream, auth)) => {
                 TlsMetrics::bump(&metrics.server.tls_connections);
-                tracing::debug!(
-                    "{peer}: TLS connection accepted from {}, capabilities {}, ALPN {}",
-                    auth.peer_credentials()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    auth.capabilities(),
-                    auth.alpn_protocol()
-                        .map_or_else(|| "none".to_owned(), crate::alpn::display)
-                );
+                log_established(Side::Server, peer, &auth);
                 let broken = BrokenCounter::new(Arc::clone(metrics), Side::Server);
                 Ok((TransportStream::ServerTls(Box::new(stream), broken), auth))
             }
@@ -280,28 +295,72 @@ impl Acceptor {
         }
     }
 
+    /// One line per refused peer address per interval (bounded table), with the reason code
+    /// and how many refusals of that address were left out since its last line.
     fn log_failure(&self, error: &TransportError, peer: Peer) {
         let key = peer.0.map(|a| a.ip().to_string()).unwrap_or_default();
-        if !self.log_limiter.allow(&key) {
+        let Some(suppressed) = self.log_limiter.check(&key) else {
             return;
-        }
+        };
+        let reason = error.failure_reason().as_str();
         // Certificate problems (expired, unknown CA, not authorized, none presented) are what an
         // operator looks for; other failures (scanners, plaintext, timeouts) are routine.
         match error.rustls_error() {
             Some(e) => match PeerRejection::from_rustls(e) {
-                Some(rejection) => tracing::warn!("{peer}: refused: {rejection}"),
+                Some(rejection) => tracing::warn!(
+                    side = "server",
+                    peer = %peer,
+                    reason,
+                    suppressed,
+                    "{peer}: refused: {rejection}"
+                ),
                 None if matches!(
                     e,
                     rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
                 ) =>
                 {
-                    tracing::warn!("{error}");
+                    tracing::warn!(side = "server", peer = %peer, reason, suppressed, "{error}");
                 }
-                None => tracing::info!("{error}"),
+                None => {
+                    tracing::info!(side = "server", peer = %peer, reason, suppressed, "{error}")
+                }
             },
-            None => tracing::info!("{error}"),
+            None => tracing::info!(side = "server", peer = %peer, reason, suppressed, "{error}"),
         }
     }
+}
+
+/// The DEBUG line of an established TLS connection, with its fields: side, peer address, CN,
+/// SANs (escaped: they are the peer's bytes), matched policies, capabilities, ALPN.
+pub(crate) fn log_established(side: Side, peer: Peer, auth: &ConnectionAuthContext) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let credentials = auth.peer_credentials();
+    let cn = credentials
+        .and_then(|c| c.common_name.as_deref())
+        .map(|cn| Escaped(cn).to_string());
+    let sans = credentials
+        .map(|c| {
+            let dns = c.dns_sans.iter().map(|n| format!("DNS:{}", Escaped(n)));
+            let uri = c.uri_sans.iter().map(|n| format!("URI:{}", Escaped(n)));
+            dns.chain(uri).collect::<Vec<_>>().join(",")
+        })
+        .unwrap_or_default();
+    let alpn = auth
+        .alpn_protocol()
+        .map_or_else(|| "none".to_owned(), crate::alpn::display);
+    tracing::debug!(
+        side = side.as_str(),
+        peer = %peer,
+        cn = cn.as_deref().unwrap_or(""),
+        sans = %sans,
+        policies = %auth.matched_policies().join(","),
+        capabilities = %auth.capabilities(),
+        alpn = %alpn,
+        "{peer}: TLS connection established with {}",
+        credentials.map(ToString::to_string).unwrap_or_default(),
+    );
 }
 
 enum Decision {

@@ -11,7 +11,11 @@ use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{PeerRole, Side, TlsMetrics};
 
-use crate::acceptor::{DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_TIMEOUT, auth_context};
+use tracing::Instrument as _;
+
+use crate::acceptor::{
+    DEFAULT_HANDSHAKE_TIMEOUT, MAX_HANDSHAKE_TIMEOUT, auth_context, log_established,
+};
 use crate::alpn::Alpn;
 use crate::auth::ConnectionAuthContext;
 use crate::error::{Peer, TransportError};
@@ -113,6 +117,22 @@ impl Connector {
     where
         IO: AsyncRead + AsyncWrite + Unpin,
     {
+        let span =
+            tracing::debug_span!("tls_handshake", side = "client", peer = %Peer(peer_address));
+        self.connect_in_span(io, host, peer_address)
+            .instrument(span)
+            .await
+    }
+
+    async fn connect_in_span<IO>(
+        &self,
+        io: IO,
+        host: &str,
+        peer_address: Option<SocketAddr>,
+    ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
+    where
+        IO: AsyncRead + AsyncWrite + Unpin,
+    {
         let metrics = self.source.metrics();
         let peer = Peer(peer_address);
         let context = match self.source.current() {
@@ -159,11 +179,15 @@ impl Connector {
         match result {
             Ok((stream, auth)) => {
                 TlsMetrics::bump(&metrics.client.tls_connections);
+                log_established(Side::Client, peer, &auth);
                 let broken = BrokenCounter::new(Arc::clone(&metrics), Side::Client);
                 Ok((TransportStream::ClientTls(Box::new(stream), broken), auth))
             }
             Err(error) => {
-                metrics.client.count_failure(error.failure_reason());
+                let reason = error.failure_reason();
+                metrics.client.count_failure(reason);
+                // The caller gets the error; this line is for tracing a connection's setup.
+                tracing::debug!(side = "client", peer = %peer, reason = reason.as_str(), "{error}");
                 Err(error)
             }
         }

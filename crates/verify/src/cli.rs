@@ -56,6 +56,10 @@ const LONG_VERSION: &str = concat!(
     ),
 )]
 pub(crate) struct Cli {
+    /// Log more on stderr: -v info, -vv debug (every connection's handshake, with its fields),
+    /// -vvv trace. RUST_LOG, when set, takes precedence (e.g. RUST_LOG=vespa_tls_transport=debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
     #[command(subcommand)]
     pub(crate) command: Command,
 }

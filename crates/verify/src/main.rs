@@ -27,6 +27,8 @@ use std::io::IsTerminal as _;
 use std::process::ExitCode;
 
 use clap::Parser as _;
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 use crate::cli::{CaCommand, Cli, Command};
 use crate::output::Verdict;
@@ -34,14 +36,28 @@ use crate::output::Verdict;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Library warnings (a failed reload, a refused peer) reach stderr; serve and the demo
-    // report connections and reloads themselves.
-    let level = match cli.command {
-        Command::Demo(_) => tracing::Level::ERROR,
-        _ => tracing::Level::WARN,
+    // report connections and reloads themselves. -v raises the level; RUST_LOG overrides it.
+    let level = match (cli.verbose, &cli.command) {
+        (0, Command::Demo(_)) => LevelFilter::ERROR,
+        (0, _) => LevelFilter::WARN,
+        (1, _) => LevelFilter::INFO,
+        (2, _) => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.trim().is_empty() => EnvFilter::try_new(&directives)
+            .unwrap_or_else(|error| {
+                output::note(format!(
+                    "vespa-tls: warning: RUST_LOG={directives:?} is not a valid filter ({error}); \
+                     logging at {level}"
+                ));
+                EnvFilter::new(level.to_string())
+            }),
+        _ => EnvFilter::new(level.to_string()),
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
+        .with_env_filter(filter)
         .with_target(false)
         .with_ansi(std::io::stderr().is_terminal())
         .init();

@@ -592,3 +592,90 @@ fn check_replaces_the_textfile_whole_while_it_is_read() {
         assert_ne!(pair[0], pair[1], "the file was rewritten in place");
     }
 }
+
+#[test]
+fn serve_logs_handshakes_with_fields_and_refusals_once_per_peer() {
+    if Openssl::or_skip().is_none() {
+        return;
+    }
+    let pki = pki();
+    let node = pki.dir.path().join("ca/node1");
+    let ca = node.join("ca-certificates.pem");
+    let start = |verbosity: &[&str], rust_log: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        clear_tls_env(&mut cmd)
+            .args(verbosity)
+            .args(["serve", "--listen", "127.0.0.1:0", "--json"])
+            .env("VESPA_TLS_CONFIG_FILE", &pki.config)
+            .env_remove("RUST_LOG");
+        if let Some(filter) = rust_log {
+            cmd.env("RUST_LOG", filter);
+        }
+        let serve = Served::spawn("vespa-tls serve", &mut cmd).expect("serve starts");
+        let port = serve.wait_listening(LIMIT).expect("listens").address.port();
+        (serve, port)
+    };
+    let (serve, port) = start(&["-vv"], None);
+    s_client(
+        port,
+        &ca,
+        Some((&node.join("node1.pem"), &node.join("node1.key"))),
+    );
+    for _ in 0..3 {
+        s_client(port, &ca, None);
+    }
+    // The JSON event lines stay on stdout: three refusals.
+    let refused = |serve: &Served| {
+        serve
+            .stdout_lines()
+            .iter()
+            .filter(|l| json_event(l, "refused").is_some())
+            .count()
+    };
+    let waited = Instant::now();
+    while refused(&serve) < 3 {
+        assert!(waited.elapsed() < LIMIT, "{:?}", serve.stdout_lines());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let established = |lines: &[String]| {
+        lines.iter().any(|l| {
+            l.contains("TLS connection established") && l.contains("cn=\"node1.example.com\"")
+        })
+    };
+    let start_wait = Instant::now();
+    while !established(&serve.stderr_lines()) {
+        assert!(start_wait.elapsed() < LIMIT, "{}", serve.stderr_tail(20));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let lines = serve.stderr_lines();
+    let handshake = lines
+        .iter()
+        .find(|l| l.contains("TLS connection established"))
+        .expect("the handshake line");
+    for field in [
+        "tls_handshake{side=\"server\"",
+        "sans=DNS:localhost",
+        "peer=tcp/127.0.0.1:",
+    ] {
+        assert!(handshake.contains(field), "{field} missing: {handshake}");
+    }
+    // Three refusals from one address inside the interval: one line, with its reason code.
+    let refusals: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("reason=\"no_certificate\""))
+        .collect();
+    assert_eq!(refusals.len(), 1, "{lines:#?}");
+    assert!(refusals[0].contains(" WARN "), "{}", refusals[0]);
+    drop(serve);
+
+    // RUST_LOG wins over -v: nothing from the transport at error level.
+    let (serve, port) = start(&["-vv"], Some("error"));
+    s_client(port, &ca, None);
+    serve
+        .wait_for_line("a refused event", LIMIT, |line| {
+            json_event(line, "refused").is_some()
+        })
+        .expect("refused event");
+    let lines = serve.stderr_lines();
+    assert!(lines.iter().all(|l| !l.contains("reason=")), "{lines:#?}");
+}
