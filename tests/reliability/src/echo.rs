@@ -12,7 +12,7 @@ use vespa_tls_transport::{Acceptor, Connector};
 /// How many outcomes of each kind (accepted, refused) the scenarios' servers keep: the first
 /// ones, so memory stays flat over a soak. Their [`Tally`](vespa_tls_testkit::Tally) counts
 /// every connection.
-pub const KEEP: usize = 200;
+pub(crate) const KEEP: usize = 200;
 
 /// The scenarios' echo server: testkit's, on `127.0.0.1:0`, serving with `acceptor` until
 /// stopped or dropped.

@@ -57,7 +57,7 @@ pub enum Hostile {
 
 /// What the client must see.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expect {
+pub(crate) enum Expect {
     /// The plaintext side took it: every byte sent came back (the echo service).
     Echo,
     /// Refused at once: closed with nothing, or with TLS records only (an alert).
@@ -75,7 +75,7 @@ pub enum Expect {
 impl Hostile {
     /// The outcome on a server of `kind` (for [`Hostile::RandomBytes`], from the snoop rule
     /// applied to the bytes).
-    pub fn expect(self, kind: ServerKind) -> Expect {
+    pub(crate) fn expect(self, kind: ServerKind) -> Expect {
         use Expect::*;
         match (self, kind) {
             (Hostile::SlowSnoop | Hostile::SlowHandshake | Hostile::StalledHandshake, _) => {
@@ -146,7 +146,7 @@ pub struct HostileClients {
 
 /// Random bytes for [`Hostile::RandomBytes`]: 64–1024 bytes; a third start like a TLS record
 /// (`16 03 01`), a third pass the whole 8-byte snoop.
-pub fn random_bytes(seed: u64) -> Vec<u8> {
+pub(crate) fn random_bytes(seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let len = usize::try_from(rng.range(64, 1024)).expect("below 1024");
     let mut bytes = vec![0u8; len];
@@ -173,11 +173,11 @@ pub fn random_bytes(seed: u64) -> Vec<u8> {
 #[derive(Debug, Clone)]
 pub struct RawResult {
     /// Every byte received.
-    pub received: Vec<u8>,
+    pub(crate) received: Vec<u8>,
     /// Whether the server closed (EOF or reset) before the read limit.
     pub closed: bool,
     /// From connect to close (or to the full echo, or to the limit).
-    pub elapsed: Duration,
+    pub(crate) elapsed: Duration,
     /// Whether everything sent came back.
     pub echoed: bool,
 }

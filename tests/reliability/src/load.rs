@@ -18,16 +18,16 @@ use crate::scale::Window;
 /// Counts of one load: every request lands in exactly one of `ok`, `failed`, `corrupted`.
 #[derive(Debug, Default)]
 pub struct LoadStats {
-    /// Requests whose echo came back intact.
-    pub ok: AtomicU64,
-    /// Requests that failed (connect, handshake, read, write, deadline).
-    pub failed: AtomicU64,
-    /// Requests whose echo was wrong.
-    pub corrupted: AtomicU64,
-    /// Successful requests over TLS.
-    pub tls: AtomicU64,
-    /// Successful requests over plaintext.
-    pub plaintext: AtomicU64,
+    /// See [`LoadSnapshot::ok`].
+    pub(crate) ok: AtomicU64,
+    /// See [`LoadSnapshot::failed`].
+    pub(crate) failed: AtomicU64,
+    /// See [`LoadSnapshot::corrupted`].
+    pub(crate) corrupted: AtomicU64,
+    /// See [`LoadSnapshot::tls`].
+    pub(crate) tls: AtomicU64,
+    /// See [`LoadSnapshot::plaintext`].
+    pub(crate) plaintext: AtomicU64,
     /// The slowest successful request, in microseconds.
     pub(crate) max_latency_us: AtomicU64,
     /// Sum of successful latencies, in microseconds.
@@ -39,15 +39,15 @@ pub struct LoadStats {
 /// A plain copy of [`LoadStats`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LoadSnapshot {
-    /// See [`LoadStats::ok`].
+    /// Requests whose echo came back intact.
     pub ok: u64,
-    /// See [`LoadStats::failed`].
+    /// Requests that failed (connect, handshake, read, write, deadline).
     pub failed: u64,
-    /// See [`LoadStats::corrupted`].
+    /// Requests whose echo was wrong.
     pub corrupted: u64,
-    /// See [`LoadStats::tls`].
+    /// Successful requests over TLS.
     pub tls: u64,
-    /// See [`LoadStats::plaintext`].
+    /// Successful requests over plaintext.
     pub plaintext: u64,
     /// See [`LoadStats::max_latency_us`].
     pub(crate) max_latency_us: u64,

@@ -60,7 +60,7 @@ impl Phase {
     }
 
     /// The mixed mode, or `None` in phase 0 (TLS off).
-    pub fn mixed_mode(self) -> Option<MixedMode> {
+    pub(crate) fn mixed_mode(self) -> Option<MixedMode> {
         match self {
             Phase::P0 => None,
             Phase::P1 => Some(MixedMode::PlaintextClientMixedServer),
@@ -104,7 +104,7 @@ pub fn write_peers(
 }
 
 /// Reads a peers file: its version and the peers other than `me`.
-pub fn read_peers(path: &Path, me: &str) -> Option<(u64, Vec<SocketAddr>)> {
+pub(crate) fn read_peers(path: &Path, me: &str) -> Option<(u64, Vec<SocketAddr>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     let version = lines.next()?.trim().parse().ok()?;
@@ -358,7 +358,7 @@ impl NodeProcess {
     }
 
     /// The latest `stats` event.
-    pub fn last_stats(&self) -> Option<Value> {
+    pub(crate) fn last_stats(&self) -> Option<Value> {
         let line = self
             .process
             .last_line(|line| json_event(line, "stats").is_some())?;
