@@ -9,7 +9,7 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use vespa_tls_pki::{KeyType, SecretPem, encode_pem};
 
-use crate::error::TestkitError;
+use crate::error::{ConvertProblem, TestkitError};
 
 /// A PKCS#8 RSA key (`PRIVATE KEY`) as PKCS#1 (`RSA PRIVATE KEY`), as `openssl genrsa` wrote
 /// it before OpenSSL 3.
@@ -18,18 +18,12 @@ pub fn pkcs8_to_pkcs1(key_pem: &SecretPem) -> Result<SecretPem, TestkitError> {
     let pkcs8 = pkcs8_der(key_pem, what)?;
     // PrivateKeyInfo ::= SEQUENCE { version, privateKeyAlgorithm, privateKey OCTET STRING, .. }
     let fields: Vec<der::Any> = Vec::from_der(pkcs8.secret_pkcs8_der())
-        .map_err(|e: der::Error| convert(what, e.to_string()))?;
+        .map_err(|e: der::Error| convert(what, ConvertProblem::Der(e)))?;
     let Some(inner) = fields.get(2) else {
-        return Err(convert(
-            what,
-            "expected a PrivateKeyInfo, found too few fields",
-        ));
+        return Err(unexpected(what, "a PrivateKeyInfo", "too few fields"));
     };
     if !pkcs8_is_rsa(&fields) {
-        return Err(convert(
-            what,
-            "expected an RSA key, found another algorithm",
-        ));
+        return Err(unexpected(what, "an RSA key", "another algorithm"));
     }
     Ok(SecretPem::new(encode_pem("RSA PRIVATE KEY", inner.value())))
 }
@@ -43,15 +37,15 @@ pub fn pkcs8_to_sec1(key_pem: &SecretPem, key_type: KeyType) -> Result<SecretPem
         KeyType::EcdsaP256 => &aws_lc_rs::signature::ECDSA_P256_SHA256_ASN1_SIGNING,
         KeyType::EcdsaP384 => &aws_lc_rs::signature::ECDSA_P384_SHA384_ASN1_SIGNING,
         KeyType::Rsa2048 => {
-            return Err(convert(what, "expected an ECDSA key type, found RSA"));
+            return Err(unexpected(what, "an ECDSA key type", "RSA"));
         }
     };
     let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.secret_pkcs8_der())
-        .map_err(|e| convert(what, e.to_string()))?;
+        .map_err(|e| convert(what, ConvertProblem::KeyRejected(e)))?;
     let sec1 = pair
         .private_key()
         .as_der()
-        .map_err(|_| convert(what, "aws-lc-rs could not encode the key".to_owned()))?;
+        .map_err(|_| convert(what, ConvertProblem::Unspecified("encode the key")))?;
     Ok(SecretPem::new(encode_pem("EC PRIVATE KEY", sec1.as_ref())))
 }
 
@@ -60,14 +54,14 @@ pub fn pkcs8_to_sec1(key_pem: &SecretPem, key_type: KeyType) -> Result<SecretPem
 pub fn ed25519_self_signed(common_name: &str) -> Result<(String, SecretPem), TestkitError> {
     let what = "Ed25519 key";
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519)
-        .map_err(|e| convert(what, e.to_string()))?;
+        .map_err(|e| convert(what, ConvertProblem::Rcgen(e)))?;
     let mut params = rcgen::CertificateParams::default();
     let mut dn = rcgen::DistinguishedName::new();
     dn.push(rcgen::DnType::CommonName, common_name);
     params.distinguished_name = dn;
     let cert = params
         .self_signed(&key)
-        .map_err(|e| convert(what, e.to_string()))?;
+        .map_err(|e| convert(what, ConvertProblem::Rcgen(e)))?;
     Ok((cert.pem(), SecretPem::new(key.serialize_pem())))
 }
 
@@ -100,7 +94,12 @@ pub enum EncryptedBy {
 /// `EC PRIVATE KEY` block), as `openssl ec -aes256` wrote it. The ciphertext is random.
 pub fn legacy_encrypted_sec1() -> Result<String, TestkitError> {
     let mut body = [0u8; 128];
-    aws_lc_rs::rand::fill(&mut body).map_err(|_| convert("random bytes", "rng failed"))?;
+    aws_lc_rs::rand::fill(&mut body).map_err(|_| {
+        convert(
+            "random bytes",
+            ConvertProblem::Unspecified("make random bytes"),
+        )
+    })?;
     let block = encode_pem("EC PRIVATE KEY", &body);
     let mut lines = block.lines();
     let mut out = String::new();
@@ -150,7 +149,7 @@ fn encrypt_with_openssl(
 
 fn hand_built_encrypted_pkcs8() -> Result<String, TestkitError> {
     let what = "hand-built encrypted key";
-    let err = |e: der::Error| convert(what, e.to_string());
+    let err = |e: der::Error| convert(what, ConvertProblem::Der(e));
     // EncryptedPrivateKeyInfo ::= SEQUENCE { encryptionAlgorithm AlgorithmIdentifier,
     //                                        encryptedData OCTET STRING }
     let pbes2 = der::asn1::ObjectIdentifier::new_unwrap("1.2.840.113549.1.5.13");
@@ -160,7 +159,8 @@ fn hand_built_encrypted_pkcs8() -> Result<String, TestkitError> {
         der::Any::encode_from(&params).map_err(err)?,
     ];
     let mut ciphertext = [0u8; 144];
-    aws_lc_rs::rand::fill(&mut ciphertext).map_err(|_| convert(what, "rng failed"))?;
+    aws_lc_rs::rand::fill(&mut ciphertext)
+        .map_err(|_| convert(what, ConvertProblem::Unspecified("make random bytes")))?;
     let info: Vec<der::Any> = vec![
         der::Any::encode_from(&algorithm).map_err(err)?,
         der::Any::encode_from(&der::asn1::OctetString::new(ciphertext.to_vec()).map_err(err)?)
@@ -176,14 +176,8 @@ fn pkcs8_der(
 ) -> Result<PrivatePkcs8KeyDer<'static>, TestkitError> {
     match PrivateKeyDer::from_pem_slice(key_pem.expose().as_bytes()) {
         Ok(PrivateKeyDer::Pkcs8(der)) => Ok(der),
-        Ok(_) => Err(convert(
-            what,
-            "expected a PKCS#8 key, found another encoding",
-        )),
-        Err(e) => Err(convert(
-            what,
-            format!("expected a PRIVATE KEY block, found {e}"),
-        )),
+        Ok(_) => Err(unexpected(what, "a PKCS#8 key", "another encoding")),
+        Err(e) => Err(convert(what, ConvertProblem::Pem(e))),
     }
 }
 
@@ -202,11 +196,12 @@ fn pkcs8_is_rsa(fields: &[der::Any]) -> bool {
         == Some(RSA_ENCRYPTION)
 }
 
-fn convert(what: &'static str, reason: impl Into<String>) -> TestkitError {
-    TestkitError::Convert {
-        what,
-        reason: reason.into(),
-    }
+fn convert(what: &'static str, problem: ConvertProblem) -> TestkitError {
+    TestkitError::Convert { what, problem }
+}
+
+fn unexpected(what: &'static str, expected: &'static str, found: &'static str) -> TestkitError {
+    convert(what, ConvertProblem::Unexpected { expected, found })
 }
 
 #[cfg(test)]

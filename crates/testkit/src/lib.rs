@@ -45,7 +45,7 @@ pub use convert::{
     EncryptedBy, ed25519_self_signed, encrypt_pkcs8, legacy_encrypted_sec1, pkcs8_to_pkcs1,
     pkcs8_to_sec1,
 };
-pub use error::TestkitError;
+pub use error::{ConvertProblem, TestkitError};
 pub use escape::assert_printed_escaped;
 pub use glob::glob_regex;
 pub use hello::{LegacyClientHello, oversized_hello_config, real_client_hello};

@@ -17,7 +17,7 @@ use vespa_tls_pki::{
 use crate::convert::{
     self, EncryptedBy, ed25519_self_signed, legacy_encrypted_sec1, pkcs8_to_pkcs1, pkcs8_to_sec1,
 };
-use crate::error::TestkitError;
+use crate::error::{ConvertProblem, TestkitError};
 
 /// The DNS name every test certificate carries (VESPA-BEHAVIOUR §7).
 pub const LOCALHOST_DNS: &str = "localhost";
@@ -534,7 +534,7 @@ pub fn read_certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Te
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| TestkitError::Convert {
             what: "read certificates",
-            reason: e.to_string(),
+            problem: ConvertProblem::Pem(e),
         })
 }
 

@@ -28,13 +28,13 @@ pub enum ScenarioError {
     /// A child process did not start, print what was waited for, or exit in time.
     #[error(transparent)]
     Process(#[from] vespa_tls_testkit::ServedError),
-    /// A node process misbehaved (did not start, exited, timed out).
-    #[error("{node}: {message}")]
+    /// A node process (or the `vespa-tls` binary a scenario runs) misbehaved.
+    #[error("{node}: {problem}")]
     Node {
         /// The node's name.
         node: String,
         /// What happened.
-        message: String,
+        problem: NodeProblem,
     },
     /// Something did not happen in time.
     #[error("{what}: not within {limit:?}")]
@@ -43,6 +43,31 @@ pub enum ScenarioError {
         what: String,
         /// How long we waited.
         limit: std::time::Duration,
+    },
+}
+
+/// What went wrong with a node process, in [`ScenarioError::Node`].
+#[derive(Debug, thiserror::Error)]
+pub enum NodeProblem {
+    /// The node could not bind its listener.
+    #[error("cannot listen: {0}")]
+    Listen(std::io::Error),
+    /// Its output ended while a scenario waited for its figures.
+    #[error("exited; stderr: {stderr}")]
+    Exited {
+        /// Its last stderr lines.
+        stderr: String,
+    },
+    /// It exited unsuccessfully after being asked to stop.
+    #[error("exited with {0}")]
+    Failed(std::process::ExitStatus),
+    /// A binary was missing and building it failed.
+    #[error("{} is missing and cargo build failed ({status})", binary.display())]
+    NotBuilt {
+        /// The binary looked for.
+        binary: PathBuf,
+        /// How `cargo build` ended.
+        status: std::process::ExitStatus,
     },
 }
 

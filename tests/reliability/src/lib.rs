@@ -34,4 +34,4 @@ pub mod report;
 pub mod rotation;
 pub mod scale;
 
-pub use error::ScenarioError;
+pub use error::{NodeProblem, ScenarioError};

@@ -29,7 +29,7 @@ use vespa_tls_testkit::{Served, Server, clear_tls_env, json_event};
 use vespa_tls_transport::{Connector, TlsSource, VespaTls};
 
 use crate::echo::{echo_server, request};
-use crate::error::ScenarioError;
+use crate::error::{NodeProblem, ScenarioError};
 use crate::load::LoadStats;
 use crate::payload::payload;
 
@@ -182,9 +182,9 @@ fn emit(event: &str, mut fields: Value) {
 
 /// Runs a node until its stdin closes (the body of `reliability-node`).
 pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
-    let node_error = |message: String| ScenarioError::Node {
+    let node_error = |problem: NodeProblem| ScenarioError::Node {
         node: args.name.clone(),
-        message,
+        problem,
     };
     // The environment is read once, by the one handle the acceptor and connector share.
     let vespa_tls = VespaTls::from_env(crate::pki::watching())?;
@@ -195,7 +195,7 @@ pub async fn run_node(args: NodeArgs) -> Result<(), ScenarioError> {
     let connector = vespa_tls.connector();
     let mut server = echo_server(acceptor)
         .await
-        .map_err(|e| node_error(format!("cannot listen: {e}")))?;
+        .map_err(|e| node_error(NodeProblem::Listen(e)))?;
     emit(
         "listening",
         json!({
@@ -392,7 +392,9 @@ impl NodeProcess {
                 return Ok(stats);
             }
             if self.process.stdout_closed() {
-                return Err(self.error(format!("exited; stderr: {}", self.process.stderr_tail(20))));
+                return Err(self.error(NodeProblem::Exited {
+                    stderr: self.process.stderr_tail(20),
+                }));
             }
             if Instant::now() >= deadline {
                 return Err(ScenarioError::Timeout {
@@ -416,15 +418,15 @@ impl NodeProcess {
             .await?;
         let status = self.process.wait_exit_async(limit).await?;
         if !status.success() {
-            return Err(self.error(format!("exited with {status}")));
+            return Err(self.error(NodeProblem::Failed(status)));
         }
         Ok(json_event(&line, "stopped").unwrap_or_default())
     }
 
-    fn error(&self, message: String) -> ScenarioError {
+    fn error(&self, problem: NodeProblem) -> ScenarioError {
         ScenarioError::Node {
             node: self.name.clone(),
-            message,
+            problem,
         }
     }
 }
@@ -469,10 +471,7 @@ pub fn vespa_tls_binary() -> Result<PathBuf, ScenarioError> {
     if !status.success() || !binary.exists() {
         return Err(ScenarioError::Node {
             node: "vespa-tls".into(),
-            message: format!(
-                "{} is missing and cargo build failed ({status})",
-                binary.display()
-            ),
+            problem: NodeProblem::NotBuilt { binary, status },
         });
     }
     Ok(binary)
