@@ -55,6 +55,7 @@ fn served(ctx: &ReloadingTlsContext) -> String {
 }
 
 /// Polls until `done` or 10 s pass; returns how long it took.
+#[track_caller]
 fn wait_for(what: &str, mut done: impl FnMut() -> bool) -> Duration {
     let start = Instant::now();
     while !done() {
@@ -628,6 +629,7 @@ fn threads_named(prefix: &str) -> BTreeSet<String> {
 }
 
 /// Polls (at most 20 s) until `done` holds for the threads named `prefix`.
+#[track_caller]
 fn wait_for_threads(prefix: &str, what: &str, done: impl Fn(&BTreeSet<String>) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {

@@ -27,6 +27,7 @@ fn load_within_bound(files: &Files) -> Result<CryptoMaterial, MaterialError> {
         .unwrap_or_else(|_| panic!("the load did not return within {HANG:?}: it blocks"))
 }
 
+#[track_caller]
 fn not_regular(e: &MaterialError, path: &Path, file_type: &str) {
     assert!(
         matches!(e, MaterialError::NotRegularFile { .. }),

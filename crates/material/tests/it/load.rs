@@ -24,6 +24,7 @@ fn error_of(pki: &TestPki, fixture: Fixture) -> (Files, MaterialError) {
     }
 }
 
+#[track_caller]
 fn starts_with_path(e: &MaterialError, path: &Path) {
     let text = e.to_string();
     assert!(
