@@ -161,26 +161,7 @@ impl Openssl {
     #[track_caller]
     pub fn appendix_a(&self, dir: &Path, host_key: HostKey) -> Files {
         let ca = self.appendix_a_ca(dir);
-        match host_key {
-            HostKey::EcP256 => self.ec_p256_key(dir, "host.key"),
-            HostKey::Rsa2048 => {
-                self.run(dir, ["genrsa", "-out", "host.key", "2048"]);
-            }
-        }
-        self.run(
-            dir,
-            [
-                "req",
-                "-new",
-                "-key",
-                "host.key",
-                "-out",
-                "host.csr",
-                "-subj",
-                "/C=US/L=California/OU=ACME/O=My Vespa App",
-                "-sha256",
-            ],
-        );
+        self.appendix_a_host_csr(dir, host_key);
         let extensions = dir.join("cert-exts.cnf");
         if let Err(e) = std::fs::write(&extensions, HOST_EXTENSIONS) {
             panic!("{}: cannot write: {e}", extensions.display());
@@ -224,6 +205,33 @@ impl Openssl {
             .nth(1)
             .map_or_else(|| PathBuf::from("/usr/lib/ssl"), PathBuf::from)
             .join("openssl.cnf")
+    }
+
+    /// The guide's host key and certificate signing request commands, verbatim, in `dir`:
+    /// `host.key` and `host.csr` (returned).
+    #[track_caller]
+    pub fn appendix_a_host_csr(&self, dir: &Path, host_key: HostKey) -> PathBuf {
+        match host_key {
+            HostKey::EcP256 => self.ec_p256_key(dir, "host.key"),
+            HostKey::Rsa2048 => {
+                self.run(dir, ["genrsa", "-out", "host.key", "2048"]);
+            }
+        }
+        self.run(
+            dir,
+            [
+                "req",
+                "-new",
+                "-key",
+                "host.key",
+                "-out",
+                "host.csr",
+                "-subj",
+                "/C=US/L=California/OU=ACME/O=My Vespa App",
+                "-sha256",
+            ],
+        );
+        dir.join("host.csr")
     }
 
     /// A SEC1 P-256 key as the guide makes them (`ecparam -genkey -noout`).

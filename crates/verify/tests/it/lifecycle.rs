@@ -65,44 +65,6 @@ fn ca_init(dir: &Path) -> PathBuf {
     ca
 }
 
-/// The guide's host key and CSR commands, verbatim, in `dir`: `host.key`, `host.csr`.
-fn guide_csr(openssl: Openssl, dir: &Path, key: HostKey) -> PathBuf {
-    match key {
-        HostKey::EcP256 => {
-            openssl.run(
-                dir,
-                [
-                    "ecparam",
-                    "-name",
-                    "prime256v1",
-                    "-genkey",
-                    "-noout",
-                    "-out",
-                    "host.key",
-                ],
-            );
-        }
-        HostKey::Rsa2048 => {
-            openssl.run(dir, ["genrsa", "-out", "host.key", "2048"]);
-        }
-    }
-    openssl.run(
-        dir,
-        [
-            "req",
-            "-new",
-            "-key",
-            "host.key",
-            "-out",
-            "host.csr",
-            "-subj",
-            "/C=US/L=California/OU=ACME/O=My Vespa App",
-            "-sha256",
-        ],
-    );
-    dir.join("host.csr")
-}
-
 #[test]
 fn a_csr_from_the_guides_openssl_commands_signed_by_ca_sign_passes_openssl_verify_with_the_guides_extensions()
  {
@@ -112,7 +74,7 @@ fn a_csr_from_the_guides_openssl_commands_signed_by_ca_sign_passes_openssl_verif
     for key in [HostKey::EcP256, HostKey::Rsa2048] {
         let dir = tempfile::tempdir().expect("temp dir");
         let ca = ca_init(dir.path());
-        let csr = guide_csr(openssl, dir.path(), key);
+        let csr = openssl.appendix_a_host_csr(dir.path(), key);
         let cert = dir.path().join("host.pem");
         let out = ok(&[
             "ca",
@@ -286,7 +248,7 @@ fn a_request_to_be_a_ca_and_a_tampered_request_are_refused_and_nothing_is_writte
     };
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = ca_init(dir.path());
-    guide_csr(openssl, dir.path(), HostKey::EcP256);
+    openssl.appendix_a_host_csr(dir.path(), HostKey::EcP256);
     openssl.run(
         dir.path(),
         [
