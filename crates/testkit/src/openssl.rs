@@ -162,6 +162,19 @@ impl Openssl {
     pub fn appendix_a(&self, dir: &Path, host_key: HostKey) -> Files {
         let ca = self.appendix_a_ca(dir);
         self.appendix_a_host_csr(dir, host_key);
+        self.appendix_a_sign(dir, "host.csr", "host.pem");
+        Files {
+            ca_certificates: ca.certificate,
+            certificates: dir.join("host.pem"),
+            private_key: dir.join("host.key"),
+        }
+    }
+
+    /// The guide's signing step in `dir`, where [`Openssl::appendix_a_ca`] made the CA: the
+    /// request `csr` signed into the host certificate `out` (both relative to `dir`) with the
+    /// guide's extension file (written as `cert-exts.cnf`).
+    #[track_caller]
+    pub fn appendix_a_sign(&self, dir: &Path, csr: &str, out: &str) {
         let extensions = dir.join("cert-exts.cnf");
         if let Err(e) = std::fs::write(&extensions, HOST_EXTENSIONS) {
             panic!("{}: cannot write: {e}", extensions.display());
@@ -172,14 +185,14 @@ impl Openssl {
                 "x509",
                 "-req",
                 "-in",
-                "host.csr",
+                csr,
                 "-CA",
                 "root-ca.pem",
                 "-CAkey",
                 "root-ca.key",
                 "-CAcreateserial",
                 "-out",
-                "host.pem",
+                out,
                 "-extfile",
                 "cert-exts.cnf",
                 "-extensions",
@@ -189,11 +202,6 @@ impl Openssl {
                 "-sha256",
             ],
         );
-        Files {
-            ca_certificates: ca.certificate,
-            certificates: dir.join("host.pem"),
-            private_key: dir.join("host.key"),
-        }
     }
 
     /// The path of openssl's default config file (`openssl version -d`), for tests that extend

@@ -183,42 +183,7 @@ fn a_vespa_tls_csr_passes_openssl_req_verify_and_signed_by_the_guides_openssl_x5
 
     // The guide's CA and its `openssl x509 -req -extfile` step, on our CSR.
     let ca = openssl.appendix_a_ca(dir.path());
-    std::fs::write(
-        dir.path().join("cert-exts.cnf"),
-        "[host_cert_extensions]\n\
-         basicConstraints       = critical, CA:FALSE\n\
-         keyUsage               = critical, digitalSignature, keyAgreement, keyEncipherment\n\
-         extendedKeyUsage       = serverAuth, clientAuth\n\
-         subjectKeyIdentifier   = hash\n\
-         authorityKeyIdentifier = keyid,issuer\n\
-         subjectAltName         = @host_sans\n\
-         [host_sans]\n\
-         DNS.1 = myhost.example.com\n",
-    )
-    .expect("write extension file");
-    openssl.run(
-        dir.path(),
-        [
-            "x509",
-            "-req",
-            "-in",
-            "node/host.csr",
-            "-CA",
-            "root-ca.pem",
-            "-CAkey",
-            "root-ca.key",
-            "-CAcreateserial",
-            "-out",
-            "node/host.pem",
-            "-extfile",
-            "cert-exts.cnf",
-            "-extensions",
-            "host_cert_extensions",
-            "-days",
-            "3650",
-            "-sha256",
-        ],
-    );
+    openssl.appendix_a_sign(dir.path(), "node/host.csr", "node/host.pem");
     let files = Files {
         ca_certificates: ca.certificate,
         certificates: node.join("host.pem"),
