@@ -74,6 +74,22 @@ pub enum TransportError {
         /// The I/O error.
         error: std::io::Error,
     },
+    /// A URI given to the HTTP connector names nothing to connect to.
+    #[error("{uri}: {problem}")]
+    InvalidUri {
+        /// The URI.
+        uri: String,
+        /// What is missing.
+        problem: &'static str,
+    },
+    /// A host name could not be resolved to any address.
+    #[error("{host}: cannot resolve: {error}")]
+    Resolve {
+        /// The host name.
+        host: String,
+        /// The resolver's error.
+        error: std::io::Error,
+    },
     /// The host name to connect to cannot be used as a TLS server name.
     #[error("{host:?} is not a valid host name or IP address for TLS")]
     InvalidServerName {
@@ -100,7 +116,9 @@ impl TransportError {
                 .map_or(HandshakeFailure::Other, HandshakeFailure::from_rustls),
             TransportError::ClosedDuringSnoop { .. }
             | TransportError::Io { .. }
-            | TransportError::InvalidServerName { .. } => HandshakeFailure::Other,
+            | TransportError::InvalidServerName { .. }
+            | TransportError::InvalidUri { .. }
+            | TransportError::Resolve { .. } => HandshakeFailure::Other,
         }
     }
 

@@ -43,6 +43,8 @@ mod alpn;
 mod auth;
 mod connector;
 mod error;
+#[cfg(feature = "hyper")]
+pub mod http;
 pub mod snoop;
 mod source;
 mod stream;

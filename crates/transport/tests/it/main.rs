@@ -7,6 +7,7 @@ mod deadlines;
 mod following;
 mod handle;
 mod hostile;
+mod http;
 mod matrix;
 mod openssl;
 mod peers;
