@@ -491,6 +491,10 @@ pub(crate) enum ServeProtocol {
     Echo,
     /// Answer frt.rpc.ping like a Vespa service.
     Frt,
+    /// HTTP/1.1 and HTTP/2 (ALPN `h2`, `http/1.1`; in mixed mode also plaintext HTTP/1.1 and
+    /// h2c): `GET /state/v1/health` answers `{"status":{"code":"up"}}`; every request requires
+    /// capability `vespa.container.state_api` (else 403, as Vespa answers).
+    Http,
 }
 
 #[derive(Debug, Args)]

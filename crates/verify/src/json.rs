@@ -920,6 +920,9 @@ pub(crate) struct ConnectionEvent {
     pub(crate) matched_policies: Vec<String>,
     /// The capabilities granted: `all`, or sorted names joined by `, `.
     pub(crate) capabilities: String,
+    /// The ALPN protocol the TLS handshake settled on (`h2`, `http/1.1`); null for plaintext
+    /// and when the client offered none.
+    pub(crate) alpn: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

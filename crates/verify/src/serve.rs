@@ -4,11 +4,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
-use vespa_tls_authz::CapabilitySet;
+use vespa_tls_authz::{Capability, CapabilitySet};
 use vespa_tls_config::{Environment, Escaped};
 use vespa_tls_context::{ReloadEvent, ReloadOptions, ReloadingTlsContext, TlsModes};
+use vespa_tls_transport::http;
 use vespa_tls_transport::{
     Acceptor, ConnectionAuthContext, ConnectionSecurity, TlsSource, TransportStream,
 };
@@ -103,7 +106,11 @@ async fn serve(
             format!("metrics at http://{bound}/metrics"),
         );
     }
-    let acceptor = Acceptor::new(source, env.mixed_mode).with_handshake_timeout(handshake_timeout);
+    let mut acceptor =
+        Acceptor::new(source, env.mixed_mode).with_handshake_timeout(handshake_timeout);
+    if args.protocol == ServeProtocol::Http {
+        acceptor = acceptor.with_alpn_protocols(http::ALPN_PROTOCOLS);
+    }
     let listener = listen(&args.listen)
         .await
         .with_context(|| format!("{}: cannot listen", args.listen))?;
@@ -116,26 +123,30 @@ async fn serve(
         say(format!("listening on {address}"));
     }
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((socket, _)) = accepted else { continue };
-                let (acceptor, protocol, quiet) = (acceptor.clone(), args.protocol, args.quiet);
-                tokio::spawn(async move {
-                    match acceptor.accept_tcp(socket).await {
-                        Ok((stream, auth)) => {
-                            if !quiet {
-                                connection_event(json, &auth);
+    if args.protocol == ServeProtocol::Http {
+        serve_http(listener, acceptor.clone(), json, args.quiet, &mut terminate).await?;
+    } else {
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((socket, _)) = accepted else { continue };
+                    let (acceptor, protocol, quiet) = (acceptor.clone(), args.protocol, args.quiet);
+                    tokio::spawn(async move {
+                        match acceptor.accept_tcp(socket).await {
+                            Ok((stream, auth)) => {
+                                if !quiet {
+                                    connection_event(json, &auth);
+                                }
+                                let _ = handle(stream, protocol).await;
                             }
-                            let _ = handle(stream, protocol).await;
+                            Err(e) if !quiet => event(json, ServeEvent::Refused { error: e.to_string() }, format!("refused: {e}")),
+                            Err(_) => {}
                         }
-                        Err(e) if !quiet => event(json, ServeEvent::Refused { error: e.to_string() }, format!("refused: {e}")),
-                        Err(_) => {}
-                    }
-                });
+                    });
+                }
+                _ = tokio::signal::ctrl_c() => break,
+                _ = terminate.recv() => break,
             }
-            _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
         }
     }
     let counters = acceptor.metrics().snapshot();
@@ -173,12 +184,92 @@ async fn listen(address: &str) -> std::io::Result<TcpListener> {
     Err(last.unwrap_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no address")))
 }
 
+/// `--protocol http`: the transport's concurrent-handshake listener, hyper-util's HTTP/1.1 +
+/// h2 server and the capability layer. Refused handshakes are logged by the library (stderr).
+async fn serve_http(
+    listener: TcpListener,
+    acceptor: Acceptor,
+    json: bool,
+    quiet: bool,
+    terminate: &mut tokio::signal::unix::Signal,
+) -> anyhow::Result<()> {
+    let mut listener = http::Listener::new(listener, acceptor)?;
+    let service = health_service();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (connection, _) = accepted?;
+                if !quiet {
+                    connection_event(json, connection.auth());
+                }
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = http::serve_connection(connection, service).await;
+                });
+            }
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+        }
+    }
+}
+
+/// The health service behind the capability check Vespa's state API has.
+fn health_service() -> http::RequireCapabilities<Health> {
+    http::RequireCapabilities::new(Health, CapabilitySet::of(&[Capability::ContainerStateApi]))
+}
+
+/// `GET /state/v1/health` → 200 `{"status":{"code":"up"}}`; anything else 404 or 405, as JSON.
+#[derive(Debug, Clone, Copy)]
+struct Health;
+
+impl tower_service::Service<::http::Request<hyper::body::Incoming>> for Health {
+    type Response = ::http::Response<Full<Bytes>>;
+    type Error = std::convert::Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: ::http::Request<hyper::body::Incoming>) -> Self::Future {
+        let (status, body) = match (request.method(), request.uri().path()) {
+            (&::http::Method::GET | &::http::Method::HEAD, HEALTH_PATH) => {
+                (::http::StatusCode::OK, HEALTH_UP)
+            }
+            (_, HEALTH_PATH) => (
+                ::http::StatusCode::METHOD_NOT_ALLOWED,
+                r#"{"error-code":"405","message":"Method not allowed"}"#,
+            ),
+            _ => (
+                ::http::StatusCode::NOT_FOUND,
+                r#"{"error-code":"404","message":"Not found"}"#,
+            ),
+        };
+        let mut response = ::http::Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+        *response.status_mut() = status;
+        response.headers_mut().insert(
+            ::http::header::CONTENT_TYPE,
+            ::http::HeaderValue::from_static("application/json"),
+        );
+        std::future::ready(Ok(response))
+    }
+}
+
+/// Vespa's health page.
+const HEALTH_PATH: &str = "/state/v1/health";
+const HEALTH_UP: &str = r#"{"status":{"code":"up"}}"#;
+
 async fn handle(
     mut stream: TransportStream<tokio::net::TcpStream>,
     protocol: ServeProtocol,
 ) -> std::io::Result<()> {
     match protocol {
         ServeProtocol::Frt => frt::serve_pings(stream).await,
+        // HTTP connections are served by `serve_http` and never come here.
+        ServeProtocol::Http => Ok(()),
         ServeProtocol::Echo => {
             let mut buf = vec![0u8; 32 * 1024];
             loop {
@@ -204,6 +295,9 @@ fn connection_event(json: bool, auth: &ConnectionAuthContext) {
     } else {
         auth.capabilities().sorted_names().join(", ")
     };
+    let alpn = auth
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).escape_default().to_string());
     let (security, detail) = match auth.security() {
         ConnectionSecurity::Plaintext => ("plaintext".to_owned(), String::new()),
         ConnectionSecurity::Tls {
@@ -225,10 +319,14 @@ fn connection_event(json: bool, auth: &ConnectionAuthContext) {
             credentials: auth.peer_credentials().map(ToString::to_string),
             matched_policies: auth.matched_policies().to_vec(),
             capabilities: capabilities.clone(),
+            alpn: alpn.clone(),
         }),
         format!(
-            "{peer}: {security}{detail} policies [{}] capabilities [{capabilities}]",
-            auth.matched_policies().join(", ")
+            "{peer}: {security}{detail} policies [{}] capabilities [{capabilities}]{}",
+            auth.matched_policies().join(", "),
+            alpn.as_deref()
+                .map(|p| format!(" ALPN {p}"))
+                .unwrap_or_default()
         ),
     );
 }

@@ -2,6 +2,7 @@
 //! of rustls and aws-lc for the crate instead of one per file.
 
 mod cli;
+mod http;
 mod install;
 mod lifecycle;
 mod metrics;
