@@ -9,7 +9,8 @@
 //! - `cargo xtask bench`: the criterion benchmarks, or with `--compare` the side-by-side
 //!   comparison against other TLS servers (see `bench.rs`).
 //! - `cargo xtask soak`: the reliability scenarios' long form (see `soak.rs`).
-//! - `cargo xtask dist`: the portable binary and a tarball in `target/dist/` (see `dist.rs`).
+//! - `cargo xtask dist`: the portable binary, a tarball, a `.deb` and an `.rpm` in
+//!   `target/dist/`, each checked (see `dist.rs`).
 //! - `cargo xtask schemas`: writes `docs/schemas/`, the JSON Schemas of the CLI's `--json`
 //!   output, from its output types (a CLI test fails while the committed files differ).
 
@@ -36,8 +37,10 @@ commands:
   bench   run the criterion benchmarks, or with --compare the side-by-side comparison
           (`cargo xtask bench --help`)
   soak    the reliability scenarios' long form (release, about 10 minutes), with figures
-  dist    the portable vespa-tls for x86_64 Linux (glibc 2.17 and newer, via cargo-zigbuild)
-          and a tarball with man pages, completions and the license, into target/dist/
+  dist    the portable vespa-tls for x86_64 Linux (glibc 2.17 and newer, via cargo-zigbuild),
+          a tarball, a .deb and an .rpm with man pages, completions and the license, into
+          target/dist/; checks the packages' file lists, and as root (or with
+          --install-check, through sudo) installs the .deb, runs demo from PATH and removes it
   schemas write docs/schemas/, the JSON Schemas of `vespa-tls --json` output, from its types
 ";
 
@@ -75,7 +78,9 @@ fn main() -> ExitCode {
             }
         },
         Some("soak") => soak::run(&args[1..]),
-        Some("dist") if args.len() == 1 => dist::run_dist(),
+        Some("dist") if args[1..].iter().all(|a| a == "--install-check") => {
+            dist::run_dist(args.len() > 1)
+        }
         Some("schemas") if args.len() == 1 => step(
             "schemas",
             &[
