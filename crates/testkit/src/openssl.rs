@@ -13,7 +13,7 @@
 //! assert!(files.certificates.exists());
 //! ```
 
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -202,6 +202,33 @@ impl Openssl {
                 "-sha256",
             ],
         );
+    }
+
+    /// The arguments of an `openssl s_client` connection to `127.0.0.1:PORT` for the name
+    /// `localhost`, trusting the CA bundle `ca` and presenting `identity` (certificate chain,
+    /// private key) when given; the caller adds its own options and runs `openssl` with them.
+    pub fn s_client_args(port: u16, ca: &Path, identity: Option<(&Path, &Path)>) -> Vec<OsString> {
+        let mut args: Vec<OsString> = [
+            "s_client",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-servername",
+            "localhost",
+            "-CAfile",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        args.push(ca.into());
+        if let Some((certificates, private_key)) = identity {
+            args.extend([
+                "-cert".into(),
+                certificates.into(),
+                "-key".into(),
+                private_key.into(),
+            ]);
+        }
+        args
     }
 
     /// The path of openssl's default config file (`openssl version -d`), for tests that extend

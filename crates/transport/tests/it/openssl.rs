@@ -18,24 +18,12 @@ use vespa_tls_testkit::{Openssl, SServer, TestConfig, TestPki};
 use vespa_tls_transport::{Acceptor, Connector, TransportError};
 
 fn s_client(port: u16, ca: &Files, identity: Option<&Files>, extra: &[&str]) -> Child {
+    let identity =
+        identity.map(|files| (files.certificates.as_path(), files.private_key.as_path()));
     let mut cmd = Command::new("openssl");
-    cmd.args([
-        "s_client",
-        "-connect",
-        &format!("127.0.0.1:{port}"),
-        "-servername",
-        "localhost",
-    ])
-    .arg("-CAfile")
-    .arg(&ca.ca_certificates)
-    .args(["-verify_return_error", "-quiet"])
-    .args(extra);
-    if let Some(files) = identity {
-        cmd.arg("-cert")
-            .arg(&files.certificates)
-            .arg("-key")
-            .arg(&files.private_key);
-    }
+    cmd.args(Openssl::s_client_args(port, &ca.ca_certificates, identity))
+        .args(["-verify_return_error", "-quiet"])
+        .args(extra);
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

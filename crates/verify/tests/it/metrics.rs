@@ -181,18 +181,7 @@ fn not_after_by_openssl(py: &str, pem: &Path) -> f64 {
 /// One `openssl s_client` connection (stdin closed: it handshakes, then hangs up).
 fn s_client(port: u16, ca: &Path, identity: Option<(&Path, &Path)>) {
     let mut cmd = Command::new("openssl");
-    cmd.args([
-        "s_client",
-        "-connect",
-        &format!("127.0.0.1:{port}"),
-        "-servername",
-        "localhost",
-        "-CAfile",
-        s(ca),
-    ]);
-    if let Some((cert, key)) = identity {
-        cmd.args(["-cert", s(cert), "-key", s(key)]);
-    }
+    cmd.args(Openssl::s_client_args(port, ca, identity));
     let client = Served::spawn("openssl s_client", &mut cmd).expect("s_client starts");
     client.wait_exit(LIMIT).expect("s_client ends");
 }
