@@ -37,6 +37,7 @@ mod memory;
 mod openssl;
 mod pki;
 mod process;
+mod python;
 mod seed;
 mod server;
 
@@ -60,6 +61,7 @@ pub use process::{
     KEEP_LINES, Listening, SServer, Served, ServedError, clear_tls_env, json_event,
     openssl_peer_args,
 };
+pub use python::{python_with, python_with_or_skip};
 pub use seed::{SEED_CONFIG, seed_options};
 pub use server::{
     Accepted, BACKLOG, Flavour, Handshaker, IDLE_LIMIT, KEEP, Seen, Server, ServerBuilder, Tally,

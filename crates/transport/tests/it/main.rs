@@ -5,6 +5,7 @@ mod alpn;
 pub mod common;
 mod deadlines;
 mod following;
+mod grpc;
 mod handle;
 mod hostile;
 mod http;
