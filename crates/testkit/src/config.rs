@@ -216,3 +216,20 @@ impl From<Policy> for PeerPolicy {
         policy.policy
     }
 }
+
+/// Replaces `path` with `contents` atomically, as a rotation should: writes a sibling
+/// (`path` with extension `tmp`) and renames it over `path`, so a reload that reads `path`
+/// sees the old contents or the new ones, never half of them.
+pub fn replace_file(path: &Path, contents: &[u8]) -> Result<(), TestkitError> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, contents).map_err(|error| TestkitError::Io {
+        path: tmp.clone(),
+        action: "write",
+        error,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|error| TestkitError::Io {
+        path: path.to_owned(),
+        action: "rename over",
+        error,
+    })
+}

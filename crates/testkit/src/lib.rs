@@ -41,7 +41,7 @@ mod python;
 mod seed;
 mod server;
 
-pub use config::{Policy, TestConfig};
+pub use config::{Policy, TestConfig, replace_file};
 pub use convert::{
     EncryptedBy, ed25519_self_signed, encrypt_pkcs8, legacy_encrypted_sec1, pkcs8_to_pkcs1,
     pkcs8_to_sec1,

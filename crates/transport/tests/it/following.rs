@@ -12,16 +12,10 @@ use tokio::time::timeout;
 use vespa_tls_authz::PeerCredentials;
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsModes};
-use vespa_tls_testkit::{Policy, TestConfig, TestPki, bind_loopback};
+use vespa_tls_testkit::{Policy, TestConfig, TestPki, bind_loopback, replace_file};
 use vespa_tls_transport::{Acceptor, Connector};
 
 use crate::common::{LIMIT, echo_server, source};
-
-fn replace(path: &Path, contents: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
 
 /// A reloading context on a config file of its own, reloaded by hand.
 fn reloading(pki: &TestPki, first: &Path) -> (Arc<ReloadingTlsContext>, std::path::PathBuf) {
@@ -29,7 +23,7 @@ fn reloading(pki: &TestPki, first: &Path) -> (Arc<ReloadingTlsContext>, std::pat
         "following-{}.json",
         first.file_stem().and_then(|s| s.to_str()).unwrap_or("x")
     ));
-    replace(&config, &std::fs::read(first).expect("config"));
+    replace_file(&config, &std::fs::read(first).expect("config")).expect("replace");
     let manual = ReloadOptions {
         watch: false,
         ..ReloadOptions::default()
@@ -82,7 +76,8 @@ async fn a_server_config_built_once_presents_each_new_certificate() {
             let next = pki
                 .issue(&format!("server{round}"), &pki.localhost_params(&name))
                 .expect("node");
-            replace(&config, &std::fs::read(next.config_path()).expect("config"));
+            replace_file(&config, &std::fs::read(next.config_path()).expect("config"))
+                .expect("replace");
             assert!(matches!(
                 context.reload().expect("reload"),
                 ReloadOutcome::Reloaded { .. }
@@ -172,7 +167,8 @@ async fn a_client_config_built_once_presents_each_new_certificate_and_follows_th
             let next = pki
                 .issue(&format!("client{round}"), &pki.localhost_params(&name))
                 .expect("node");
-            replace(&config, &std::fs::read(next.config_path()).expect("config"));
+            replace_file(&config, &std::fs::read(next.config_path()).expect("config"))
+                .expect("replace");
             assert!(matches!(
                 context.reload().expect("reload"),
                 ReloadOutcome::Reloaded { .. }

@@ -2,20 +2,13 @@
 //! the acceptor and connector handed out from it sharing that context and its counters.
 
 use std::ffi::OsString;
-use std::path::Path;
 use std::sync::Arc;
 
 use crate::common::{Outcome, echo_server, exchange};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadOutcome};
-use vespa_tls_testkit::{TestConfig, TestPki};
+use vespa_tls_testkit::{TestConfig, TestPki, replace_file};
 use vespa_tls_transport::{TlsSource, VespaTls};
-
-fn replace(path: &Path, contents: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).expect("test setup");
-    std::fs::rename(&tmp, path).expect("test setup");
-}
 
 fn manual() -> ReloadOptions {
     ReloadOptions {
@@ -28,10 +21,11 @@ fn manual() -> ReloadOptions {
 async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
-    replace(
+    replace_file(
         &config,
         TestConfig::new(pki.server().files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let mut lookups = Vec::new();
     let vespa_tls = VespaTls::from_lookup(
         |name| {
@@ -77,7 +71,7 @@ async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let next = pki
         .issue("next", &pki.localhost_params("server.localhost"))
         .expect("test setup");
-    replace(&config, TestConfig::new(next.files()).to_json().as_bytes());
+    replace_file(&config, TestConfig::new(next.files()).to_json().as_bytes()).expect("replace");
     let reloading = vespa_tls.reloading().expect("TLS is on");
     assert_eq!(
         reloading.reload().expect("reloads"),

@@ -9,14 +9,8 @@ use tokio::time::timeout;
 use vespa_tls_authz::{Capability, CapabilitySet};
 use vespa_tls_config::{AuthorizationMode, CapabilityMode, MixedMode};
 use vespa_tls_context::{ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsModes};
-use vespa_tls_testkit::{Policy, TestConfig, TestPki};
+use vespa_tls_testkit::{Policy, TestConfig, TestPki, replace_file};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
-
-fn replace(path: &std::path::Path, contents: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
 
 async fn roundtrip<S: AsyncReadExt + AsyncWriteExt + Unpin>(
     stream: &mut S,
@@ -36,10 +30,11 @@ async fn roundtrip<S: AsyncReadExt + AsyncWriteExt + Unpin>(
 async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certificate() {
     let pki = TestPki::new().expect("test PKI");
     let config = pki.dir().join("tls.json");
-    replace(
+    replace_file(
         &config,
         &std::fs::read(pki.server().config_path()).expect("config"),
-    );
+    )
+    .expect("replace");
     let manual = ReloadOptions {
         watch: false,
         ..ReloadOptions::default()
@@ -65,7 +60,7 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
     let next = pki
         .issue("next", &pki.localhost_params("server.localhost"))
         .expect("node");
-    replace(&config, &std::fs::read(next.config_path()).expect("config"));
+    replace_file(&config, &std::fs::read(next.config_path()).expect("config")).expect("replace");
     assert_eq!(
         reloading.reload().expect("reload"),
         ReloadOutcome::Reloaded { generation: 2 }
