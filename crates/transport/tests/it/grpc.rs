@@ -4,8 +4,6 @@
 //! `HttpsConnector`). Both examples read their configuration as a Vespa process does; here the
 //! variables come through `VespaTls::from_lookup` instead of the process environment.
 
-use std::collections::HashMap;
-use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Stdio;
@@ -17,7 +15,7 @@ use vespa_tls_context::ReloadOptions;
 use vespa_tls_testkit::{Policy, TestConfig, TestPki, python_with_or_skip};
 use vespa_tls_transport::VespaTls;
 
-use crate::common::LIMIT;
+use crate::common::{LIMIT, vespa_tls_from};
 
 #[path = "../../examples/grpc_server.rs"]
 #[expect(
@@ -58,18 +56,18 @@ except grpc.RpcError as error:
 /// A process's TLS from the variables a Vespa process reads: `config` (none: TLS off) and
 /// the mixed mode (none: unset). No watching: nothing changes here.
 fn vespa_tls(config: Option<&Path>, mixed: Option<MixedMode>) -> VespaTls {
-    let mut variables: HashMap<&str, OsString> = HashMap::new();
+    let mut variables = Vec::new();
     if let Some(config) = config {
-        variables.insert(CONFIG_FILE_VAR, config.into());
+        variables.push((CONFIG_FILE_VAR, config.into()));
     }
     if let Some(mixed) = mixed {
-        variables.insert(MIXED_MODE_VAR, mixed.as_str().into());
+        variables.push((MIXED_MODE_VAR, mixed.as_str().into()));
     }
     let manual = ReloadOptions {
         watch: false,
         ..ReloadOptions::default()
     };
-    VespaTls::from_lookup(|name| variables.get(name).cloned(), manual).expect("TLS loads")
+    vespa_tls_from(&variables, manual)
 }
 
 /// The example's server on a loopback port of its own.

@@ -12,4 +12,5 @@ mod http;
 mod matrix;
 mod openssl;
 mod peers;
+mod rotation;
 mod traffic;

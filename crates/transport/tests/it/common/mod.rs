@@ -7,9 +7,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use vespa_tls_config::MixedMode;
+use vespa_tls_context::ReloadOptions;
 use vespa_tls_context::TlsContext;
 pub use vespa_tls_testkit::{Seen, Server};
-use vespa_tls_transport::{Acceptor, Connector, TlsSource};
+use vespa_tls_transport::{Acceptor, Connector, TlsSource, VespaTls};
 
 /// Every await in these tests is bounded by this.
 pub const LIMIT: Duration = Duration::from_secs(10);
@@ -66,3 +67,18 @@ pub fn source(ctx: Option<&Arc<TlsContext>>) -> TlsSource {
 
 /// A phase of the rollout: `None` = `VESPA_TLS_CONFIG_FILE` unset.
 pub type Phase = Option<MixedMode>;
+
+/// A process's TLS as `VespaTls::from_env` makes it, with `variables` (name, value) as the
+/// whole environment.
+pub fn vespa_tls_from(variables: &[(&str, std::ffi::OsString)], reload: ReloadOptions) -> VespaTls {
+    VespaTls::from_lookup(
+        |name| {
+            variables
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, value)| value.clone())
+        },
+        reload,
+    )
+    .expect("TLS loads")
+}
