@@ -2,7 +2,7 @@
 //! `..data` symlink swaps, in-place rewrites, bad writes, deleted and unreadable files.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
@@ -15,7 +15,7 @@ use vespa_tls_context::{
     TlsModes,
 };
 use vespa_tls_material::CryptoMaterial;
-use vespa_tls_testkit::{Node, Policy, TestConfig, TestPki};
+use vespa_tls_testkit::{Node, Policy, TestConfig, TestPki, replace_file};
 
 fn watching() -> ReloadOptions {
     ReloadOptions {
@@ -31,13 +31,6 @@ fn manual() -> ReloadOptions {
         watch: false,
         ..watching()
     }
-}
-
-/// Writes `contents` to a sibling and renames it over `path`: what the seed guide recommends.
-fn replace(path: &Path, contents: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, contents).expect("test setup");
-    std::fs::rename(&tmp, path).expect("test setup");
 }
 
 fn fingerprint(files: &Files) -> String {
@@ -81,10 +74,11 @@ struct Setup {
 fn setup() -> Setup {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
-    replace(
+    replace_file(
         &config,
         TestConfig::new(pki.server().files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let client = TestConfig::new(pki.client().files()).context();
     Setup {
         pki,
@@ -108,10 +102,11 @@ fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
 
     let next = rotated(&s.pki, "next");
     let expected = fingerprint(next.files());
-    replace(
+    replace_file(
         &s.config,
         TestConfig::new(next.files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let took = wait_for("the rotated certificate", || served(&ctx) == expected);
     eprintln!("new material in effect {took:?} after the rename");
     assert_eq!(ctx.status().generation, 2);
@@ -145,7 +140,7 @@ fn kubernetes_data_symlink_swap_is_seen() {
         certificates: secrets.join("tls.crt"),
         private_key: secrets.join("tls.key"),
     };
-    replace(&s.config, TestConfig::new(&files).to_json().as_bytes());
+    replace_file(&s.config, TestConfig::new(&files).to_json().as_bytes()).expect("replace");
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
 
@@ -183,7 +178,7 @@ fn in_place_rewrites_are_picked_up_once_quiet() {
     std::fs::copy(&old.ca_certificates, &files.ca_certificates).unwrap();
     std::fs::copy(&old.certificates, &files.certificates).unwrap();
     std::fs::copy(&old.private_key, &files.private_key).unwrap();
-    replace(&s.config, TestConfig::new(&files).to_json().as_bytes());
+    replace_file(&s.config, TestConfig::new(&files).to_json().as_bytes()).expect("replace");
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
 
     // Non-atomic: truncate-and-write the certificate, pause, then the key.
@@ -211,7 +206,7 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
     let old = served(&ctx);
     let events = ctx.subscribe();
 
-    replace(&s.config, br#"{"files": {"ca-certificates": "/nope"}}"#);
+    replace_file(&s.config, br#"{"files": {"ca-certificates": "/nope"}}"#).expect("replace");
     wait_for("a failed reload", || {
         ctx.metrics().snapshot().failed_config_reloads >= 1
     });
@@ -246,10 +241,11 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
     );
 
     let next = rotated(&s.pki, "next");
-    replace(
+    replace_file(
         &s.config,
         TestConfig::new(next.files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let expected = fingerprint(next.files());
     wait_for("the fix", || served(&ctx) == expected);
     assert!(ctx.status().last_error.is_none());
@@ -351,7 +347,7 @@ fn identical_content_does_not_churn() {
     assert!(Arc::ptr_eq(&before, &ctx.current()));
     assert_eq!(ctx.metrics().snapshot().successful_config_reloads, 0);
     // Rewriting the same bytes is still no change.
-    replace(&s.config, &std::fs::read(&s.config).unwrap());
+    replace_file(&s.config, &std::fs::read(&s.config).unwrap()).expect("replace");
     assert_eq!(
         ctx.reload().unwrap(),
         ReloadOutcome::Unchanged { generation: 1 }
@@ -366,7 +362,7 @@ fn rule_changes_apply_to_new_handshakes_only() {
     assert!(handshake_ok(&s.client, &before));
     let deny_all = TestConfig::new(s.pki.server().files())
         .authorized_peers([Policy::new("nobody").cn("nobody")]);
-    replace(&s.config, deny_all.to_json().as_bytes());
+    replace_file(&s.config, deny_all.to_json().as_bytes()).expect("replace");
     assert_eq!(
         ctx.reload().unwrap(),
         ReloadOutcome::Reloaded { generation: 2 }
@@ -398,10 +394,11 @@ fn the_interval_reloads_without_watching() {
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
     let next = rotated(&s.pki, "next");
-    replace(
+    replace_file(
         &s.config,
         TestConfig::new(next.files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let expected = fingerprint(next.files());
     wait_for("the interval reload", || served(&ctx) == expected);
 }
@@ -497,7 +494,7 @@ fn status_and_current_never_mix_generations() {
         .collect();
     let mut result = Ok(());
     for round in 1..=300u64 {
-        replace(&s.config, configs[(round % 2) as usize].as_bytes());
+        replace_file(&s.config, configs[(round % 2) as usize].as_bytes()).expect("replace");
         let outcome = ctx.reload().unwrap();
         if outcome
             != (ReloadOutcome::Reloaded {
@@ -540,10 +537,11 @@ fn a_busy_directory_does_not_postpone_a_reload() {
         })
     };
     let next = rotated(&s.pki, "next");
-    replace(
+    replace_file(
         &s.config,
         TestConfig::new(next.files()).to_json().as_bytes(),
-    );
+    )
+    .expect("replace");
     let generation = next_reload(&events);
     stop.store(true, Ordering::Relaxed);
     toucher.join().expect("toucher thread");
@@ -603,10 +601,11 @@ fn extreme_reload_durations_never_panic() {
             .unwrap();
         let events = ctx.subscribe();
         let next = rotated(&s.pki, "next");
-        replace(
+        replace_file(
             &s.config,
             TestConfig::new(next.files()).to_json().as_bytes(),
-        );
+        )
+        .expect("replace");
         eprintln!("{field}: {options:?}");
         assert!(next_reload(&events) >= 2, "{field}");
         assert_eq!(served(&ctx), fingerprint(next.files()), "{field}");

@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use vespa_tls_testkit::{Openssl, Served, clear_tls_env, json_event};
+use vespa_tls_testkit::{
+    Openssl, Served, clear_tls_env, json_event, python_with_or_skip, replace_file,
+};
 
 use crate::cli::{BIN, code, pki, run, s, stderr, stdout};
 
@@ -32,25 +34,8 @@ print(json.dumps(out))
 "#;
 
 /// A Python that has `prometheus_client`, or `None` after printing why the test is skipped.
-#[expect(
-    clippy::print_stdout,
-    reason = "a skipped test says why, in the test output"
-)]
 fn python_or_skip() -> Option<&'static str> {
-    // Debian's package lands in the system Python, which a version manager may shadow.
-    for python in ["/usr/bin/python3", "python3"] {
-        let found = Command::new(python)
-            .args(["-c", "import prometheus_client.parser"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if found {
-            return Some(python);
-        }
-    }
-    println!("skipped: Python's prometheus_client is not installed (python3-prometheus-client)");
-    None
+    python_with_or_skip("prometheus_client.parser", "python3-prometheus-client")
 }
 
 fn python(python: &str, code: &str, input: &str) -> String {
@@ -184,12 +169,6 @@ fn s_client(port: u16, ca: &Path, identity: Option<(&Path, &Path)>) {
     cmd.args(Openssl::s_client_args(port, ca, identity));
     let client = Served::spawn("openssl s_client", &mut cmd).expect("s_client starts");
     client.wait_exit(LIMIT).expect("s_client ends");
-}
-
-fn replace(path: &Path, bytes: &[u8]) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).expect("write test file");
-    std::fs::rename(&tmp, path).expect("rename test file");
 }
 
 #[test]
@@ -338,7 +317,7 @@ fn serve_metrics_parse_with_prometheus_and_count_what_happened() {
 
     // A broken config: the reload fails, the generation stays.
     let good = std::fs::read(&pki.config).expect("config");
-    replace(&pki.config, b"{ \"files\": ");
+    replace_file(&pki.config, b"{ \"files\": ").expect("replace");
     let samples = scrape_until(py, &metrics, "a failed reload", |samples| {
         value(samples, "vespa_tls_failed_config_reloads_total", &[]) >= Some(1.0)
     });
@@ -353,7 +332,7 @@ fn serve_metrics_parse_with_prometheus_and_count_what_happened() {
     // Fixed (other bytes, so it is a change): generation + 1, and the failure is cleared.
     let mut fixed = good;
     fixed.extend_from_slice(b"\n");
-    replace(&pki.config, &fixed);
+    replace_file(&pki.config, &fixed).expect("replace");
     let samples = scrape_until(py, &metrics, "the fixed config", |samples| {
         value(samples, "vespa_tls_config_generation", &[]) == Some(2.0)
     });

@@ -16,14 +16,7 @@ fn schema_dir() -> PathBuf {
 /// A Python with `jsonschema` (Debian's python3-jsonschema, or a pip install), if any.
 fn python() -> Option<&'static str> {
     static FOUND: OnceLock<Option<&'static str>> = OnceLock::new();
-    *FOUND.get_or_init(|| {
-        ["python3", "/usr/bin/python3"].into_iter().find(|python| {
-            Command::new(python)
-                .args(["-c", "import jsonschema"])
-                .output()
-                .is_ok_and(|o| o.status.success())
-        })
-    })
+    *FOUND.get_or_init(|| vespa_tls_testkit::python_with("jsonschema"))
 }
 
 /// The schema a command line's `--json` output follows: its command words joined by `-`;
