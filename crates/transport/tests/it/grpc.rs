@@ -11,9 +11,10 @@ use std::process::Stdio;
 use tokio::time::timeout;
 use tonic_health::pb::health_check_response::ServingStatus;
 use vespa_tls_config::{CONFIG_FILE_VAR, Files, MIXED_MODE_VAR, MixedMode};
-use vespa_tls_context::ReloadOptions;
+use vespa_tls_context::{HandshakeFailure, ReloadOptions};
+use vespa_tls_pki::NodeParams;
 use vespa_tls_testkit::{Policy, TestConfig, TestPki, python_with_or_skip};
-use vespa_tls_transport::VespaTls;
+use vespa_tls_transport::{TransportError, VespaTls};
 
 use crate::common::{LIMIT, vespa_tls_from};
 
@@ -207,6 +208,39 @@ async fn the_example_client_calls_the_example_server() {
         .await
         .expect("bounded");
     assert!(refused.is_err(), "{refused:?}");
+}
+
+/// Why our connector failed, found in a client error's source chain (tonic's error, its
+/// connect error, the connector's `TransportError`).
+fn transport_failure(error: &(dyn std::error::Error + 'static)) -> Option<HandshakeFailure> {
+    std::iter::successors(Some(error), |e| e.source())
+        .find_map(|e| e.downcast_ref::<TransportError>())
+        .map(TransportError::failure_reason)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_client_validates_the_server_hostname() {
+    let pki = TestPki::new().expect("test PKI");
+    // A server of the same CA whose certificate names another host only.
+    let elsewhere = pki
+        .issue(
+            "elsewhere",
+            &NodeParams::new("elsewhere.example", pki.validity()).with_dns("elsewhere.example"),
+        )
+        .expect("node");
+    let address = start_server(&vespa_tls(Some(elsewhere.config_path()), None)).await;
+    let client = vespa_tls(Some(pki.client().config_path()), None);
+    let url = format!("https://localhost:{}", address.port());
+    let refused = timeout(LIMIT, grpc_client::check(&client, &url))
+        .await
+        .expect("bounded");
+    let error = refused.expect_err("the certificate does not name localhost");
+    assert_eq!(
+        transport_failure(&*error),
+        Some(HandshakeFailure::HostnameMismatch),
+        "{error:?}"
+    );
+    assert_eq!(client.metrics().snapshot().client.failed_tls_handshakes, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
