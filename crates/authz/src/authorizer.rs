@@ -242,6 +242,7 @@ impl fmt::Display for AuthorizationResult {
 
 /// Why one policy did not authorize the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum DenialReason {
     /// A required credential did not match (the first one, in file order).
     RequirementNotMet {

@@ -9,6 +9,7 @@ macro_rules! capabilities {
         /// Variants are in Vespa's enum order, which is also the bit order of [`CapabilitySet`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         #[repr(u8)]
+        #[non_exhaustive]
         pub enum Capability {
             $($(#[$meta])* $variant,)+
         }

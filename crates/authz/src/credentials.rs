@@ -16,6 +16,7 @@ use crate::error::{AuthzError, SanKind};
 /// leaving out the parts that are absent, with control characters in the names escaped
 /// ([`Escaped`]): the peer chose them, and they end up in logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct PeerCredentials {
     /// The last non-empty subject commonName, in DER order; `None` when there is none.
     pub common_name: Option<String>,

@@ -48,6 +48,7 @@ impl From<der::Error> for AuthzError {
 
 /// The kinds of subject alternative name that authorization reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum SanKind {
     /// A dNSName (`SAN_DNS`).
     Dns,

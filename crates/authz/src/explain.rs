@@ -51,6 +51,7 @@ pub struct Explanation {
 
 /// How one policy fared.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolicyExplanation {
     /// The policy's name.
     pub name: Arc<str>,
@@ -62,6 +63,7 @@ pub struct PolicyExplanation {
 
 /// One required credential of a policy, held against the peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RequirementCheck {
     /// The field it reads.
     pub field: CredentialField,

@@ -50,6 +50,7 @@ pub(crate) mod codes {
 
 /// What one line of `default-env.txt` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum DefaultEnvAction {
     /// `override NAME VALUE`: always set.
     Override,

@@ -33,6 +33,7 @@ impl fmt::Display for Severity {
 
 /// What a finding is about: the thing an operator has to look at first.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Location {
     /// An RFC 6901 JSON pointer into the config file (`""` is the whole document).
     JsonPointer(String),
@@ -63,6 +64,7 @@ impl fmt::Display for Location {
 
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Diagnostic {
     /// How much it matters.
     pub severity: Severity,

@@ -34,6 +34,7 @@ pub(crate) mod codes {
 /// Why the environment cannot be used. Names the variable, the value and what is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{variable}: {problem}")]
+#[non_exhaustive]
 pub struct EnvError {
     /// The variable name.
     pub variable: &'static str,
@@ -135,6 +136,7 @@ mode_enum! {
 
 /// What the four variables say, read once at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Environment {
     /// `VESPA_TLS_CONFIG_FILE` as raw bytes; `None` when unset or empty (TLS off).
     pub config_file: Option<PathBuf>,

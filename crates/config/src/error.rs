@@ -5,6 +5,7 @@ use std::fmt;
 /// Why a config file was rejected. The message names the place first: a line and column for
 /// syntax errors, an RFC 6901 JSON pointer for everything else.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConfigError {
     /// The bytes are not one strict JSON document.
     #[error("line {line}, column {column}: {message}")]

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 /// A value of this type has passed every rule of the parser (see `docs/CONFIG.md`), so later
 /// layers never re-validate it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportSecurityOptions {
     /// The three credential files.
     pub files: Files,

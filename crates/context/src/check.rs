@@ -9,7 +9,7 @@ use rustls::pki_types::{ServerName, UnixTime};
 use time::OffsetDateTime;
 use vespa_tls_authz::Authorizer;
 use vespa_tls_config::{
-    ConfigError, Diagnostic, Diagnostics, EnvError, Environment, Escaped, Location, Severity,
+    ConfigError, Diagnostic, Diagnostics, EnvError, Environment, Escaped, Severity,
 };
 use vespa_tls_material::{CertificateFacts, CryptoMaterial, codes as material_codes};
 
@@ -54,6 +54,7 @@ pub struct CheckOptions<'a> {
 /// permissions, the environment, the config, its rules, then the files and the context built
 /// from them.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct CheckReport {
     /// The findings, errors, warnings and notes together.
     pub findings: Diagnostics,
@@ -214,17 +215,23 @@ fn config_error(e: &ConfigError) -> Diagnostic {
             line,
             column,
             message,
-        } => Diagnostic {
-            severity: Severity::Error,
-            code: codes::CONFIG_SYNTAX,
-            location: Some(Location::JsonPointer(String::new())),
-            message: format!("line {line}, column {column}: {message}"),
-        },
+        } => Diagnostic::at_pointer(
+            Severity::Error,
+            codes::CONFIG_SYNTAX,
+            "",
+            format!("line {line}, column {column}: {message}"),
+        ),
         ConfigError::Invalid { pointer, message } => Diagnostic::at_pointer(
             Severity::Error,
             codes::CONFIG_INVALID,
             pointer.clone(),
             message.clone(),
+        ),
+        other => Diagnostic::at_pointer(
+            Severity::Error,
+            codes::CONFIG_INVALID,
+            other.pointer().unwrap_or_default(),
+            other.message(),
         ),
     }
 }

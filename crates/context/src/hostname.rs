@@ -29,6 +29,7 @@ pub struct HostnameIdentity<'a> {
 
 /// How a host name was matched.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HostnameMatch {
     /// A DNS SAN equal to the host name.
     DnsSan(String),
@@ -80,6 +81,7 @@ impl fmt::Display for HostnameMatch {
 
 /// Why a host name did not match, with what the certificate presented.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum HostnameMismatch {
     /// The DNS name is not covered.
     #[error("certificate is not valid for \"{}\": it presents {presented}", Escaped(.host))]

@@ -160,6 +160,7 @@ impl FailureSnapshot {
 
 /// Connection counters of one side (server: accepted connections; client: dialled ones).
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct SideCounters {
     /// Connections that completed a TLS handshake.
     pub tls_connections: AtomicU64,
@@ -186,6 +187,7 @@ impl SideCounters {
 
 /// Every counter of one process's TLS, shared by all context snapshots and connections.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct TlsMetrics {
     /// Accepted connections.
     pub server: SideCounters,
@@ -263,6 +265,7 @@ impl TlsMetrics {
 
 /// Plain copies of one side's counters.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SideSnapshot {
     /// See [`SideCounters::tls_connections`].
     pub tls_connections: u64,
@@ -280,6 +283,7 @@ pub struct SideSnapshot {
 
 /// Plain copies of every counter.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MetricsSnapshot {
     /// Accepted connections.
     pub server: SideSnapshot,

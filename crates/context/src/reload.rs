@@ -52,8 +52,39 @@ impl Default for ReloadOptions {
     }
 }
 
+impl ReloadOptions {
+    /// These options with [`interval`](Self::interval) set.
+    #[must_use]
+    pub fn with_interval(mut self, interval: Duration) -> Self {
+        self.interval = interval;
+        self
+    }
+
+    /// These options with [`watch`](Self::watch) set.
+    #[must_use]
+    pub fn with_watch(mut self, watch: bool) -> Self {
+        self.watch = watch;
+        self
+    }
+
+    /// These options with [`debounce`](Self::debounce) set.
+    #[must_use]
+    pub fn with_debounce(mut self, debounce: Duration) -> Self {
+        self.debounce = debounce;
+        self
+    }
+
+    /// These options with [`max_delay`](Self::max_delay) set.
+    #[must_use]
+    pub fn with_max_delay(mut self, max_delay: Duration) -> Self {
+        self.max_delay = max_delay;
+        self
+    }
+}
+
 /// What a successful [`ReloadingTlsContext::reload`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ReloadOutcome {
     /// New content was validated and published as this generation.
     Reloaded {
@@ -69,6 +100,7 @@ pub enum ReloadOutcome {
 
 /// What subscribers hear after each reload attempt that did something.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ReloadEvent {
     /// A new snapshot is in effect for new connections.
     Reloaded {
@@ -85,6 +117,7 @@ pub enum ReloadEvent {
 
 /// The last failed reload.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReloadFailure {
     /// When it happened.
     pub at: SystemTime,
@@ -94,6 +127,7 @@ pub struct ReloadFailure {
 
 /// What is loaded, for status pages and `vespa-tls serve`.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ReloadStatus {
     /// 1 for the initial load, one more for each published reload.
     pub generation: u64,

@@ -150,6 +150,7 @@ impl fmt::Display for CertificateName {
 
 /// One entry of the CA bundle, classified.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct AnchorEntry {
     /// Its name.
     pub name: CertificateName,
@@ -297,6 +298,7 @@ impl ChainError {
 
 /// What a successful verification found out beyond "valid".
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedChain {
     /// The bundle entry the path ends at (an issuing CA, or the pin itself).
     pub anchor: CertificateName,

@@ -85,6 +85,7 @@ impl PeerRejection {
 /// A peer that passed verification: what its leaf presents and what the authorization mode
 /// made of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct VerifiedPeer {
     /// The leaf's credentials. The CN is `None` when DNS name constraints on the path do not
     /// vouch for it (see [`VerifiedChain::common_name_usable`](crate::VerifiedChain)).

@@ -20,6 +20,7 @@ const OID_ANY_EKU: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37.0"
 
 /// The public key type of a certificate, as shown in reports.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum PublicKeyType {
     /// RSA with a modulus of this many bits.
     Rsa {

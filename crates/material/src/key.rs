@@ -14,6 +14,7 @@ use crate::error::MaterialError;
 
 /// The type of a private key Vespa can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyKind {
     /// RSA (any size aws-lc-rs accepts: 2048 to 8192 bits).
     Rsa,

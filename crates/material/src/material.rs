@@ -22,6 +22,7 @@ const EXPECT_ONLY_KEY: &str = "only the private key block";
 
 /// SHA-256 of each file's bytes as read, to tell whether a reload brought anything new.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct FileDigests {
     /// Of the `ca-certificates` file.
     pub ca_certificates: [u8; 32],

@@ -16,6 +16,7 @@ pub const EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// What is loaded, as facts (never secrets), and findings about it at [`now`](Self::now).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct MaterialReport {
     /// The time the report was made for (passed in; nothing here reads the clock).
     pub now: OffsetDateTime,

@@ -52,6 +52,7 @@ impl fmt::Debug for CertificateAuthority {
 
 /// A certificate issued by a [`CertificateAuthority`], with its new private key.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct IssuedCertificate {
     /// The certificate alone, PEM.
     pub cert_pem: String,
@@ -114,6 +115,7 @@ pub struct SanOverrides {
 
 /// A certificate signed for a request's public key (the key stays with the requester).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SignedCertificate {
     /// The certificate alone, PEM.
     pub cert_pem: String,

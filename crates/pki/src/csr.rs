@@ -88,6 +88,7 @@ pub struct RequestParams {
 
 /// A new key and the certificate signing request made with it.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewRequest {
     /// The request, PEM (`CERTIFICATE REQUEST`).
     pub csr_pem: String,

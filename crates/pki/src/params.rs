@@ -6,6 +6,7 @@ use time::{Duration, OffsetDateTime};
 
 /// The key algorithm of a generated key pair.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum KeyType {
     /// ECDSA on P-256 with SHA-256 (the seed guide's recommendation: `prime256v1`).
     #[default]

@@ -11,6 +11,7 @@ use crate::error::PkiError;
 
 /// Paths written by [`write_node_files`], all absolute.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NodeFiles {
     /// The three credential files, as the config file names them.
     pub files: Files,
@@ -22,6 +23,7 @@ pub struct NodeFiles {
 
 /// Paths written by [`write_ca_files`], both absolute.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CaFiles {
     /// The CA certificate (then any intermediates above it), PEM.
     pub certificate: PathBuf,

@@ -39,6 +39,9 @@ pub fn pkcs8_to_sec1(key_pem: &SecretPem, key_type: KeyType) -> Result<SecretPem
         KeyType::Rsa2048 => {
             return Err(unexpected(what, "an ECDSA key type", "RSA"));
         }
+        other => {
+            return Err(unexpected(what, "an ECDSA key type", other.as_str()));
+        }
     };
     let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(alg, pkcs8.secret_pkcs8_der())
         .map_err(|e| convert(what, ConvertProblem::KeyRejected(e)))?;

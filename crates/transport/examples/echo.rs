@@ -70,6 +70,7 @@ async fn server(address: &str) -> Result<(), Box<dyn std::error::Error>> {
                 ConnectionSecurity::Tls {
                     protocol,
                     cipher_suite,
+                    ..
                 } => format!("{protocol} {cipher_suite}"),
             };
             let peer = auth

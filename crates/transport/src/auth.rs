@@ -22,6 +22,7 @@ pub enum ConnectionSecurity {
     /// No TLS: TLS is not configured, or a plaintext peer of a mixed-mode server.
     Plaintext,
     /// TLS, with what was negotiated.
+    #[non_exhaustive]
     Tls {
         /// `TLSv1.2` or `TLSv1.3`.
         protocol: TlsProtocol,
@@ -221,6 +222,7 @@ fn suppressed_note(suppressed: u64) -> String {
 /// A capability check refused a request. The message is Vespa's.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
+#[non_exhaustive]
 pub struct PermissionDenied {
     /// `Permission denied for '<action>' on '<resource>'. Peer '<address>' with [...]. Requires
     /// capabilities [...] but peer has [...].`

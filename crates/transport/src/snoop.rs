@@ -27,6 +27,7 @@ pub enum Snoop {
 
 /// Which rule failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum NotTlsReason {
     /// Byte 0 is not 0x16.
     NotHandshake,

@@ -117,6 +117,7 @@ impl VespaTls {
 
 /// The TLS side of a transport: none (plaintext only), a fixed context, or a reloading one.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum TlsSource {
     /// `VESPA_TLS_CONFIG_FILE` is unset: everything is plaintext.
     Disabled {

@@ -568,10 +568,7 @@ impl Demo {
         let reloading = Arc::new(ReloadingTlsContext::from_file(
             &self.a.config,
             TlsModes::default(),
-            ReloadOptions {
-                debounce: Duration::from_millis(100),
-                ..ReloadOptions::default()
-            },
+            ReloadOptions::default().with_debounce(Duration::from_millis(100)),
         )?);
         let server = self
             .start(Acceptor::new(
@@ -707,10 +704,8 @@ fn write_node(
 ) -> anyhow::Result<NodeFiles> {
     let issued = ca.issue(params)?;
     let written = write_node_files(&dir.join(name), name, &issued, &ca.ca_bundle_pem())?;
-    let options = TransportSecurityOptions {
-        authorized_peers: Some(rules()),
-        ..TransportSecurityOptions::with_files(written.files)
-    };
+    let mut options = TransportSecurityOptions::with_files(written.files);
+    options.authorized_peers = Some(rules());
     let config = dir.join(name).join("tls.json");
     write_public_file(&config, options.to_json().as_bytes())?;
     let (context, _) = TlsContext::from_options(

@@ -535,6 +535,7 @@ async fn probe_tls(
         ConnectionSecurity::Tls {
             protocol,
             cipher_suite,
+            ..
         } => (protocol.to_string(), cipher_suite.to_string()),
         ConnectionSecurity::Plaintext => {
             return Err("internal error: the connection is not TLS".into());

@@ -63,10 +63,7 @@ async fn serve(
             TlsSource::disabled()
         }
         Some(path) => {
-            let options = ReloadOptions {
-                interval,
-                ..ReloadOptions::default()
-            };
+            let options = ReloadOptions::default().with_interval(interval);
             let reloading = ReloadingTlsContext::from_file(path, TlsModes::from(&env), options)?;
             let status = reloading.status();
             event(
@@ -303,6 +300,7 @@ fn connection_event(json: bool, auth: &ConnectionAuthContext) {
         ConnectionSecurity::Tls {
             protocol,
             cipher_suite,
+            ..
         } => (
             format!("{protocol} {cipher_suite}"),
             auth.peer_credentials()
@@ -358,6 +356,8 @@ fn watch_reloads(reloading: Arc<ReloadingTlsContext>, json: bool) {
                     },
                     format!("reload failed, old config remains in effect: {error}"),
                 ),
+                // An event this version does not know about changes nothing it shows.
+                _ => {}
             }
         }
     });

@@ -54,10 +54,7 @@ pub fn tls_connector(context: &Arc<TlsContext>) -> Connector {
 /// Reload options for the scenarios: watching on, the library's 250 ms debounce, and the
 /// interval backstop pushed out of the way so every reload is the watcher's.
 pub(crate) fn watching() -> ReloadOptions {
-    ReloadOptions {
-        interval: std::time::Duration::from_secs(3600),
-        ..ReloadOptions::default()
-    }
+    ReloadOptions::default().with_interval(std::time::Duration::from_secs(3600))
 }
 
 /// A reloading context following `config_file`, with both modes `enforce`.

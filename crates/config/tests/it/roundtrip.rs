@@ -73,17 +73,16 @@ fn options() -> impl Strategy<Value = TransportSecurityOptions> {
                 }
                 c
             });
-            TransportSecurityOptions {
-                files: Files {
-                    ca_certificates: ca,
-                    certificates: cert,
-                    private_key: key,
-                },
-                authorized_peers: policies.and_then(AuthorizedPeers::new),
-                accepted_ciphers: ciphers,
-                accepted_protocols: protocols,
-                disable_hostname_validation: disable,
-            }
+            let mut options = TransportSecurityOptions::with_files(Files {
+                ca_certificates: ca,
+                certificates: cert,
+                private_key: key,
+            });
+            options.authorized_peers = policies.and_then(AuthorizedPeers::new);
+            options.accepted_ciphers = ciphers;
+            options.accepted_protocols = protocols;
+            options.disable_hostname_validation = disable;
+            options
         })
 }
 

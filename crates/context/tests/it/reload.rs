@@ -430,6 +430,7 @@ fn next_reload(events: &Receiver<ReloadEvent>) -> u64 {
         match events.recv_timeout(left) {
             Ok(ReloadEvent::Reloaded { generation }) => return generation,
             Ok(ReloadEvent::Failed { error }) => failures.push(error),
+            Ok(_) => {}
             Err(e) => panic!("no reload published within 20 s ({e}); failures: {failures:?}"),
         }
     }

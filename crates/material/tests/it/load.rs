@@ -53,6 +53,7 @@ fn good_material_loads_for_every_key_type_with_and_without_an_intermediate() {
                 KeyType::EcdsaP256 => KeyKind::EcdsaP256,
                 KeyType::EcdsaP384 => KeyKind::EcdsaP384,
                 KeyType::Rsa2048 => KeyKind::Rsa,
+                other => panic!("no key kind expected for {other:?}"),
             };
             assert_eq!(material.key_kind(), expected_kind);
             assert_eq!(material.files(), files);

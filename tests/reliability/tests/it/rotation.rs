@@ -64,6 +64,7 @@ impl Generations {
                         Ok(ReloadEvent::Failed { error }) => {
                             failed.lock().expect("lock").push(error.to_string());
                         }
+                        Ok(_) => {}
                         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
                         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                     }
