@@ -10,10 +10,14 @@
 //!    as a normal dependency; a published crate has it under `[dev-dependencies]` or not at all.
 //! 4. Every workspace member is listed in docs/ARCHITECTURE.md, by its directory or package name.
 //! 5. A thiserror message does not print the field that is also its `source()` (`error_cause.rs`).
+//! 6. A member that may be published states what crates.io shows (description, license,
+//!    repository, rust-version, readme) and has its README and LICENSE (`publish.rs`).
+//! 7. The workspace's `rust-version` is the toolchain CI installs (`publish.rs`).
 
 mod error_cause;
 mod manifest;
 mod no_io;
+mod publish;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -68,6 +72,14 @@ pub(crate) fn run() -> Result<(), Failure> {
     match workspace_members() {
         Ok(members) => {
             problems.extend(members.iter().filter_map(testkit_dependency));
+            for member in &members {
+                problems.extend(publish::package_metadata(
+                    &member.dir,
+                    member.name(),
+                    &member.manifest,
+                    Path::exists,
+                ));
+            }
             match fs::read_to_string(ARCHITECTURE) {
                 Ok(doc) => problems.extend(unlisted_members(&members, &doc)),
                 Err(e) => problems.push(format!("{ARCHITECTURE}: cannot be read: {e}")),
@@ -75,10 +87,22 @@ pub(crate) fn run() -> Result<(), Failure> {
         }
         Err(problem) => problems.push(problem),
     }
+    match (
+        fs::read_to_string("Cargo.toml"),
+        fs::read_to_string(publish::WORKFLOW),
+    ) {
+        (Ok(root), Ok(workflow)) => problems.extend(publish::rust_version_is_tested(
+            &manifest::parse(&root),
+            &workflow,
+        )),
+        (Err(e), _) => problems.push(format!("Cargo.toml: cannot be read: {e}")),
+        (_, Err(e)) => problems.push(format!("{}: cannot be read: {e}", publish::WORKFLOW)),
+    }
     if problems.is_empty() {
         say(
             "layering: vespa-tls-config and vespa-tls-authz do no I/O; crypto: aws-lc-rs only; \
-             testkit: only unpublished members depend on it; docs/ARCHITECTURE.md lists every member",
+             testkit: only unpublished members depend on it; docs/ARCHITECTURE.md lists every member; \
+             publishable members have crates.io metadata, README and LICENSE; rust-version is CI's",
         );
         return Ok(());
     }

@@ -46,6 +46,9 @@ mod error;
 mod explain;
 mod glob;
 
+/// The `der` whose error [`AuthzError`] carries for a certificate that does not decode.
+pub use der;
+
 pub use authorizer::{AuthorizationResult, Authorizer, DenialReason, HandshakeDecision, codes};
 pub use capability::{CAPABILITY_SET_NAMES, Capability, CapabilitySet};
 pub use check::{CapabilityCheck, permission_denied_message, verify_capabilities};
@@ -53,3 +56,8 @@ pub use credentials::PeerCredentials;
 pub use error::{AuthzError, SanKind};
 pub use explain::{Explanation, PolicyExplanation, RequirementCheck};
 pub use glob::{Glob, GlobDialect};
+
+/// The README's examples, run as doctests so that what crates.io shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -66,3 +66,8 @@ pub mod codes {
     pub use crate::env::codes::*;
     pub use crate::parse::codes::*;
 }
+
+/// The README's examples, run as doctests so that what crates.io shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

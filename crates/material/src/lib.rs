@@ -62,9 +62,22 @@ mod material;
 mod pem;
 mod report;
 
+/// The `der` whose error [`MaterialError`] carries for a certificate that does not decode.
+pub use der;
+/// The rustls-pki-types whose DER types ([`CertificateDer`](pki_types::CertificateDer),
+/// [`PrivateKeyDer`](pki_types::PrivateKeyDer)) [`CryptoMaterial`] hands out.
+pub use rustls_pki_types as pki_types;
+/// The `time` whose [`OffsetDateTime`](time::OffsetDateTime) reports are judged at.
+pub use time;
+
 pub use cert::{CertificateFacts, PublicKeyType};
 pub use error::MaterialError;
 pub use file::{MAX_FILE_SIZE, permission_findings, read_regular_file};
 pub use key::KeyKind;
 pub use material::{CryptoMaterial, FileDigests};
 pub use report::{EXPIRY_WARNING_DAYS, MaterialReport};
+
+/// The README's examples, run as doctests so that what crates.io shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

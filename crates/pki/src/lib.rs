@@ -46,6 +46,13 @@ mod pem;
 mod secret;
 mod write;
 
+/// The rcgen whose error [`PkiError`] carries when signing fails.
+pub use rcgen;
+/// The rustls-pki-types whose DER types issued certificates and keys come as.
+pub use rustls_pki_types as pki_types;
+/// The `time` whose [`OffsetDateTime`](time::OffsetDateTime) bounds a [`Validity`].
+pub use time;
+
 pub use bundle::{merge_ca_bundle, parse_ca_bundle};
 pub use ca::{
     CertificateAuthority, IssuedCertificate, SanOverrides, SignParams, SignedCertificate,
@@ -58,3 +65,8 @@ pub use secret::SecretPem;
 pub use write::{
     CaFiles, NodeFiles, write_ca_files, write_node_files, write_public_file, write_secret_file,
 };
+
+/// The README's examples, run as doctests so that what crates.io shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -53,6 +53,11 @@ mod stream;
 pub use rustls;
 /// The tokio-rustls whose streams [`TransportStream`] wraps.
 pub use tokio_rustls;
+/// The authorization layer: [`authz::Capability`] and [`authz::CapabilitySet`] for capability
+/// checks.
+pub use vespa_tls_authz as authz;
+/// The config layer: [`config::MixedMode`] and the other `VESPA_TLS_*` settings.
+pub use vespa_tls_config as config;
 pub use vespa_tls_context::{self as context, ReloadingTlsContext, TlsContext};
 
 pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT};
@@ -61,3 +66,8 @@ pub use connector::Connector;
 pub use error::{Peer, TransportError};
 pub use source::{TlsSource, VespaTls};
 pub use stream::{BrokenCounter, Rewind, TransportStream};
+
+/// The README's examples, run as doctests so that what crates.io shows keeps compiling.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -1,5 +1,5 @@
-//! What tidy needs from a member's `Cargo.toml`: its name, whether it is published, and its
-//! normal (non-dev) dependencies.
+//! What tidy needs from a member's `Cargo.toml`: its name, whether it is published, the keys
+//! of its `[package]` table, and its normal (non-dev) dependencies.
 //!
 //! xtask has no dependencies (it builds in seconds on a fresh clone), so this reads the subset of
 //! TOML that manifests use: `[table]` headers, `key = value` lines, inline tables on one line,
@@ -12,6 +12,9 @@ pub(crate) struct Manifest {
     pub(crate) name: Option<String>,
     /// `publish = false` (or `publish = []`): the package never goes to a registry.
     pub(crate) unpublished: bool,
+    /// `[package]` (and `[workspace.package]`) keys with their values as written: `readme` →
+    /// `"README.md"`, `license.workspace` → `true`.
+    pub(crate) package_keys: Vec<(String, String)>,
     /// Packages in `[dependencies]`, `[build-dependencies]` and their `[target.….dependencies]`
     /// forms, under their package name (a renamed dependency counts by its `package = "…"`).
     pub(crate) normal_dependencies: Vec<String>,
@@ -44,6 +47,11 @@ pub(crate) fn parse(text: &str) -> Manifest {
         };
         let key = unquote_dotted(key.trim());
         let value = value.trim();
+        if table == "package" || table == "workspace.package" {
+            manifest
+                .package_keys
+                .push((key.clone(), unquote(value).to_string()));
+        }
         if table == "package" {
             match key.as_str() {
                 "name" => manifest.name = Some(unquote(value).to_string()),
@@ -68,6 +76,22 @@ pub(crate) fn parse(text: &str) -> Manifest {
         }
     }
     manifest
+}
+
+impl Manifest {
+    /// The value of `key` in `[package]`, or `workspace` when the manifest inherits it
+    /// (`key.workspace = true`).
+    pub(crate) fn package_value(&self, key: &str) -> Option<&str> {
+        self.package_keys.iter().find_map(|(k, v)| {
+            if k == key {
+                Some(v.as_str())
+            } else if k.strip_suffix(".workspace") == Some(key) && v == "true" {
+                Some("workspace")
+            } else {
+                None
+            }
+        })
+    }
 }
 
 /// `dependencies`, `build-dependencies`, `target.'cfg(unix)'.dependencies` …, not dev ones.
