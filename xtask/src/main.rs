@@ -28,8 +28,9 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  ci      format, lint, tidy (layering and crypto-backend checks), tests, docs, benches in
-          test mode and a fuzz smoke run: everything CI runs
+  ci      format, lint, tidy (layering and crypto-backend checks), cargo package of the
+          publishable crates, tests, docs, benches in test mode and a fuzz smoke run:
+          everything CI runs
   tidy    only the layering and crypto-backend checks
   test    only the tests (all, or e.g. `-p <package>`), ending with the tests that skipped
           themselves for want of a real peer (openssl, java, mkfifo) and why
@@ -171,6 +172,7 @@ fn ci() -> Result<(), Failure> {
         &[],
     )?;
     timed("tidy", tidy::run)?;
+    package()?;
     testrun::run(nextest, &[])?;
     // nextest does not run doctests.
     step(
@@ -203,6 +205,24 @@ fn ci() -> Result<(), Failure> {
         started.elapsed()
     ));
     Ok(())
+}
+
+/// `cargo package` for every member that may be published, without the verifying build (the
+/// test step builds the same sources): the manifests, the file lists and the dependency
+/// versions must be ones crates.io accepts. Uncommitted changes are packaged as they are.
+fn package() -> Result<(), Failure> {
+    let packages = tidy::publishable_packages()?;
+    let mut argv = vec![
+        "cargo",
+        "package",
+        "--locked",
+        "--no-verify",
+        "--allow-dirty",
+    ];
+    for package in &packages {
+        argv.extend(["--package", package.as_str()]);
+    }
+    step("package", &argv, &[])
 }
 
 fn have_nextest() -> bool {

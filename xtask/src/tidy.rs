@@ -113,6 +113,20 @@ pub(crate) fn run() -> Result<(), Failure> {
     })
 }
 
+/// The members that may be published (no `publish = false`), by package name.
+pub(crate) fn publishable_packages() -> Result<Vec<String>, Failure> {
+    let members = workspace_members().map_err(|detail| Failure {
+        step: "package".into(),
+        rerun: None,
+        detail,
+    })?;
+    Ok(members
+        .iter()
+        .filter(|m| !m.manifest.unpublished)
+        .map(|m| m.name().to_owned())
+        .collect())
+}
+
 /// One workspace member: its directory relative to the workspace root and its manifest.
 #[derive(Debug)]
 struct Member {
