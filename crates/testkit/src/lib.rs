@@ -28,6 +28,7 @@
 
 mod config;
 mod convert;
+mod curl;
 mod error;
 mod escape;
 mod glob;
@@ -46,6 +47,7 @@ pub use convert::{
     EncryptedBy, ed25519_self_signed, encrypt_pkcs8, legacy_encrypted_sec1, pkcs8_to_pkcs1,
     pkcs8_to_sec1,
 };
+pub use curl::{CurlReply, HEALTH_UP, MISSING_CAPABILITIES, curl, curl_identity, curl_or_skip};
 pub use error::{ConvertProblem, TestkitError};
 pub use escape::assert_printed_escaped;
 pub use glob::glob_regex;

@@ -62,17 +62,35 @@ async fn main() -> ExitCode {
 
 async fn run(address: &str) -> Result<(), Box<dyn std::error::Error>> {
     let tls = VespaTls::from_env(ReloadOptions::default())?;
-    let acceptor = tls.acceptor().with_alpn_protocols(http::ALPN_PROTOCOLS);
-    let listener = Listener::bind(address, acceptor).await?;
+    let listener = bind(&tls, address).await?;
+    serve(listener).await?;
+    Ok(())
+}
+
+/// A listener on `address` that handshakes with the process's TLS, in its mixed mode,
+/// offering `h2` and `http/1.1` by ALPN.
+pub(crate) async fn bind(tls: &VespaTls, address: &str) -> std::io::Result<Listener> {
+    Listener::bind(
+        address,
+        tls.acceptor().with_alpn_protocols(http::ALPN_PROTOCOLS),
+    )
+    .await
+}
+
+/// The routes, every one requiring `vespa.container.state_api` (Vespa's 403 otherwise).
+pub(crate) fn app() -> Router {
     let state_api = CapabilitySet::of(&[Capability::ContainerStateApi]);
-    let app = Router::new()
+    Router::new()
         .route("/state/v1/health", get(health))
         .route("/whoami", get(whoami))
-        .layer(RequireCapabilitiesLayer::new(state_api));
+        .layer(RequireCapabilitiesLayer::new(state_api))
+}
+
+/// Serves [`app`] on `listener` until it fails, with each connection's peer as connect info.
+pub(crate) async fn serve(listener: Listener) -> std::io::Result<()> {
     axum::serve(
         listener,
-        app.into_make_service_with_connect_info::<ConnectionAuthContext>(),
+        app().into_make_service_with_connect_info::<ConnectionAuthContext>(),
     )
-    .await?;
-    Ok(())
+    .await
 }

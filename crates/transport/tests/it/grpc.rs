@@ -5,18 +5,17 @@
 //! variables come through `VespaTls::from_lookup` instead of the process environment.
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::process::Stdio;
 
 use tokio::time::timeout;
 use tonic_health::pb::health_check_response::ServingStatus;
-use vespa_tls_config::{CONFIG_FILE_VAR, Files, MIXED_MODE_VAR, MixedMode};
-use vespa_tls_context::{HandshakeFailure, ReloadOptions};
+use vespa_tls_config::{Files, MixedMode};
+use vespa_tls_context::HandshakeFailure;
 use vespa_tls_pki::NodeParams;
 use vespa_tls_testkit::{Policy, TestConfig, TestPki, python_with_or_skip};
 use vespa_tls_transport::{TransportError, VespaTls};
 
-use crate::common::{LIMIT, vespa_tls_from};
+use crate::common::{LIMIT, vespa_tls};
 
 #[path = "../../examples/grpc_server.rs"]
 #[expect(
@@ -53,23 +52,6 @@ try:
 except grpc.RpcError as error:
     print(error.code().name, error.details())
 "#;
-
-/// A process's TLS from the variables a Vespa process reads: `config` (none: TLS off) and
-/// the mixed mode (none: unset). No watching: nothing changes here.
-fn vespa_tls(config: Option<&Path>, mixed: Option<MixedMode>) -> VespaTls {
-    let mut variables = Vec::new();
-    if let Some(config) = config {
-        variables.push((CONFIG_FILE_VAR, config.into()));
-    }
-    if let Some(mixed) = mixed {
-        variables.push((MIXED_MODE_VAR, mixed.as_str().into()));
-    }
-    let manual = ReloadOptions {
-        watch: false,
-        ..ReloadOptions::default()
-    };
-    vespa_tls_from(&variables, manual)
-}
 
 /// The example's server on a loopback port of its own.
 async fn start_server(tls: &VespaTls) -> SocketAddr {

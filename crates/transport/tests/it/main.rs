@@ -2,6 +2,7 @@
 //! of rustls and aws-lc for the crate instead of one per file.
 
 mod alpn;
+mod axum_curl;
 pub mod common;
 mod deadlines;
 mod following;

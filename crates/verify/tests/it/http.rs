@@ -9,29 +9,15 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use vespa_tls_testkit::{Served, clear_tls_env, json_event};
+use vespa_tls_testkit::{
+    HEALTH_UP, MISSING_CAPABILITIES, Served, clear_tls_env, curl, curl_identity, curl_or_skip,
+    json_event,
+};
 
 use crate::cli::{BIN, Pki, code, pki, run, s, stdout};
 
-const HEALTH: &str = r#"{"status":{"code":"up"}}"#;
-const FORBIDDEN: &str = r#"{"error-code":"403","message":"Missing required capabilities"}"#;
-
-fn curl_or_skip() -> bool {
-    let found = Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        #[expect(
-            clippy::print_stdout,
-            reason = "a skipped test says why, in the test output"
-        )]
-        {
-            println!("skipped: curl is not installed (the CI script installs it)");
-        }
-    }
-    found
-}
+const HEALTH: &str = HEALTH_UP;
+const FORBIDDEN: &str = MISSING_CAPABILITIES;
 
 /// The node's three files, as its config names them.
 struct Files {
@@ -84,43 +70,8 @@ fn serve_http(config: &Path, mixed: Option<&str>) -> (Served, String) {
     (process, format!("localhost:{port}"))
 }
 
-/// What curl got: exit code, HTTP version, status and body.
-#[derive(Debug)]
-struct Got {
-    exit: i32,
-    version: String,
-    status: String,
-    body: String,
-}
-
-fn curl(args: &[&str], url: &str) -> Got {
-    let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "20"])
-        .args(["--write-out", "\n%{http_version} %{http_code}"])
-        .args(args)
-        .arg(url)
-        .output()
-        .expect("curl runs");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (body, trailer) = text.rsplit_once('\n').unwrap_or(("", &text));
-    let (version, status) = trailer.split_once(' ').unwrap_or(("", ""));
-    Got {
-        exit: out.status.code().unwrap_or(-1),
-        version: version.to_owned(),
-        status: status.to_owned(),
-        body: body.to_owned(),
-    }
-}
-
 fn identity(files: &Files) -> Vec<String> {
-    vec![
-        "--cacert".into(),
-        s(&files.ca).into(),
-        "--cert".into(),
-        s(&files.certificate).into(),
-        "--key".into(),
-        s(&files.key).into(),
-    ]
+    curl_identity(&files.ca, &files.certificate, &files.key)
 }
 
 fn refs(args: &[String]) -> Vec<&str> {

@@ -1,12 +1,13 @@
 //! Loopback helpers: testkit's echo server on the acceptor, and a client that checks the echo.
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
-use vespa_tls_config::MixedMode;
+use vespa_tls_config::{CONFIG_FILE_VAR, MIXED_MODE_VAR, MixedMode};
 use vespa_tls_context::ReloadOptions;
 use vespa_tls_context::TlsContext;
 pub use vespa_tls_testkit::{Seen, Server};
@@ -81,4 +82,18 @@ pub fn vespa_tls_from(variables: &[(&str, std::ffi::OsString)], reload: ReloadOp
         reload,
     )
     .expect("TLS loads")
+}
+
+/// A process's TLS from the variables a Vespa process reads: `config` (none: TLS off) and
+/// the mixed mode (none: unset). No watching: nothing changes here.
+pub fn vespa_tls(config: Option<&Path>, mixed: Option<MixedMode>) -> VespaTls {
+    let mut variables = Vec::new();
+    if let Some(config) = config {
+        variables.push((CONFIG_FILE_VAR, config.into()));
+    }
+    if let Some(mixed) = mixed {
+        variables.push((MIXED_MODE_VAR, mixed.as_str().into()));
+    }
+    let manual = ReloadOptions::default().with_watch(false);
+    vespa_tls_from(&variables, manual)
 }
