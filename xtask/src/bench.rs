@@ -2,8 +2,8 @@
 //!
 //! Without `--compare` this is `cargo bench -p vespa-tls-benches` (arguments after `--` go to
 //! cargo bench). With `--compare` it installs haproxy from the distribution when it is missing,
-//! builds `vespa-tls` and the benches crate's `compare` and `bare-server` binaries in release
-//! mode and runs the comparison, which writes its section of docs/BENCHMARKS.md, the chart
+//! builds `vespa-tls` and the benches crate's `compare`, `bare-server` and `axum-listener`
+//! binaries in release mode and runs the comparison, which writes its section of docs/BENCHMARKS.md, the chart
 //! docs/benchmarks-handshakes.svg and the performance summary in README.md (so no figure of the
 //! run is copied by hand). The measuring, the tables and the chart live in
 //! `benches/src/bin/compare/`; this file only prepares and starts it.
@@ -16,14 +16,15 @@ use crate::{Failure, eprint_line, say};
 pub(crate) const USAGE: &str = "\
 usage: cargo xtask bench [-- <cargo bench arguments>]
        cargo xtask bench --compare [--seconds S] [--repeats N] [--stream-mib N] [--storm N]
-                                   [--no-docs] [--json]
+                                   [--only http2] [--no-docs] [--json]
 
   (no flag)      run the criterion benchmarks: cargo bench -p vespa-tls-benches [arguments]
   --compare      the side-by-side comparison: vespa-tls serve (TLS-only, mixed), bare
                  tokio-rustls, openssl s_server and haproxy under one load generator, with
                  repeat and first-contact peers; the bulk stream against bare tokio-rustls,
-                 memory per idle connection, a reconnect storm and openssl speed; prints the
-                 tables and
+                 memory per idle connection, a reconnect storm, openssl speed, and HTTP/2
+                 requests through one axum app on our listener and on bare tokio-rustls;
+                 prints the tables and
                  replaces the generated section of docs/BENCHMARKS.md, the chart
                  docs/benchmarks-handshakes.svg and the performance summary in README.md
                  (under 10 minutes on 2 cores)
@@ -31,11 +32,14 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
   --repeats N    measurements per server; medians are reported (default 3)
   --stream-mib N size of the bulk stream in MiB (default 1024; 0 skips it)
   --storm N      clients of the reconnect storm (default 2000; 0 skips it)
+  --only http2   only the HTTP/2 rows (for development): replaces only the HTTP/2
+                 section of docs/BENCHMARKS.md, and builds neither vespa-tls nor haproxy
   --no-docs      print the tables only; leave docs/ and README.md as they are
   --json         print the comparison as one JSON document on stdout (one object per
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
                  server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
-                 peer_mix; then the ratios, the stream and the storm); everything else,
+                 peer_mix; then the ratios, the stream, the storm and http2: requests_per_s
+                 and server_cpu_us_per_request per server and their ratios); everything else,
                  the tables included, goes to stderr
 
 Installs haproxy with `apt-get update && apt-get install -y haproxy` when it is missing (the
@@ -50,6 +54,7 @@ pub(crate) struct Options {
     repeats: Option<String>,
     stream_mib: Option<String>,
     storm: Option<String>,
+    only_http2: bool,
     no_docs: bool,
     json: bool,
     bench_args: Vec<String>,
@@ -89,6 +94,10 @@ impl Options {
                         options.stream_mib = Some(value.clone());
                     }
                 }
+                "--only" => match args.next().map(String::as_str) {
+                    Some("http2") => options.only_http2 = true,
+                    other => return Err(format!("--only: expected http2, found {other:?}")),
+                },
                 "--no-docs" => options.no_docs = true,
                 "--json" => options.json = true,
                 "--" => options.bench_args.extend(args.by_ref().cloned()),
@@ -103,11 +112,12 @@ impl Options {
                 || options.repeats.is_some()
                 || options.stream_mib.is_some()
                 || options.storm.is_some()
+                || options.only_http2
                 || options.no_docs
                 || options.json)
         {
             return Err(
-                "--seconds, --repeats, --stream-mib, --storm, --no-docs and --json go with --compare"
+                "--seconds, --repeats, --stream-mib, --storm, --only, --no-docs and --json go with --compare"
                     .into(),
             );
         }
@@ -129,23 +139,23 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
             stream_step(out, "bench", &root, &argv, out.child_stdout())
         });
     }
-    out.timed("bench: haproxy", || ensure_haproxy(out))?;
-    let build = [
-        "cargo",
-        "build",
-        "--locked",
-        "--release",
-        "-p",
-        "vespa-tls-verify",
+    if !options.only_http2 {
+        out.timed("bench: haproxy", || ensure_haproxy(out))?;
+    }
+    let mut build = vec!["cargo", "build", "--locked", "--release"];
+    if !options.only_http2 {
+        build.extend(["-p", "vespa-tls-verify", "--bin", "vespa-tls"]);
+    }
+    build.extend([
         "-p",
         "vespa-tls-benches",
-        "--bin",
-        "vespa-tls",
         "--bin",
         "compare",
         "--bin",
         "bare-server",
-    ];
+        "--bin",
+        "axum-listener",
+    ]);
     out.timed("bench: build", || {
         stream_step(out, "bench: build", &root, &build, out.child_stdout())
     })?;
@@ -157,6 +167,8 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
         bin.join("vespa-tls").display().to_string(),
         "--bare-server".into(),
         bin.join("bare-server").display().to_string(),
+        "--axum-listener".into(),
+        bin.join("axum-listener").display().to_string(),
     ];
     for (flag, value) in [
         ("--seconds", &options.seconds),
@@ -168,6 +180,10 @@ pub(crate) fn run(options: &Options) -> Result<(), Failure> {
             argv.extend([flag.to_owned(), value.clone()]);
             recorded.push_str(&format!(" {flag} {value}"));
         }
+    }
+    if options.only_http2 {
+        argv.extend(["--only".into(), "http2".into()]);
+        recorded.push_str(" --only http2");
     }
     if !options.no_docs {
         argv.extend(["--docs".into(), root.join("docs").display().to_string()]);
@@ -332,6 +348,12 @@ mod tests {
         assert!(parse(&["--compare", "--json"]).expect("valid").json);
         assert_eq!(compare.seconds.as_deref(), Some("2"));
         assert_eq!(compare.repeats.as_deref(), Some("1"));
+        assert!(!compare.only_http2);
+        assert!(
+            parse(&["--compare", "--only", "http2"])
+                .expect("valid")
+                .only_http2
+        );
     }
 
     #[test]
@@ -347,5 +369,8 @@ mod tests {
         assert!(parse(&["--compare", "--seconds", "0"]).is_err());
         assert!(parse(&["--compare", "--repeats", "11"]).is_err());
         assert!(parse(&["--fast"]).is_err());
+        assert!(parse(&["--only", "http2"]).is_err());
+        assert!(parse(&["--compare", "--only", "storm"]).is_err());
+        assert!(parse(&["--compare", "--only"]).is_err());
     }
 }

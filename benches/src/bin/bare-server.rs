@@ -1,16 +1,19 @@
 //! The baseline of the comparison: what a Rust service would write with tokio-rustls alone.
 //!
-//! `bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS`
+//! `bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS [--http]`
 //!
 //! Mutual TLS with rustls' webpki client verifier on the aws-lc-rs provider (the provider
 //! vespa-tls uses), the same key exchange preference, no session cache and no tickets; after the
 //! handshake the client certificate must be valid for the DNS name `--client-name` (webpki's
 //! subject-name check), else the connection is closed. Then it echoes what it reads, with a
-//! 32 KiB buffer as `vespa-tls serve --protocol echo` does. Prints
+//! 32 KiB buffer as `vespa-tls serve --protocol echo` does; with `--http`, it offers ALPN `h2`
+//! and `http/1.1` and serves the comparison's axum app (`vespa_tls_benches::http::app`) with
+//! hyper-util's HTTP/1.1 + h2 server instead, as `axum-listener` does on our listener. Prints
 //! `{"event":"listening","address":…}` on stdout like `vespa-tls serve --json`, runs until killed.
 
 use std::sync::Arc;
 
+use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::RootCertStore;
 use rustls::server::{NoServerSessionStorage, ServerConfig, WebPkiClientVerifier};
 use rustls_pki_types::pem::PemObject as _;
@@ -19,7 +22,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
 const USAGE: &str =
-    "usage: bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS";
+    "usage: bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS [--http]";
 
 struct Args {
     listen: String,
@@ -27,13 +30,19 @@ struct Args {
     cert: String,
     key: String,
     client_name: ServerName<'static>,
+    http: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut values: [Option<String>; 5] = Default::default();
     let names = ["--listen", "--ca", "--cert", "--key", "--client-name"];
+    let mut http = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--http" {
+            http = true;
+            continue;
+        }
         let slot = names
             .iter()
             .position(|n| *n == arg)
@@ -48,6 +57,7 @@ fn parse_args() -> Result<Args, String> {
         cert: cert?,
         key: key?,
         client_name: ServerName::try_from(client_name?).map_err(|e| e.to_string())?,
+        http,
     })
 }
 
@@ -74,6 +84,9 @@ fn server_config(args: &Args) -> Result<ServerConfig, String> {
         .map_err(|e| format!("{}: {e}", args.cert))?;
     config.session_storage = Arc::new(NoServerSessionStorage {});
     config.send_tls13_tickets = 0;
+    if args.http {
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    }
     Ok(config)
 }
 
@@ -94,18 +107,27 @@ async fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     say(&format!(r#"{{"event":"listening","address":"{address}"}}"#));
+    let http = args.http;
     let name = Arc::new(args.client_name);
+    let app = vespa_tls_benches::http::app();
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             continue;
         };
-        let (acceptor, name) = (acceptor.clone(), Arc::clone(&name));
+        let (acceptor, name, app) = (acceptor.clone(), Arc::clone(&name), app.clone());
         tokio::spawn(async move {
             let _ = socket.set_nodelay(true);
             let Ok(mut stream) = acceptor.accept(socket).await else {
                 return;
             };
             if !client_name_ok(stream.get_ref().1, &name) {
+                return;
+            }
+            if http {
+                let service = hyper_util::service::TowerToHyperService::new(app);
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
                 return;
             }
             let mut buf = vec![0u8; 32 * 1024];

@@ -11,6 +11,7 @@
 //! `--docs DIR` also replaces the generated section of `DIR/BENCHMARKS.md` and draws
 //! `DIR/benchmarks-handshakes.svg`. Loopback only; every loop is bounded in time and count.
 
+mod http2;
 mod load;
 mod peers;
 mod report;
@@ -35,7 +36,10 @@ use crate::report::{
 };
 
 const USAGE: &str = "\
-usage: compare --vespa-tls PATH --bare-server PATH [options]
+usage: compare --vespa-tls PATH --bare-server PATH [--axum-listener PATH] [options]
+
+  --axum-listener PATH  the HTTP/2 server on our listener; without it the HTTP/2 rows are
+                     skipped
 
   --seconds S        measurement time per server and repeat (default 5)
   --repeats N        measurements per server, medians reported (default 3)
@@ -47,8 +51,8 @@ usage: compare --vespa-tls PATH --bare-server PATH [options]
   --docs DIR         replace the generated section of DIR/BENCHMARKS.md, write the chart there
                      and replace the performance summary in DIR/../README.md
   --command TEXT     the command recorded in the docs (default `cargo xtask bench --compare`)
-  --only PART        run one part (handshakes, stream, idle or storm), for profiling; not with
-                     --docs
+  --only PART        run one part (handshakes, stream, idle, storm or http2), for profiling;
+                     with --docs only `http2`, which replaces only the HTTP/2 section
 ";
 
 const WARMUP: Duration = Duration::from_millis(500);
@@ -65,6 +69,7 @@ static JSON: AtomicBool = AtomicBool::new(false);
 struct Options {
     vespa_tls: PathBuf,
     bare_server: PathBuf,
+    axum_listener: Option<PathBuf>,
     seconds: f64,
     repeats: usize,
     connections: usize,
@@ -87,6 +92,7 @@ fn parse_args() -> Result<Options, String> {
     let mut options = Options {
         vespa_tls: PathBuf::new(),
         bare_server: PathBuf::new(),
+        axum_listener: None,
         seconds: 5.0,
         repeats: 3,
         connections: 8,
@@ -108,6 +114,7 @@ fn parse_args() -> Result<Options, String> {
         match arg.as_str() {
             "--vespa-tls" => options.vespa_tls = value()?.into(),
             "--bare-server" => options.bare_server = value()?.into(),
+            "--axum-listener" => options.axum_listener = Some(value()?.into()),
             "--seconds" => options.seconds = number(&arg, &value()?)?,
             "--repeats" => options.repeats = number(&arg, &value()?)?,
             "--connections" => options.connections = number(&arg, &value()?)?,
@@ -134,6 +141,7 @@ fn parse_args() -> Result<Options, String> {
     match options.only.as_deref() {
         None => {}
         Some("handshakes" | "stream" | "idle" | "storm") if options.docs.is_none() => {}
+        Some("http2") => {}
         Some(_) if options.docs.is_some() => return Err("--only cannot go with --docs".into()),
         Some(other) => return Err(format!("--only: unknown part {other:?}")),
     }
@@ -308,6 +316,10 @@ fn run(options: &Options) -> Result<(), String> {
     let tools = Tools {
         vespa_tls: options.vespa_tls.clone(),
         bare_server: options.bare_server.clone(),
+        axum_listener: options
+            .axum_listener
+            .clone()
+            .ok_or_else(|| "no --axum-listener given".to_owned()),
         openssl: peers::which("openssl"),
         haproxy: peers::which("haproxy"),
     };
@@ -317,6 +329,11 @@ fn run(options: &Options) -> Result<(), String> {
     }
     if let Err(reason) = &tools.haproxy {
         skipped.push(format!("haproxy: {reason}"));
+    }
+    if let Err(reason) = &tools.axum_listener
+        && options.runs("http2")
+    {
+        skipped.push(format!("the HTTP/2 rows: {reason}"));
     }
     for reason in &skipped {
         say(&format!("compare: skipping {reason}"));
@@ -336,16 +353,22 @@ fn run(options: &Options) -> Result<(), String> {
     let mut stream = None;
     let mut idle = Vec::new();
     let mut storm = Vec::new();
+    let mut http2 = None;
     for (key_type, section, dir) in [
         (KeyType::EcdsaP256, "ECDSA P-256", "ecdsa"),
         (KeyType::Rsa2048, "RSA-2048", "rsa"),
     ] {
+        let only_http2 = options.only.as_deref() == Some("http2");
+        if only_http2 && key_type != KeyType::EcdsaP256 {
+            continue;
+        }
         let dir = temp.path().join(dir);
         // The storm's clients are distinct nodes: one certificate each (ECDSA only).
         let first_contact = match key_type {
             KeyType::EcdsaP256 if options.runs("storm") => {
                 FIRST_CONTACT_CERTIFICATES.max(options.storm + 1)
             }
+            _ if only_http2 => 0,
             _ => FIRST_CONTACT_CERTIFICATES,
         };
         let pki = make_pki(&dir, key_type, section, first_contact)?;
@@ -369,11 +392,16 @@ fn run(options: &Options) -> Result<(), String> {
             if options.storm > 0 && options.runs("storm") {
                 storm = reconnect_storm(&runtime, options, &tools, &pki, &dir, &openssl_conf)?;
             }
+            if let Ok(program) = &tools.axum_listener
+                && options.runs("http2")
+            {
+                http2 = Some(compare_http2(&runtime, options, &tools, program, &pki)?);
+            }
         }
     }
     let aead = match &tools.openssl {
-        Ok(openssl) => aead_speeds(openssl),
-        Err(_) => Vec::new(),
+        Ok(openssl) if options.only.is_none() => aead_speeds(openssl),
+        _ => Vec::new(),
     };
     let authorize_ns = Some(authorize_seed_ns()?);
     let results = Results {
@@ -389,14 +417,30 @@ fn run(options: &Options) -> Result<(), String> {
         storm,
         aead,
         authorize_ns,
+        http2,
     };
     const CHART: &str = "benchmarks-handshakes.svg";
+    let only_http2 = options.only.as_deref() == Some("http2");
     let section = results.markdown(CHART);
-    say(&format!("\n{section}"));
+    if !only_http2 {
+        say(&format!("\n{section}"));
+    }
+    let http2_section = results.http2_markdown();
+    if let Some(http2_section) = &http2_section {
+        say(&format!("\n{http2_section}"));
+    }
     if options.json {
         print_stdout(&results.json().to_string());
     }
-    if let Some(docs) = &options.docs {
+    if let (Some(docs), Some(http2_section)) = (&options.docs, &http2_section) {
+        let path = docs.join("BENCHMARKS.md");
+        report::update_http2_docs(&path, http2_section)?;
+        say(&format!(
+            "compare: wrote the HTTP/2 section of {}",
+            path.display()
+        ));
+    }
+    if let Some(docs) = options.docs.as_ref().filter(|_| !only_http2) {
         let chart_rows: Vec<ChartRow> = results
             .rows
             .iter()
@@ -432,6 +476,65 @@ fn run(options: &Options) -> Result<(), String> {
     }
     say(&format!("compare: done in {:.0?}", started.elapsed()));
     Ok(())
+}
+
+/// The HTTP/2 rows: the axum app on our listener and on bare tokio-rustls, measured in turn,
+/// `repeats` times each.
+fn compare_http2(
+    runtime: &Runtime,
+    options: &Options,
+    tools: &Tools,
+    axum_listener: &Path,
+    pki: &Pki,
+) -> Result<report::Http2Result, String> {
+    say(&format!("\n== {}: HTTP/2 servers", pki.section));
+    let ours = peers::axum_listener(
+        axum_listener,
+        "axum on vespa-tls http::Listener",
+        &pki.vespa_config,
+    )?;
+    let bare =
+        peers::bare_http_server(tools, "axum on bare tokio-rustls", &pki.server, CLIENT_DNS)?;
+    let config = http2::h2_config(&*load::client_config(
+        &pki.client_material,
+        Groups::Default,
+    )?);
+    let seconds = Duration::from_secs_f64(options.seconds);
+    let mut result = report::Http2Result {
+        section: pki.section,
+        connections: options.connections,
+        streams: http2::STREAMS,
+        ours: Vec::new(),
+        bare: Vec::new(),
+    };
+    for repeat in 0..options.repeats {
+        for (is_ours, peer) in [(true, &ours), (false, &bare)] {
+            let sample = http2::measure(
+                runtime,
+                peer.address,
+                peer.pid,
+                &config,
+                options.connections,
+                WARMUP,
+                seconds,
+            )
+            .map_err(|e| format!("HTTP/2: {e}\n{}", peer.stderr_tail()))?;
+            say(&format!(
+                "  {} #{}: {:.0} requests/s, {:.1} µs server CPU/request, {} errors",
+                if is_ours { "ours" } else { "bare" },
+                repeat + 1,
+                sample.rate(),
+                sample.server_cpu_us_per_request(),
+                sample.errors
+            ));
+            if is_ours {
+                result.ours.push(sample);
+            } else {
+                result.bare.push(sample);
+            }
+        }
+    }
+    Ok(result)
 }
 
 /// Starts every server for one certificate type, checks them, and measures them round-robin.

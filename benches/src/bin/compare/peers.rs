@@ -41,6 +41,8 @@ pub(crate) struct NodePaths {
 pub(crate) struct Tools {
     pub(crate) vespa_tls: PathBuf,
     pub(crate) bare_server: PathBuf,
+    /// The axum app on our `http::Listener`; `Err(reason)` skips the HTTP/2 rows.
+    pub(crate) axum_listener: Result<PathBuf, String>,
     /// `Err(reason)` when the peer is skipped.
     pub(crate) openssl: Result<PathBuf, String>,
     pub(crate) haproxy: Result<PathBuf, String>,
@@ -161,6 +163,34 @@ pub(crate) fn bare_server(
         .arg("--key")
         .arg(&node.key)
         .args(["--client-name", client_name]);
+    spawn_listening(command, name)
+}
+
+/// The HTTP/2 server on our listener (`axum-listener`), TLS-only with `config`.
+pub(crate) fn axum_listener(program: &Path, name: &str, config: &Path) -> Result<Peer, String> {
+    let mut command = clean(program);
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .env("VESPA_TLS_CONFIG_FILE", config);
+    spawn_listening(command, name)
+}
+
+/// The same axum app on bare tokio-rustls (`bare-server --http`).
+pub(crate) fn bare_http_server(
+    tools: &Tools,
+    name: &str,
+    node: &NodePaths,
+    client_name: &str,
+) -> Result<Peer, String> {
+    let mut command = clean(&tools.bare_server);
+    command
+        .args(["--listen", "127.0.0.1:0", "--ca"])
+        .arg(&node.ca)
+        .arg("--cert")
+        .arg(&node.cert)
+        .arg("--key")
+        .arg(&node.key)
+        .args(["--client-name", client_name, "--http"]);
     spawn_listening(command, name)
 }
 
