@@ -1,10 +1,12 @@
 //! `--json` output against its published JSON Schema (`docs/schemas/`), with a validator that is
 //! not ours: Python's `jsonschema`. The CLI tests' `run` sends every `--json` output here.
 
-use std::io::Write as _;
+use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use serde_json::{Value, json};
 
 use crate::cli::{code, run, s, stderr, stdout};
 
@@ -13,10 +15,79 @@ fn schema_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schemas")
 }
 
-/// A Python with `jsonschema` (Debian's python3-jsonschema, or a pip install), if any.
-fn python() -> Option<&'static str> {
-    static FOUND: OnceLock<Option<&'static str>> = OnceLock::new();
-    *FOUND.get_or_init(|| vespa_tls_testkit::python_with("jsonschema"))
+/// The validator: one Python process per test process, started at the first document and
+/// fed one request per line (`{"schema": PATH, "documents": [...]}`), answering each with one
+/// line, the list of violations. A test makes several `--json` calls, and starting Python and
+/// importing `jsonschema` costs more than validating; the process ends when its stdin closes,
+/// at the latest when the test process exits.
+const VALIDATOR: &str = r#"
+import json, sys
+try:
+    import jsonschema
+except ImportError:
+    sys.exit(3)
+print("ready", flush=True)
+validators = {}
+for line in sys.stdin:
+    violations = []
+    try:
+        request = json.loads(line)
+        path = request["schema"]
+        if path not in validators:
+            with open(path) as f:
+                schema = json.load(f)
+            jsonschema.Draft202012Validator.check_schema(schema)
+            validators[path] = jsonschema.Draft202012Validator(schema)
+        for index, document in enumerate(request["documents"]):
+            for error in validators[path].iter_errors(document):
+                where = "/" + "/".join(str(p) for p in error.absolute_path)
+                violations.append(f"document {index}: {where}: {error.message}")
+    except Exception as e:
+        violations.append(f"the validator failed: {e!r}")
+    print(json.dumps(violations), flush=True)
+"#;
+
+/// The running validator's pipes.
+struct Validator {
+    _child: Child,
+    requests: ChildStdin,
+    answers: BufReader<ChildStdout>,
+}
+
+/// The validator, if a Python with `jsonschema` (Debian's python3-jsonschema, or a pip
+/// install) is found.
+fn python() -> Option<&'static Mutex<Validator>> {
+    static FOUND: OnceLock<Option<Mutex<Validator>>> = OnceLock::new();
+    FOUND
+        .get_or_init(|| {
+            vespa_tls_testkit::python_with("jsonschema")
+                .and_then(start)
+                .map(Mutex::new)
+        })
+        .as_ref()
+}
+
+/// Starts the validator with `python`; `None` if it does not run or lacks `jsonschema`.
+fn start(python: &str) -> Option<Validator> {
+    let mut child = Command::new(python)
+        .args(["-I", "-c", VALIDATOR])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let requests = child.stdin.take()?;
+    let mut answers = BufReader::new(child.stdout.take()?);
+    let mut greeting = String::new();
+    if answers.read_line(&mut greeting).is_ok() && greeting.trim_end() == "ready" {
+        return Some(Validator {
+            _child: child,
+            requests,
+            answers,
+        });
+    }
+    let _ = child.wait();
+    None
 }
 
 /// The schema a command line's `--json` output follows: its command words joined by `-`;
@@ -38,22 +109,6 @@ pub(crate) fn schema_for(args: &[&str]) -> Option<String> {
     }
 }
 
-const VALIDATE: &str = r#"
-import json, sys
-import jsonschema
-with open(sys.argv[1]) as f:
-    schema = json.load(f)
-jsonschema.Draft202012Validator.check_schema(schema)
-validator = jsonschema.Draft202012Validator(schema)
-failed = False
-for index, document in enumerate(json.load(sys.stdin)):
-    for error in validator.iter_errors(document):
-        failed = True
-        path = "/" + "/".join(str(p) for p in error.absolute_path)
-        print(f"document {index}: {path}: {error.message}")
-sys.exit(1 if failed else 0)
-"#;
-
 /// Validates `--json` documents (each a whole JSON text) against `docs/schemas/<schema>.json`;
 /// panics naming every violation. Without a Python `jsonschema`, says it skipped.
 pub(crate) fn validate(schema: &str, documents: &[&str]) {
@@ -63,7 +118,7 @@ pub(crate) fn validate(schema: &str, documents: &[&str]) {
         "{}: no schema; write it with `cargo xtask schemas`",
         path.display()
     );
-    let Some(python) = python() else {
+    let Some(validator) = python() else {
         #[expect(
             clippy::print_stdout,
             reason = "the testkit's skip convention: a line starting with `skipped:`"
@@ -76,26 +131,27 @@ pub(crate) fn validate(schema: &str, documents: &[&str]) {
         return;
     };
     let array = format!("[{}]", documents.join(","));
-    let mut child = Command::new(python)
-        .args(["-c", VALIDATE, s(&path)])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(array.as_bytes())
-        .expect("write the documents");
-    let out = child.wait_with_output().expect("python finishes");
+    let parsed: Value = serde_json::from_str(&array).expect("the documents are JSON");
+    let request = json!({"schema": s(&path), "documents": parsed}).to_string();
+    // A panic while the lock was held (an assertion below) leaves the pipes in step: the
+    // answer was read before it.
+    let mut validator = validator
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    writeln!(validator.requests, "{request}").expect("write to the validator");
+    let mut answer = String::new();
+    validator
+        .answers
+        .read_line(&mut answer)
+        .expect("read the validator's answer");
+    drop(validator);
+    let violations: Vec<String> = serde_json::from_str(&answer)
+        .unwrap_or_else(|e| panic!("the validator answered {answer:?} ({e})"));
     assert!(
-        out.status.success(),
-        "{schema} --json output does not follow {}:\n{}{}\n{array}",
+        violations.is_empty(),
+        "{schema} --json output does not follow {}:\n{}\n{array}",
         path.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
+        violations.join("\n"),
     );
 }
 
