@@ -189,8 +189,12 @@ async fn twenty_installs_under_continuous_handshakes_fail_none_and_keep_the_last
         ReloadingTlsContext::from_file(
             &config,
             TlsModes::default(),
+            // A short debounce: the install renames a whole config over the old one, so a
+            // reload at any moment sees the old set or the new one, and each of the twenty
+            // installs waits for its reload rather than for the library's 250 ms of quiet.
             ReloadOptions {
                 interval: Duration::from_secs(3600),
+                debounce: Duration::from_millis(20),
                 ..ReloadOptions::default()
             },
         )
