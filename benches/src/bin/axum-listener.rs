@@ -1,13 +1,14 @@
 //! The comparison's HTTP/2 server on the library: `vespa_tls_transport::http::Listener` (ALPN
 //! `h2` and `http/1.1`, concurrent handshakes, Vespa's verification and authorization) under
-//! `axum::serve`, with the app `bare-server --http` serves too.
+//! `axum::serve`, with the app `bare-server --http` serves under `axum::serve` too (neither
+//! adds connect info, so the two differ only in the listener and its stream).
 //!
 //! `axum-listener --listen ADDR`, configured by `VESPA_TLS_CONFIG_FILE` like a Vespa process.
 //! Prints `{"event":"listening","address":…}` on stdout, runs until killed.
 
+use vespa_tls_transport::VespaTls;
 use vespa_tls_transport::context::ReloadOptions;
 use vespa_tls_transport::http::{ALPN_PROTOCOLS, Listener};
-use vespa_tls_transport::{ConnectionAuthContext, VespaTls};
 
 async fn serve(address: &str) -> Result<(), String> {
     let tls = VespaTls::from_env(ReloadOptions::default()).map_err(|e| e.to_string())?;
@@ -19,13 +20,9 @@ async fn serve(address: &str) -> Result<(), String> {
         r#"{{"event":"listening","address":"{}"}}"#,
         listener.local_addr()
     ));
-    axum::serve(
-        listener,
-        vespa_tls_benches::http::app()
-            .into_make_service_with_connect_info::<ConnectionAuthContext>(),
-    )
-    .await
-    .map_err(|e| e.to_string())
+    axum::serve(listener, vespa_tls_benches::http::app().into_make_service())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[expect(clippy::print_stdout, reason = "the listening line is the output")]

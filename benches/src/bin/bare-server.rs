@@ -8,18 +8,18 @@
 //! subject-name check), else the connection is closed. Then it echoes what it reads, with a
 //! 32 KiB buffer as `vespa-tls serve --protocol echo` does; with `--http`, it offers ALPN `h2`
 //! and `http/1.1` and serves the comparison's axum app (`vespa_tls_benches::http::app`) with
-//! hyper-util's HTTP/1.1 + h2 server instead, as `axum-listener` does on our listener. Prints
+//! `axum::serve` on that accept loop instead, as `axum-listener` does on our listener. Prints
 //! `{"event":"listening","address":…}` on stdout like `vespa-tls serve --json`, runs until killed.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
 use rustls::RootCertStore;
 use rustls::server::{NoServerSessionStorage, ServerConfig, WebPkiClientVerifier};
 use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 const USAGE: &str =
     "usage: bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS [--http]";
@@ -100,6 +100,38 @@ fn client_name_ok(connection: &rustls::ServerConnection, name: &ServerName<'stat
         .is_ok()
 }
 
+/// The `--http` accept loop as an `axum::serve` listener: TCP accept, the TLS handshake and
+/// the client-name check in turn (the benchmark's connections are opened before it measures).
+struct TlsListener {
+    listener: TcpListener,
+    acceptor: tokio_rustls::TlsAcceptor,
+    name: Arc<ServerName<'static>>,
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = tokio_rustls::server::TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((socket, address)) = self.listener.accept().await else {
+                continue;
+            };
+            let _ = socket.set_nodelay(true);
+            let Ok(stream) = self.acceptor.accept(socket).await else {
+                continue;
+            };
+            if client_name_ok(stream.get_ref().1, &self.name) {
+                return (stream, address);
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
+}
+
 async fn serve(args: Args) -> Result<(), String> {
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server_config(&args)?));
     let listener = TcpListener::bind(&args.listen)
@@ -107,27 +139,28 @@ async fn serve(args: Args) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     say(&format!(r#"{{"event":"listening","address":"{address}"}}"#));
-    let http = args.http;
     let name = Arc::new(args.client_name);
-    let app = vespa_tls_benches::http::app();
+    if args.http {
+        let listener = TlsListener {
+            listener,
+            acceptor,
+            name,
+        };
+        return axum::serve(listener, vespa_tls_benches::http::app().into_make_service())
+            .await
+            .map_err(|e| e.to_string());
+    }
     loop {
         let Ok((socket, _)) = listener.accept().await else {
             continue;
         };
-        let (acceptor, name, app) = (acceptor.clone(), Arc::clone(&name), app.clone());
+        let (acceptor, name) = (acceptor.clone(), Arc::clone(&name));
         tokio::spawn(async move {
             let _ = socket.set_nodelay(true);
             let Ok(mut stream) = acceptor.accept(socket).await else {
                 return;
             };
             if !client_name_ok(stream.get_ref().1, &name) {
-                return;
-            }
-            if http {
-                let service = hyper_util::service::TowerToHyperService::new(app);
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
                 return;
             }
             let mut buf = vec![0u8; 32 * 1024];

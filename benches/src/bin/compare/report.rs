@@ -945,7 +945,7 @@ impl Results {
         );
         let _ = writeln!(
             out,
-            "One axum app (`GET /state/v1/health`, Vespa's `{{\"status\":{{\"code\":\"up\"}}}}`) served two ways, each as its own process with two tokio worker threads and the same {} certificates: `axum-listener` puts it on our `http::Listener` under `axum::serve` (concurrent handshakes, Vespa's verification, a policy requiring the client's CN, the peer as connect info); `bare-server --http` puts it on a tokio-rustls accept loop (webpki client verification, the client's name checked) under hyper-util's HTTP/1.1 + h2 server, which `axum::serve` uses too.",
+            "One axum app (`GET /state/v1/health`, Vespa's `{{\"status\":{{\"code\":\"up\"}}}}`) served two ways, each as its own process with two tokio worker threads and the same {} certificates: `axum-listener` serves it with `axum::serve` on our `http::Listener` (concurrent handshakes, Vespa's verification, a policy requiring the client's CN); `bare-server --http` serves it with `axum::serve` on a tokio-rustls accept loop (webpki client verification, the client's name checked). Neither adds connect info, so the two differ only in the listener and the stream it hands out.",
             h2.section
         );
         let _ = writeln!(
