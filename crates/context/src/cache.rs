@@ -31,10 +31,11 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use der::Decode as _;
+use der::asn1::AnyRef;
+use der::{Reader as _, SliceReader, Tag, TagNumber, Tagged as _};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use vespa_tls_authz::PeerCredentials;
-use x509_cert::Certificate;
+use x509_cert::time::Validity;
 
 use crate::trust::{AnchorEntry, PeerRole, VerifiedChain};
 
@@ -97,8 +98,8 @@ impl ValidityEpoch {
     }
 
     /// The epoch of a verification at `now` of `chain` against a bundle of `anchors`: every
-    /// presented certificate and every bundle entry. `None` when a presented certificate does
-    /// not parse here (such a chain is not stored).
+    /// presented certificate and every bundle entry. `None` when a presented certificate's
+    /// validity cannot be read (such a chain is not stored).
     pub(crate) fn of_chain(
         now: UnixTime,
         chain: &[CertificateDer<'_>],
@@ -106,12 +107,7 @@ impl ValidityEpoch {
     ) -> Option<Self> {
         let mut windows = Vec::with_capacity(chain.len() + anchors.len());
         for der in chain {
-            let cert = Certificate::from_der(der.as_ref()).ok()?;
-            let validity = cert.tbs_certificate().validity();
-            windows.push((
-                validity.not_before.to_unix_duration().as_secs(),
-                validity.not_after.to_unix_duration().as_secs(),
-            ));
+            windows.push(validity_window(der.as_ref()).ok()?);
         }
         windows.extend(anchors.iter().map(|a| (a.not_before, a.not_after)));
         Some(ValidityEpoch::around(now.as_secs(), windows))
@@ -121,6 +117,45 @@ impl ValidityEpoch {
     pub(crate) fn contains(&self, now: UnixTime) -> bool {
         (self.first..=self.last).contains(&now.as_secs())
     }
+}
+
+/// A certificate's validity as `(not_before, not_after)` in Unix seconds, read in place: the
+/// fields before it are stepped over and nothing is copied, so a miss does not pay for a
+/// second, allocating decode of every presented certificate (the chain step has its own).
+fn validity_window(der: &[u8]) -> der::Result<(u64, u64)> {
+    let mut reader = SliceReader::new(der)?;
+    let certificate: AnyRef<'_> = reader.decode()?;
+    reader.finish()?;
+    let validity = certificate.sequence(|certificate| {
+        let tbs: AnyRef<'_> = certificate.decode()?;
+        let _signature_algorithm: AnyRef<'_> = certificate.decode()?;
+        let _signature: AnyRef<'_> = certificate.decode()?;
+        tbs.sequence(|tbs| {
+            // [0] EXPLICIT version (optional), serialNumber, signature, issuer, validity.
+            if Tag::peek(tbs)?
+                == (Tag::ContextSpecific {
+                    constructed: true,
+                    number: TagNumber(0),
+                })
+            {
+                let _version: AnyRef<'_> = tbs.decode()?;
+            }
+            for expected in [Tag::Integer, Tag::Sequence, Tag::Sequence] {
+                let field: AnyRef<'_> = tbs.decode()?;
+                field.tag().assert_eq(expected)?;
+            }
+            let validity: Validity = tbs.decode()?;
+            // The rest (subject, key, extensions) is the chain step's to read.
+            while !tbs.is_finished() {
+                let _field: AnyRef<'_> = tbs.decode()?;
+            }
+            Ok::<_, der::Error>(validity)
+        })
+    })?;
+    Ok((
+        validity.not_before.to_unix_duration().as_secs(),
+        validity.not_after.to_unix_duration().as_secs(),
+    ))
 }
 
 /// What the chain and credentials steps found for a chain that passed both.
@@ -382,6 +417,44 @@ mod tests {
         let table = cache.lock();
         assert_eq!(table.entries.len(), 8);
         assert!(table.order.len() <= 4 * 8, "{}", table.order.len());
+    }
+
+    #[test]
+    fn the_validity_read_in_place_is_the_decoded_validity() {
+        use der::Decode as _;
+        let pki = vespa_tls_testkit::TestPki::builder()
+            .intermediate(true)
+            .build()
+            .expect("test PKI");
+        let node = pki.client_in_memory().expect("client");
+        let certificates: Vec<_> = node.chain.iter().chain(&node.ca_certificates).collect();
+        assert_eq!(certificates.len(), 3, "leaf, intermediate, CA");
+        for der in certificates {
+            let decoded = x509_cert::Certificate::from_der(der.as_ref()).expect("decodes");
+            let validity = decoded.tbs_certificate().validity();
+            assert_eq!(
+                validity_window(der.as_ref()).expect("read"),
+                (
+                    validity.not_before.to_unix_duration().as_secs(),
+                    validity.not_after.to_unix_duration().as_secs()
+                )
+            );
+            // Cut short anywhere, or followed by trailing bytes: not read, so not cached.
+            for end in [0, 1, 10, der.len() / 2, der.len() - 1] {
+                assert!(validity_window(&der[..end]).is_err(), "cut at {end}");
+            }
+            let mut longer = der.to_vec();
+            longer.push(0);
+            assert!(validity_window(&longer).is_err());
+        }
+        assert!(
+            ValidityEpoch::of_chain(
+                at(1),
+                &[CertificateDer::from(&b"not a certificate"[..])],
+                &[]
+            )
+            .is_none()
+        );
     }
 
     proptest! {

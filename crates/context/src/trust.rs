@@ -383,7 +383,8 @@ impl TrustAnchors {
         algorithms: &[&'static dyn SignatureVerificationAlgorithm],
     ) -> Result<VerifiedChain, ChainError> {
         let parsed = Certificate::from_der(leaf.as_ref()).map_err(ChainError::Unparsable)?;
-        let leaf_facts = LeafFacts::of(&parsed);
+        // Read only when a path has DNS name constraints (most have none).
+        let leaf_facts = std::cell::OnceCell::new();
 
         // An exact pin: the peer presents a self-signed bundle entry that is not a CA.
         if let Some(pin) = self
@@ -416,7 +417,8 @@ impl TrustAnchors {
         let refusal = std::cell::RefCell::new(None::<ChainError>);
         let usable_cn = std::cell::Cell::new(true);
         let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
-            match self.check_path(path, &leaf_facts, leaf, now, role) {
+            let facts = || leaf_facts.get_or_init(|| LeafFacts::of(&parsed));
+            match self.check_path(path, &facts, leaf, now, role) {
                 Ok(cn_usable) => {
                     usable_cn.set(cn_usable);
                     Ok(())
@@ -467,10 +469,10 @@ impl TrustAnchors {
     }
 
     /// Our checks on one candidate path; `Ok(cn_usable)`.
-    fn check_path(
+    fn check_path<'f>(
         &self,
         path: &VerifiedPath<'_>,
-        leaf: &LeafFacts,
+        leaf_facts: &dyn Fn() -> &'f LeafFacts,
         leaf_der: &CertificateDer<'_>,
         now: UnixTime,
         role: PeerRole,
@@ -524,6 +526,7 @@ impl TrustAnchors {
         if constraints.is_empty() {
             return Ok(true);
         }
+        let leaf = leaf_facts();
         // OpenSSL checks every host-name CN of a leaf without DNS SANs and refuses the chain.
         if !leaf.has_dns_san {
             for cn in leaf
