@@ -1,12 +1,13 @@
 //! The server side: accept a socket, detect TLS in mixed mode, handshake, authorize.
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::time::{Instant, timeout_at};
+use tokio::time::{Instant, Sleep, sleep_until};
 use tracing::Instrument as _;
 use vespa_tls_config::Escaped;
 use vespa_tls_config::MixedMode;
@@ -114,6 +115,18 @@ impl Acceptor {
         self.accept(stream, peer).await
     }
 
+    /// Accepts a TCP connection from `peer`, the address the listener's `accept` returned with
+    /// it (Nagle off): [`accept_tcp`](Self::accept_tcp) without asking the kernel for the
+    /// address a second time.
+    pub async fn accept_tcp_from(
+        &self,
+        stream: TcpStream,
+        peer: SocketAddr,
+    ) -> Result<(TransportStream<TcpStream>, ConnectionAuthContext), TransportError> {
+        let _ = stream.set_nodelay(true);
+        self.accept(stream, Some(peer)).await
+    }
+
     /// Accepts a connection over any byte stream; `peer_address` is used in logs and messages.
     pub async fn accept<IO>(
         &self,
@@ -140,7 +153,9 @@ impl Acceptor {
     {
         let metrics = self.source.metrics();
         let peer = Peer(peer_address);
-        let deadline = Instant::now() + self.handshake_timeout;
+        // One timer for snoop and handshake together: registered once, however many reads.
+        let deadline = sleep_until(Instant::now() + self.handshake_timeout);
+        tokio::pin!(deadline);
         let mode = server_mode(&self.source, self.mixed);
         let context = match (mode, self.source.current()) {
             (ServerMode::PlaintextOnly, _) | (_, None) => {
@@ -150,7 +165,7 @@ impl Acceptor {
         };
         let mut io = io;
         let result = self
-            .snoop_and_handshake(&mut io, mode, &context, peer, deadline)
+            .snoop_and_handshake(&mut io, mode, &context, peer, deadline.as_mut())
             .await;
         match result {
             Ok(Decision::Plaintext(prefix)) => {
@@ -198,7 +213,7 @@ impl Acceptor {
         mode: ServerMode,
         _context: &Arc<TlsContext>,
         peer: Peer,
-        deadline: Instant,
+        mut deadline: Pin<&mut Sleep>,
     ) -> Result<Decision, TransportError>
     where
         IO: AsyncRead + Unpin,
@@ -223,7 +238,11 @@ impl Acceptor {
                 }
                 _ => {}
             }
-            let read = timeout_at(deadline, io.read_buf(&mut prefix)).await;
+            let read = tokio::select! {
+                biased;
+                read = io.read_buf(&mut prefix) => Ok(read),
+                () = deadline.as_mut() => Err(()),
+            };
             match read {
                 Err(_) => {
                     return Err(TransportError::Timeout {
@@ -250,7 +269,7 @@ impl Acceptor {
         prefix: Vec<u8>,
         io: IO,
         peer: Peer,
-        deadline: Instant,
+        deadline: Pin<&mut Sleep>,
         metrics: &Arc<TlsMetrics>,
     ) -> Result<(TransportStream<IO>, ConnectionAuthContext), TransportError>
     where
@@ -260,7 +279,11 @@ impl Acceptor {
             .alpn
             .config(context.server_config(), |c, p| c.alpn_protocols = p);
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
-        let accepted = timeout_at(deadline, acceptor.accept(Rewind::new(prefix, io))).await;
+        let accepted = tokio::select! {
+            biased;
+            accepted = acceptor.accept(Rewind::new(prefix, io)) => Ok(accepted),
+            () = deadline => Err(()),
+        };
         let result = match accepted {
             Err(_) => Err(TransportError::Timeout {
                 peer,

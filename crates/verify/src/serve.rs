@@ -126,10 +126,10 @@ async fn serve(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((socket, _)) = accepted else { continue };
+                    let Ok((socket, peer)) = accepted else { continue };
                     let (acceptor, protocol, quiet) = (acceptor.clone(), args.protocol, args.quiet);
                     tokio::spawn(async move {
-                        match acceptor.accept_tcp(socket).await {
+                        match acceptor.accept_tcp_from(socket, peer).await {
                             Ok((stream, auth)) => {
                                 if !quiet {
                                     connection_event(json, &auth);

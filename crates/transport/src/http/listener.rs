@@ -115,7 +115,7 @@ async fn accept_loop(
                 let ready = ready.clone();
                 handshakes.spawn(async move {
                     // Refusals are counted and logged by the acceptor.
-                    if let Ok((stream, auth)) = acceptor.accept_tcp(socket).await {
+                    if let Ok((stream, auth)) = acceptor.accept_tcp_from(socket, peer).await {
                         let _ = ready.send((Connection::new(stream, auth), peer)).await;
                     }
                     drop(permit);
