@@ -1,5 +1,6 @@
 //! What a connection knows about its peer, and capability checks against it.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -36,8 +37,16 @@ pub enum ConnectionSecurity {
 /// capability enforcement mode.
 ///
 /// Plaintext connections carry every capability, as in Vespa.
-#[derive(Debug, Clone)]
+///
+/// Cloning is cheap (one reference count): HTTP servers put a copy into every request.
+#[derive(Clone)]
 pub struct ConnectionAuthContext {
+    inner: Arc<AuthContext>,
+}
+
+/// What a [`ConnectionAuthContext`] shares between its clones.
+#[derive(Debug, Clone)]
+struct AuthContext {
     peer_address: Option<SocketAddr>,
     security: ConnectionSecurity,
     credentials: Option<PeerCredentials>,
@@ -48,13 +57,38 @@ pub struct ConnectionAuthContext {
     metrics: Arc<TlsMetrics>,
 }
 
+impl fmt::Debug for ConnectionAuthContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let AuthContext {
+            peer_address,
+            security,
+            credentials,
+            matched_policies,
+            capabilities,
+            capability_mode,
+            alpn_protocol,
+            metrics,
+        } = &*self.inner;
+        f.debug_struct("ConnectionAuthContext")
+            .field("peer_address", peer_address)
+            .field("security", security)
+            .field("credentials", credentials)
+            .field("matched_policies", matched_policies)
+            .field("capabilities", capabilities)
+            .field("capability_mode", capability_mode)
+            .field("alpn_protocol", alpn_protocol)
+            .field("metrics", metrics)
+            .finish()
+    }
+}
+
 impl ConnectionAuthContext {
     pub(crate) fn plaintext(
         peer_address: Option<SocketAddr>,
         capability_mode: CapabilityMode,
         metrics: Arc<TlsMetrics>,
     ) -> Self {
-        ConnectionAuthContext {
+        ConnectionAuthContext::shared(AuthContext {
             peer_address,
             security: ConnectionSecurity::Plaintext,
             credentials: None,
@@ -63,7 +97,7 @@ impl ConnectionAuthContext {
             capability_mode,
             alpn_protocol: None,
             metrics,
-        }
+        })
     }
 
     #[expect(
@@ -80,7 +114,7 @@ impl ConnectionAuthContext {
         capability_mode: CapabilityMode,
         metrics: Arc<TlsMetrics>,
     ) -> Self {
-        ConnectionAuthContext {
+        ConnectionAuthContext::shared(AuthContext {
             peer_address,
             security: ConnectionSecurity::Tls {
                 protocol,
@@ -92,54 +126,61 @@ impl ConnectionAuthContext {
             capability_mode,
             alpn_protocol: None,
             metrics,
+        })
+    }
+
+    fn shared(inner: AuthContext) -> Self {
+        ConnectionAuthContext {
+            inner: Arc::new(inner),
         }
     }
 
+    /// Set before the context is shared, so this copies nothing.
     pub(crate) fn with_alpn_protocol(mut self, protocol: Option<Vec<u8>>) -> Self {
-        self.alpn_protocol = protocol;
+        Arc::make_mut(&mut self.inner).alpn_protocol = protocol;
         self
     }
 
     /// The peer's socket address, when known.
     pub fn peer_address(&self) -> Option<SocketAddr> {
-        self.peer_address
+        self.inner.peer_address
     }
 
     /// TLS (with version and suite) or plaintext.
     pub fn security(&self) -> ConnectionSecurity {
-        self.security
+        self.inner.security
     }
 
     /// Whether the connection is encrypted.
     pub fn is_tls(&self) -> bool {
-        matches!(self.security, ConnectionSecurity::Tls { .. })
+        matches!(self.inner.security, ConnectionSecurity::Tls { .. })
     }
 
     /// The ALPN protocol the handshake settled on (`h2`, `http/1.1`…); `None` for plaintext
     /// and when either side offered none.
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        self.alpn_protocol.as_deref()
+        self.inner.alpn_protocol.as_deref()
     }
 
     /// What the peer's verified leaf certificate presents (`None` for plaintext).
     pub fn peer_credentials(&self) -> Option<&PeerCredentials> {
-        self.credentials.as_ref()
+        self.inner.credentials.as_ref()
     }
 
     /// The names of the policies that matched (empty without `authorized-peers`, in
     /// `disable` mode, for a peer `log_only` let through, and for plaintext).
     pub fn matched_policies(&self) -> &[String] {
-        &self.matched_policies
+        &self.inner.matched_policies
     }
 
     /// The capabilities granted to the peer.
     pub fn capabilities(&self) -> CapabilitySet {
-        self.capabilities
+        self.inner.capabilities
     }
 
     /// The capability enforcement mode checks use.
     pub fn capability_mode(&self) -> CapabilityMode {
-        self.capability_mode
+        self.inner.capability_mode
     }
 
     /// Checks that the peer has every capability in `required` before `action` on `resource`.
@@ -168,27 +209,27 @@ impl ConnectionAuthContext {
         limiter: &RateLimiter,
         now: Instant,
     ) -> Result<(), PermissionDenied> {
-        let address = self.peer_address.map(|a| format!("tcp/{a}"));
+        let address = self.inner.peer_address.map(|a| format!("tcp/{a}"));
         let check = verify_capabilities(
-            self.capabilities,
+            self.inner.capabilities,
             required,
-            self.capability_mode,
+            self.inner.capability_mode,
             Some(action),
             Some(resource),
             address.as_deref(),
-            self.credentials.as_ref(),
+            self.inner.credentials.as_ref(),
         );
         match check {
             CapabilityCheck::Allowed => Ok(()),
             CapabilityCheck::DryRunDenied { message } => {
-                TlsMetrics::bump(&self.metrics.capability_checks_failed);
+                TlsMetrics::bump(&self.inner.metrics.capability_checks_failed);
                 if let Some(suppressed) = limiter.check_at(&self.log_key(), now) {
                     tracing::info!("{message}{}", suppressed_note(suppressed));
                 }
                 Ok(())
             }
             CapabilityCheck::Refused { message } => {
-                TlsMetrics::bump(&self.metrics.capability_checks_failed);
+                TlsMetrics::bump(&self.inner.metrics.capability_checks_failed);
                 if let Some(suppressed) = limiter.check_at(&self.log_key(), now) {
                     tracing::warn!("{message}{}", suppressed_note(suppressed));
                 }
@@ -200,8 +241,8 @@ impl ConnectionAuthContext {
     /// The peer, for the log limit: its IP address (not the port, which changes with every
     /// connection) and its certificate identity (nodes behind one address stay apart).
     fn log_key(&self) -> String {
-        let ip = self.peer_address.map(|a| a.ip().to_string());
-        let identity = self.credentials.as_ref().map(ToString::to_string);
+        let ip = self.inner.peer_address.map(|a| a.ip().to_string());
+        let identity = self.inner.credentials.as_ref().map(ToString::to_string);
         format!(
             "{} {}",
             ip.as_deref().unwrap_or("-"),
@@ -295,12 +336,31 @@ mod tests {
         )
     }
 
+    #[test]
+    fn a_clone_for_each_request_shares_the_context_and_setting_alpn_first_copies_nothing() {
+        let ctx = peer("10.0.0.1:4080", "a.example", CapabilityMode::Enforce);
+        let before = Arc::as_ptr(&ctx.inner);
+        let ctx = ctx.with_alpn_protocol(Some(b"h2".to_vec()));
+        assert_eq!(Arc::as_ptr(&ctx.inner), before);
+        let copy = ctx.clone();
+        assert!(Arc::ptr_eq(&copy.inner, &ctx.inner));
+        assert_eq!(copy.alpn_protocol(), Some(&b"h2"[..]));
+        let shown = format!("{copy:?}");
+        assert!(
+            shown.starts_with("ConnectionAuthContext {") && shown.contains("a.example"),
+            "{shown}"
+        );
+    }
+
     fn document_api() -> CapabilitySet {
         CapabilitySet::of(&[Capability::ContentDocumentApi])
     }
 
     fn failed(ctx: &ConnectionAuthContext) -> u64 {
-        ctx.metrics.capability_checks_failed.load(Ordering::Relaxed)
+        ctx.inner
+            .metrics
+            .capability_checks_failed
+            .load(Ordering::Relaxed)
     }
 
     #[test]
