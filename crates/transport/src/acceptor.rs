@@ -32,6 +32,35 @@ pub(crate) const MAX_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(24 * 3600
 /// How often one peer address's failures are logged.
 const LOG_INTERVAL: Duration = Duration::from_secs(60);
 
+/// How long an accept loop waits after `accept` failed for a reason that is not one
+/// connection's (out of file descriptors or memory).
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// What an accept loop does after `TcpListener::accept` failed: go on at once when only that
+/// connection failed (reset or aborted by the peer before we took it: nothing to wait for, and
+/// not worth a warning), otherwise log a warning naming `listener` and pause briefly, so a
+/// process out of file descriptors does not spin on the CPU.
+///
+/// [`http::Listener`](crate::http::Listener)'s loop uses it; so can a hand-written loop over
+/// [`Acceptor`].
+pub async fn pause_after_accept_error(listener: &str, error: &std::io::Error) {
+    if accept_failed_for_one_connection(error) {
+        tracing::debug!("{listener}: a connection ended before it was accepted: {error}");
+    } else {
+        tracing::warn!("{listener}: cannot accept a connection: {error}");
+        tokio::time::sleep(ACCEPT_BACKOFF).await;
+    }
+}
+
+/// Whether `accept` failed for that one connection only.
+fn accept_failed_for_one_connection(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        error.kind(),
+        ErrorKind::ConnectionAborted | ErrorKind::ConnectionReset | ErrorKind::Interrupted
+    )
+}
+
 /// Accepts connections the way a Vespa server does. Cheap to clone; share one per listener.
 ///
 /// - TLS not configured: every connection is plaintext.
@@ -428,4 +457,31 @@ pub(crate) fn auth_context<D>(
         metrics,
     );
     Ok(auth.with_alpn_protocol(connection.alpn_protocol().map(<[u8]>::to_vec)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Error, ErrorKind};
+
+    use super::accept_failed_for_one_connection;
+
+    #[test]
+    fn only_a_failure_of_one_connection_skips_the_accept_pause() {
+        assert!(accept_failed_for_one_connection(&Error::from(
+            ErrorKind::ConnectionAborted
+        )));
+        assert!(accept_failed_for_one_connection(&Error::from(
+            ErrorKind::ConnectionReset
+        )));
+        // EMFILE / ENFILE (too many open files) and ENOMEM pause the loop.
+        assert!(!accept_failed_for_one_connection(
+            &Error::from_raw_os_error(24)
+        ));
+        assert!(!accept_failed_for_one_connection(
+            &Error::from_raw_os_error(23)
+        ));
+        assert!(!accept_failed_for_one_connection(&Error::from(
+            ErrorKind::OutOfMemory
+        )));
+    }
 }

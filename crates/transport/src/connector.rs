@@ -22,6 +22,9 @@ use crate::error::{Peer, TransportError};
 use crate::source::TlsSource;
 use crate::stream::{BrokenCounter, Rewind, TransportStream};
 
+/// The [`TransportError::Timeout`] stage of a TCP connection that did not complete.
+pub(crate) const TCP_CONNECT: &str = "TCP connect";
+
 /// Opens connections the way a Vespa client does. Cheap to clone.
 ///
 /// Plaintext when TLS is not configured or in `plaintext_client_mixed_server`; TLS otherwise,
@@ -95,7 +98,7 @@ impl Connector {
             Err(_) => {
                 return Err(TransportError::Timeout {
                     peer,
-                    stage: "TCP connect",
+                    stage: TCP_CONNECT,
                     timeout: self.handshake_timeout,
                 });
             }

@@ -60,7 +60,7 @@ pub use vespa_tls_authz as authz;
 pub use vespa_tls_config as config;
 pub use vespa_tls_context::{self as context, ReloadingTlsContext, TlsContext};
 
-pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT};
+pub use acceptor::{Acceptor, DEFAULT_HANDSHAKE_TIMEOUT, pause_after_accept_error};
 pub use auth::{ConnectionAuthContext, ConnectionSecurity, PermissionDenied};
 pub use connector::Connector;
 pub use error::{Peer, TransportError};

@@ -126,7 +126,13 @@ async fn serve(
         loop {
             tokio::select! {
                 accepted = listener.accept() => {
-                    let Ok((socket, peer)) = accepted else { continue };
+                    let (socket, peer) = match accepted {
+                        Ok(accepted) => accepted,
+                        Err(error) => {
+                            vespa_tls_transport::pause_after_accept_error(&address.to_string(), &error).await;
+                            continue;
+                        }
+                    };
                     let (acceptor, protocol, quiet) = (acceptor.clone(), args.protocol, args.quiet);
                     tokio::spawn(async move {
                         match acceptor.accept_tcp_from(socket, peer).await {

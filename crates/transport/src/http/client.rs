@@ -114,14 +114,72 @@ async fn connect(connector: &Connector, uri: &Uri) -> Result<Connection, Transpo
     for address in addresses {
         match connector.connect_tcp(address, host).await {
             Ok((stream, auth)) => return Ok(Connection::new(stream, auth)),
-            Err(error) => {
+            // Another address may have a listener; a server that answered and was refused
+            // (or refused us) is the answer, and trying it again elsewhere would only count
+            // and log the same refusal twice and report the last address's error instead.
+            Err(error) if no_listener_there(&error) => {
                 tracing::debug!("{host}: {error}; trying the next address");
                 last = Some(error);
             }
+            Err(error) => return Err(error),
         }
     }
     Err(last.unwrap_or_else(|| TransportError::Resolve {
         host: host.to_owned(),
         error: std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses"),
     }))
+}
+
+/// Whether the TCP connection itself failed (nothing, or nothing reachable, listens at that
+/// address), the one failure after which the next address of the host is tried.
+fn no_listener_there(error: &TransportError) -> bool {
+    use std::io::ErrorKind;
+    match error {
+        TransportError::Timeout { stage, .. } => *stage == crate::connector::TCP_CONNECT,
+        TransportError::Io { error, .. } => matches!(
+            error.kind(),
+            ErrorKind::ConnectionRefused
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::NetworkUnreachable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::TimedOut
+        ),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::error::Peer;
+
+    #[test]
+    fn only_a_failed_tcp_connection_moves_on_to_the_next_address() {
+        let peer = || Peer(Some(SocketAddr::from(([127, 0, 0, 1], 4443))));
+        let io = |kind| TransportError::Io {
+            peer: peer(),
+            error: io::Error::from(kind),
+        };
+        let timeout = |stage| TransportError::Timeout {
+            peer: peer(),
+            stage,
+            timeout: Duration::from_secs(1),
+        };
+        assert!(no_listener_there(&io(io::ErrorKind::ConnectionRefused)));
+        assert!(no_listener_there(&io(io::ErrorKind::NetworkUnreachable)));
+        assert!(no_listener_there(&timeout(crate::connector::TCP_CONNECT)));
+        assert!(!no_listener_there(&timeout("TLS handshake")));
+        assert!(!no_listener_there(&io(io::ErrorKind::ConnectionReset)));
+        assert!(!no_listener_there(&TransportError::Handshake {
+            peer: peer(),
+            error: io::Error::other("certificate names another host"),
+        }));
+        assert!(!no_listener_there(&TransportError::Credentials {
+            peer: peer(),
+            problem: "the peer presented no certificate",
+        }));
+    }
 }

@@ -4,7 +4,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::net::{TcpListener, ToSocketAddrs};
 use tokio::sync::{Semaphore, mpsc};
@@ -17,9 +16,6 @@ use super::connection::Connection;
 /// How many handshakes a [`Listener`] runs at once by default; beyond that it stops accepting
 /// until one finishes (each is bounded by the acceptor's deadline).
 pub const DEFAULT_MAX_PENDING_HANDSHAKES: usize = 1024;
-
-/// How long to wait before accepting again after `accept` failed (out of file descriptors…).
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// A TCP listener that snoops, handshakes and authorizes each connection with an
 /// [`Acceptor`] on a task of its own, under the acceptor's deadline, so a client that
@@ -123,13 +119,10 @@ async fn accept_loop(
             }
             Err(error) => {
                 drop(permit);
-                tracing::warn!(
-                    "{}: cannot accept a connection: {error}",
-                    listener
-                        .local_addr()
-                        .map_or_else(|_| "listener".to_owned(), |a| a.to_string())
-                );
-                tokio::time::sleep(ACCEPT_BACKOFF).await;
+                let name = listener
+                    .local_addr()
+                    .map_or_else(|_| "listener".to_owned(), |a| a.to_string());
+                crate::pause_after_accept_error(&name, &error).await;
             }
         }
     }
