@@ -303,7 +303,7 @@ async fn silent_clients_do_not_delay_others() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_peer_gets_no_response_and_others_still_do() {
+async fn a_refused_peer_gets_no_response_and_is_counted() {
     let rig = rig_with(
         |pki| {
             TestConfig::new(pki.server().files())

@@ -610,12 +610,11 @@ fn serve_logs_handshakes_with_fields_and_refusals_once_per_peer() {
             l.contains("TLS connection established") && l.contains("cn=\"node1.example.com\"")
         })
     };
-    let start_wait = Instant::now();
-    while !established(&serve.stderr_lines()) {
-        assert!(start_wait.elapsed() < LIMIT, "{}", serve.stderr_tail(20));
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let lines = serve.stderr_lines();
+    // Every line the three refusals logged was written before their events on stdout; the
+    // whole of stderr, read to its end once the process is gone, holds them all.
+    let (_, stderr) = serve.kill_and_collect();
+    let lines: Vec<String> = stderr.lines().map(str::to_owned).collect();
+    assert!(established(&lines), "{lines:#?}");
     let handshake = lines
         .iter()
         .find(|l| l.contains("TLS connection established"))
@@ -634,7 +633,6 @@ fn serve_logs_handshakes_with_fields_and_refusals_once_per_peer() {
         .collect();
     assert_eq!(refusals.len(), 1, "{lines:#?}");
     assert!(refusals[0].contains(" WARN "), "{}", refusals[0]);
-    drop(serve);
 
     // RUST_LOG wins over -v: nothing from the transport at error level.
     let (serve, port) = start(&["-vv"], Some("error"));
@@ -644,6 +642,6 @@ fn serve_logs_handshakes_with_fields_and_refusals_once_per_peer() {
             json_event(line, "refused").is_some()
         })
         .expect("refused event");
-    let lines = serve.stderr_lines();
-    assert!(lines.iter().all(|l| !l.contains("reason=")), "{lines:#?}");
+    let (_, stderr) = serve.kill_and_collect();
+    assert!(!stderr.contains("reason="), "{stderr}");
 }
