@@ -83,6 +83,9 @@ fn require_state_api(request: Request<()>) -> Result<Request<()>, Status> {
     };
     let required = CapabilitySet::of(&[Capability::ContainerStateApi]);
     // Counted in `capability_checks_failed` and logged with Vespa's message, rate-limited.
+    // An interceptor does not see the method's path, so the log names the service; a tower
+    // layer on the server (`Server::builder().layer(…)`) sees `request.uri().path()` if the
+    // log must name each method.
     match peer.verify_capabilities(required, "POST", "/grpc.health.v1.Health") {
         Ok(()) => Ok(request),
         Err(_) => Err(Status::permission_denied("Missing required capabilities")),
