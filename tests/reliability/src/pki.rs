@@ -51,10 +51,12 @@ pub fn tls_connector(context: &Arc<TlsContext>) -> Connector {
     )
 }
 
-/// Reload options for the scenarios: watching on, the library's 250 ms debounce, and the
-/// interval backstop pushed out of the way so every reload is the watcher's.
+/// Reload options for the scenarios: watching on, the scale's debounce, and the interval
+/// backstop pushed out of the way so every reload is the watcher's.
 pub(crate) fn watching() -> ReloadOptions {
-    ReloadOptions::default().with_interval(std::time::Duration::from_secs(3600))
+    ReloadOptions::default()
+        .with_interval(std::time::Duration::from_secs(3600))
+        .with_debounce(crate::scale::Scale::from_env().reload_debounce)
 }
 
 /// A reloading context following `config_file`, with both modes `enforce`.

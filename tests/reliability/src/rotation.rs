@@ -23,8 +23,8 @@ pub enum Method {
     /// `cp new.pem host.pem; cp new.key host.key`: the files are rewritten in place,
     /// truncated and then written a chunk at a time, certificate first, then the key.
     InPlace {
-        /// Pause between the certificate and the key (longer than the library's 250 ms
-        /// debounce makes a reload see the new certificate with the old key).
+        /// Pause between the certificate and the key (longer than the reload debounce makes
+        /// a reload see the new certificate with the old key).
         between: Duration,
     },
 }

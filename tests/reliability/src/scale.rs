@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use vespa_tls_context::ReloadOptions;
+
 /// The variable that selects the long form.
 pub(crate) const SOAK_VAR: &str = "VESPA_TLS_SOAK";
 
@@ -34,6 +36,10 @@ pub struct Scale {
     pub expiring_after: Duration,
     /// Fault injection rounds (each: delete, unreadable, corrupt key, corrupt config).
     pub fault_rounds: usize,
+    /// The watcher's quiet period before a reload, in every scenario that reloads: the
+    /// library's default in the long form, shorter in the short form (each rotation waits
+    /// for it once, and the in-place rotation's pause must outlast it).
+    pub reload_debounce: Duration,
 }
 
 /// A stretch of load measured in requests, with a floor in time: it ends once `requests`
@@ -68,6 +74,7 @@ impl Scale {
             handshake_deadline: Duration::from_millis(1500),
             expiring_after: Duration::from_secs(3),
             fault_rounds: 1,
+            reload_debounce: Duration::from_millis(50),
         }
     }
 
@@ -91,6 +98,7 @@ impl Scale {
             handshake_deadline: Duration::from_secs(3),
             expiring_after: Duration::from_secs(20),
             fault_rounds: 10,
+            reload_debounce: ReloadOptions::default().debounce,
         }
     }
 

@@ -456,7 +456,7 @@ fn scan_concurrency_is_bounded() {
             "--concurrency",
             "3",
             "--timeout",
-            "0.5",
+            "0.25",
             "--json",
         ],
         &[],

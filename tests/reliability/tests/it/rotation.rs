@@ -251,7 +251,7 @@ async fn rotation_by_kubernetes_data_symlink_swap() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_by_in_place_overwrite() {
     rotation_under_load(Method::InPlace {
-        between: Duration::from_millis(400),
+        between: Scale::from_env().reload_debounce * 2,
     })
     .await;
 }
