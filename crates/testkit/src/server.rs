@@ -568,3 +568,65 @@ async fn write_and_flush<S: AsyncWrite + Unpin>(
     stream.write_all(bytes).await?;
     stream.flush().await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::io;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use tokio::io::ReadBuf;
+
+    use super::*;
+
+    /// A stream whose reads return exactly the scripted chunks, one per read, then end; what
+    /// is written to it is kept.
+    struct Scripted {
+        reads: VecDeque<&'static [u8]>,
+        written: Vec<u8>,
+    }
+
+    impl AsyncRead for Scripted {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(chunk) = self.reads.pop_front() {
+                buf.put_slice(chunk);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    impl AsyncWrite for Scripted {
+        fn poll_write(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            bytes: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.written.extend_from_slice(bytes);
+            Poll::Ready(Ok(bytes.len()))
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sink_acknowledges_only_reads_that_end_a_line() {
+        let mut stream = Scripted {
+            reads: VecDeque::from([&b"a line\n"[..], b"no newline", b"\n", b"two\nlines\n"]),
+            written: Vec::new(),
+        };
+        sink(&mut stream, Duration::from_secs(5)).await;
+        // The greeting, then one for each read ending in a newline: not for "no newline".
+        assert_eq!(stream.written, b"!!!!");
+    }
+}

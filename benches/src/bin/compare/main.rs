@@ -508,7 +508,13 @@ fn compare_http2(
         bare: Vec::new(),
     };
     for repeat in 0..options.repeats {
-        for (is_ours, peer) in [(true, &ours), (false, &bare)] {
+        // Each server goes first in every other repeat, so neither always runs on a machine
+        // the other has just warmed (or heated).
+        let mut order = [(true, &ours), (false, &bare)];
+        if repeat % 2 == 1 {
+            order.reverse();
+        }
+        for (is_ours, peer) in order {
             let sample = http2::measure(
                 runtime,
                 peer.address,

@@ -955,7 +955,7 @@ impl Results {
         );
         let _ = writeln!(
             out,
-            "Each server is measured {}× for {} s after a 0.5 s warm-up on its open connections (handshakes are not in the window), in turn; the table holds the medians. Server CPU is the server process's threads' on-CPU time (`/proc/<pid>/task/*/schedstat`) over the window divided by the requests answered in it; the client shares the {} cores, so requests per second include its cost.\n",
+            "Each server is measured {}× for {} s after a 0.5 s warm-up on its open connections (handshakes are not in the window), in turn, each going first in every other repeat; the table holds the medians. Server CPU is the server process's threads' on-CPU time (`/proc/<pid>/task/*/schedstat`) over the window divided by the requests answered in it; the client shares the {} cores, so requests per second include its cost.\n",
             self.repeats, self.seconds, env.cores
         );
         let _ = writeln!(
