@@ -69,6 +69,7 @@ pub(crate) fn run() -> Result<(), Failure> {
     }
     problems.extend(crypto_backends());
     problems.extend(error_causes());
+    let root = fs::read_to_string("Cargo.toml").map(|text| manifest::parse(&text));
     match workspace_members() {
         Ok(members) => {
             problems.extend(members.iter().filter_map(testkit_dependency));
@@ -77,6 +78,7 @@ pub(crate) fn run() -> Result<(), Failure> {
                     &member.dir,
                     member.name(),
                     &member.manifest,
+                    root.as_ref().ok(),
                     Path::exists,
                 ));
             }
@@ -87,14 +89,10 @@ pub(crate) fn run() -> Result<(), Failure> {
         }
         Err(problem) => problems.push(problem),
     }
-    match (
-        fs::read_to_string("Cargo.toml"),
-        fs::read_to_string(publish::WORKFLOW),
-    ) {
-        (Ok(root), Ok(workflow)) => problems.extend(publish::rust_version_is_tested(
-            &manifest::parse(&root),
-            &workflow,
-        )),
+    match (&root, fs::read_to_string(publish::WORKFLOW)) {
+        (Ok(root), Ok(workflow)) => {
+            problems.extend(publish::rust_version_is_tested(root, &workflow));
+        }
         (Err(e), _) => problems.push(format!("Cargo.toml: cannot be read: {e}")),
         (_, Err(e)) => problems.push(format!("{}: cannot be read: {e}", publish::WORKFLOW)),
     }

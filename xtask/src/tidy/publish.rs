@@ -2,7 +2,8 @@
 //!
 //! 6. Every member that may be published (no `publish = false`) states `description`,
 //!    `license`, `repository`, `rust-version` and `readme` (its own or the workspace's), and
-//!    the readme and a `LICENSE` exist in its directory, so that `cargo package` ships them.
+//!    the readme (in its directory, or the workspace's at the root when inherited) and a
+//!    `LICENSE` in its directory exist, so that `cargo package` ships them.
 //! 7. The workspace's `rust-version` is the toolchain the CI workflow installs: the manifests
 //!    claim the compiler that is tested, no older one.
 
@@ -22,11 +23,13 @@ pub(crate) const REQUIRED_KEYS: &[&str] = &[
 /// The CI workflow whose toolchain rule 7 compares with.
 pub(crate) const WORKFLOW: &str = ".github/workflows/ci.yml";
 
-/// Rule 6 for one member in `dir`; `exists` answers for paths relative to the workspace root.
+/// Rule 6 for one member in `dir`, with the workspace's root manifest (`None`: unreadable,
+/// reported elsewhere); `exists` answers for paths relative to the workspace root.
 pub(crate) fn package_metadata(
     dir: &str,
     name: &str,
     manifest: &Manifest,
+    root: Option<&Manifest>,
     exists: impl Fn(&Path) -> bool,
 ) -> Vec<String> {
     if manifest.unpublished {
@@ -43,7 +46,26 @@ pub(crate) fn package_metadata(
         })
         .collect();
     let readme = match manifest.package_value("readme") {
-        Some("workspace") | None => None,
+        None => None,
+        Some("workspace") => match root.map(|root| root.package_value("readme")) {
+            // Cargo resolves an inherited readme against the workspace root.
+            Some(Some(readme)) if readme != "workspace" => {
+                if !exists(Path::new(readme)) {
+                    problems.push(format!(
+                        "{readme}: missing; {name} inherits it as its readme and its package must ship it"
+                    ));
+                }
+                None
+            }
+            Some(_) => {
+                problems.push(format!(
+                    "{dir}/Cargo.toml: {name} inherits `readme` but Cargo.toml's \
+                     [workspace.package] states none"
+                ));
+                None
+            }
+            None => None,
+        },
         Some(readme) => Some(readme),
     };
     for file in readme.into_iter().chain(["LICENSE"]) {
@@ -97,7 +119,7 @@ mod tests {
         let both =
             |p: &Path| p == Path::new("crates/p/README.md") || p == Path::new("crates/p/LICENSE");
         assert_eq!(
-            package_metadata("crates/p", "p", &manifest::parse(COMPLETE), both),
+            package_metadata("crates/p", "p", &manifest::parse(COMPLETE), None, both),
             Vec::<String>::new()
         );
 
@@ -108,13 +130,14 @@ mod tests {
                 .filter(|line| !line.starts_with(key))
                 .map(|line| format!("{line}\n"))
                 .collect();
-            let problems = package_metadata("crates/p", "p", &manifest::parse(&text), both);
+            let problems = package_metadata("crates/p", "p", &manifest::parse(&text), None, both);
             assert_eq!(problems.len(), 1, "{key}: {problems:?}");
             assert!(problems[0].contains(&format!("no `{key}`")), "{problems:?}");
         }
 
         // The files must be there.
-        let problems = package_metadata("crates/p", "p", &manifest::parse(COMPLETE), |_| false);
+        let problems =
+            package_metadata("crates/p", "p", &manifest::parse(COMPLETE), None, |_| false);
         assert_eq!(
             problems,
             [
@@ -125,7 +148,33 @@ mod tests {
 
         // An unpublished member owes nothing.
         let unpublished = "[package]\nname = \"p\"\npublish = false\n";
-        assert!(package_metadata("x", "p", &manifest::parse(unpublished), |_| false).is_empty());
+        assert!(
+            package_metadata("x", "p", &manifest::parse(unpublished), None, |_| false).is_empty()
+        );
+    }
+
+    #[test]
+    fn an_inherited_readme_is_the_workspace_roots() {
+        let member = COMPLETE.replace("readme = \"README.md\"", "readme.workspace = true");
+        let member = manifest::parse(&member);
+        let root = manifest::parse("[workspace]\n[workspace.package]\nreadme = \"README.md\"\n");
+        // The root's README and the member's LICENSE: nothing missing, no member README needed.
+        let present = |p: &Path| p == Path::new("README.md") || p == Path::new("crates/p/LICENSE");
+        assert_eq!(
+            package_metadata("crates/p", "p", &member, Some(&root), present),
+            Vec::<String>::new()
+        );
+        // The root's README missing is named at the root, not in the member.
+        let license_only = |p: &Path| p == Path::new("crates/p/LICENSE");
+        assert_eq!(
+            package_metadata("crates/p", "p", &member, Some(&root), license_only),
+            ["README.md: missing; p inherits it as its readme and its package must ship it"]
+        );
+        // Inheriting from a workspace that states no readme.
+        let bare_root = manifest::parse("[workspace]\n[workspace.package]\n");
+        let problems = package_metadata("crates/p", "p", &member, Some(&bare_root), present);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("inherits `readme`"), "{problems:?}");
     }
 
     #[test]
