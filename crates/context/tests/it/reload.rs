@@ -517,9 +517,11 @@ fn status_and_current_never_mix_generations() {
 #[test]
 fn a_busy_directory_does_not_postpone_a_reload() {
     let s = setup();
-    // A quiet period longer than the gap between unrelated writes: it never comes.
+    // A quiet period longer than the gap between unrelated writes: it never comes, and the
+    // reload is due to max_delay.
     let options = ReloadOptions {
         debounce: Duration::from_secs(1),
+        max_delay: Duration::from_millis(400),
         ..watching()
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
@@ -571,6 +573,8 @@ fn extreme_reload_durations_never_panic() {
             "debounce",
             ReloadOptions {
                 debounce: Duration::MAX,
+                // The reload comes at max_delay, the only bound left.
+                max_delay: Duration::from_millis(300),
                 ..watching()
             },
         ),
