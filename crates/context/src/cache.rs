@@ -31,12 +31,10 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use der::asn1::AnyRef;
-use der::{Reader as _, SliceReader, Tag, TagNumber, Tagged as _};
 use rustls::pki_types::{CertificateDer, UnixTime};
 use vespa_tls_authz::PeerCredentials;
-use x509_cert::time::Validity;
 
+use crate::tbs::validity_window;
 use crate::trust::{AnchorEntry, PeerRole, VerifiedChain};
 
 /// The SHA-256 of a role and a presented chain, leaf first.
@@ -117,45 +115,6 @@ impl ValidityEpoch {
     pub(crate) fn contains(&self, now: UnixTime) -> bool {
         (self.first..=self.last).contains(&now.as_secs())
     }
-}
-
-/// A certificate's validity as `(not_before, not_after)` in Unix seconds, read in place: the
-/// fields before it are stepped over and nothing is copied, so a miss does not pay for a
-/// second, allocating decode of every presented certificate (the chain step has its own).
-fn validity_window(der: &[u8]) -> der::Result<(u64, u64)> {
-    let mut reader = SliceReader::new(der)?;
-    let certificate: AnyRef<'_> = reader.decode()?;
-    reader.finish()?;
-    let validity = certificate.sequence(|certificate| {
-        let tbs: AnyRef<'_> = certificate.decode()?;
-        let _signature_algorithm: AnyRef<'_> = certificate.decode()?;
-        let _signature: AnyRef<'_> = certificate.decode()?;
-        tbs.sequence(|tbs| {
-            // [0] EXPLICIT version (optional), serialNumber, signature, issuer, validity.
-            if Tag::peek(tbs)?
-                == (Tag::ContextSpecific {
-                    constructed: true,
-                    number: TagNumber(0),
-                })
-            {
-                let _version: AnyRef<'_> = tbs.decode()?;
-            }
-            for expected in [Tag::Integer, Tag::Sequence, Tag::Sequence] {
-                let field: AnyRef<'_> = tbs.decode()?;
-                field.tag().assert_eq(expected)?;
-            }
-            let validity: Validity = tbs.decode()?;
-            // The rest (subject, key, extensions) is the chain step's to read.
-            while !tbs.is_finished() {
-                let _field: AnyRef<'_> = tbs.decode()?;
-            }
-            Ok::<_, der::Error>(validity)
-        })
-    })?;
-    Ok((
-        validity.not_before.to_unix_duration().as_secs(),
-        validity.not_after.to_unix_duration().as_secs(),
-    ))
 }
 
 /// What the chain and credentials steps found for a chain that passed both.

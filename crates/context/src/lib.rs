@@ -24,6 +24,7 @@ mod metrics;
 mod provider;
 mod ratelimit;
 mod reload;
+mod tbs;
 mod trust;
 mod verifier;
 

@@ -382,8 +382,9 @@ impl TrustAnchors {
         role: PeerRole,
         algorithms: &[&'static dyn SignatureVerificationAlgorithm],
     ) -> Result<VerifiedChain, ChainError> {
-        let parsed = Certificate::from_der(leaf.as_ref()).map_err(ChainError::Unparsable)?;
-        // Read only when a path has DNS name constraints (most have none).
+        // The leaf's keyUsage, read in place (webpki parses and checks the whole certificate).
+        let key_usage = crate::tbs::key_usage(leaf.as_ref()).map_err(ChainError::Unparsable)?;
+        // Decoded only when a path has DNS name constraints (most have none).
         let leaf_facts = std::cell::OnceCell::new();
 
         // An exact pin: the peer presents a self-signed bundle entry that is not a CA.
@@ -397,7 +398,7 @@ impl TrustAnchors {
                     certificate: pin.name.clone(),
                 });
             }
-            check_leaf(&parsed, leaf, role)?;
+            check_leaf(key_usage.as_ref(), leaf, role)?;
             // No path building for a pin, so its EKU is ours to check.
             if !role.allowed_by(pin.purposes.as_deref()) {
                 return Err(ChainError::PinPurpose {
@@ -417,7 +418,12 @@ impl TrustAnchors {
         let refusal = std::cell::RefCell::new(None::<ChainError>);
         let usable_cn = std::cell::Cell::new(true);
         let check_path = |path: &VerifiedPath<'_>| -> Result<(), webpki::Error> {
-            let facts = || leaf_facts.get_or_init(|| LeafFacts::of(&parsed));
+            let facts = || {
+                leaf_facts
+                    .get_or_init(|| Certificate::from_der(leaf.as_ref()).map(|c| LeafFacts::of(&c)))
+                    .as_ref()
+                    .map_err(|e| ChainError::Unparsable(*e))
+            };
             match self.check_path(path, &facts, leaf, now, role) {
                 Ok(cn_usable) => {
                     usable_cn.set(cn_usable);
@@ -441,7 +447,7 @@ impl TrustAnchors {
         );
         match path {
             Ok(path) => {
-                check_leaf(&parsed, leaf, role)?;
+                check_leaf(key_usage.as_ref(), leaf, role)?;
                 let anchor = self.entry_of(path.anchor()).map_or_else(
                     || CertificateName {
                         subject: "unknown".into(),
@@ -472,7 +478,7 @@ impl TrustAnchors {
     fn check_path<'f>(
         &self,
         path: &VerifiedPath<'_>,
-        leaf_facts: &dyn Fn() -> &'f LeafFacts,
+        leaf_facts: &dyn Fn() -> Result<&'f LeafFacts, ChainError>,
         leaf_der: &CertificateDer<'_>,
         now: UnixTime,
         role: PeerRole,
@@ -526,7 +532,7 @@ impl TrustAnchors {
         if constraints.is_empty() {
             return Ok(true);
         }
-        let leaf = leaf_facts();
+        let leaf = leaf_facts()?;
         // OpenSSL checks every host-name CN of a leaf without DNS SANs and refuses the chain.
         if !leaf.has_dns_san {
             for cn in leaf
@@ -555,14 +561,14 @@ impl TrustAnchors {
     }
 }
 
-/// The leaf's own checks (purpose keyUsage).
+/// The leaf's own checks (purpose keyUsage; `None`: no keyUsage extension).
 fn check_leaf(
-    parsed: &Certificate,
+    key_usage: Option<&KeyUsage>,
     der: &CertificateDer<'_>,
     role: PeerRole,
 ) -> Result<(), ChainError> {
-    if let Ok(Some((_, ku))) = parsed.tbs_certificate().get_extension::<KeyUsage>()
-        && !role.leaf_key_usage_ok(&ku)
+    if let Some(ku) = key_usage
+        && !role.leaf_key_usage_ok(ku)
     {
         return Err(ChainError::LeafKeyUsage {
             certificate: CertificateName::of(der),
