@@ -252,7 +252,7 @@ impl PeerVerification {
         role: PeerRole,
     ) -> Result<VerifiedPeer, PeerRejection> {
         let key = ChainKey::of(chain, role);
-        match self.handoff.get(&key) {
+        match self.handoff.take(&key) {
             Some(peer) => Ok(peer),
             None => self.verify_keyed(&key, chain, role, None, UnixTime::now()),
         }
@@ -360,8 +360,14 @@ pub(crate) struct Accounting {
 
 /// Hands a verifier's result to the post-handshake step of the same connection, so a chain
 /// is verified once per handshake. Keyed like the verified-chain cache ([`ChainKey`]: a SHA-256
-/// over the role and the exact DER of every certificate presented); bounded, oldest first out.
-/// A miss only costs a fresh verification.
+/// over the role and the exact DER of every certificate presented).
+///
+/// The post-handshake step takes the result out: the table holds only handshakes whose
+/// connection has not asked yet, and the result moves to the connection instead of being
+/// copied. Handshakes of the same chain in flight at once share one entry that counts them;
+/// all but the last to ask get a copy. Bounded: the entries of handshakes that never ask (the
+/// handshake failed after the certificate step) are dropped oldest first. A miss only costs a
+/// fresh verification.
 #[derive(Debug, Default)]
 struct Handoff {
     table: Mutex<HandoffTable>,
@@ -369,8 +375,19 @@ struct Handoff {
 
 #[derive(Debug, Default)]
 struct HandoffTable {
-    peers: HashMap<ChainKey, VerifiedPeer>,
-    order: VecDeque<ChainKey>,
+    peers: HashMap<ChainKey, Handed>,
+    /// Keys in order of their last `put`, each with that put's stamp; a position whose stamp is
+    /// no longer its key's is stale and skipped.
+    order: VecDeque<(ChainKey, u64)>,
+    clock: u64,
+}
+
+#[derive(Debug)]
+struct Handed {
+    peer: VerifiedPeer,
+    /// Handshakes that left this result and have not taken it yet.
+    waiting: usize,
+    stamp: u64,
 }
 
 impl Handoff {
@@ -385,18 +402,48 @@ impl Handoff {
 
     fn put(&self, key: ChainKey, peer: VerifiedPeer) {
         let mut table = self.lock();
-        if table.peers.insert(key, peer).is_none() {
-            table.order.push_back(key);
-        }
-        while table.order.len() > Self::CAPACITY {
-            if let Some(old) = table.order.pop_front() {
+        table.clock += 1;
+        let stamp = table.clock;
+        let waiting = match table.peers.get(&key) {
+            Some(handed) => handed.waiting.saturating_add(1),
+            None => 1,
+        };
+        table.peers.insert(
+            key,
+            Handed {
+                peer,
+                waiting,
+                stamp,
+            },
+        );
+        table.order.push_back((key, stamp));
+        // Drop stale positions from the front, then the oldest entries beyond the bound; the
+        // queue never holds more than twice the bound.
+        while let Some(&(old, old_stamp)) = table.order.front() {
+            let live = table.peers.get(&old).is_some_and(|h| h.stamp == old_stamp);
+            if live
+                && table.peers.len() <= Self::CAPACITY
+                && table.order.len() <= 2 * Self::CAPACITY
+            {
+                break;
+            }
+            table.order.pop_front();
+            if live {
                 table.peers.remove(&old);
             }
         }
     }
 
-    fn get(&self, key: &ChainKey) -> Option<VerifiedPeer> {
-        self.lock().peers.get(key).cloned()
+    /// The result left for `key`, taken out unless other handshakes of the same chain are still
+    /// to ask for it.
+    fn take(&self, key: &ChainKey) -> Option<VerifiedPeer> {
+        let mut table = self.lock();
+        let handed = table.peers.get_mut(key)?;
+        if handed.waiting > 1 {
+            handed.waiting -= 1;
+            return Some(handed.peer.clone());
+        }
+        table.peers.remove(key).map(|handed| handed.peer)
     }
 }
 
@@ -553,7 +600,7 @@ mod tests {
             ChainKey::of(&chain(&[b"leaf", b"inter"]), PeerRole::Client),
             peer("a"),
         );
-        let hit = handoff.get(&ChainKey::of(
+        let hit = handoff.take(&ChainKey::of(
             &chain(&[b"leaf", b"inter"]),
             PeerRole::Client,
         ));
@@ -565,7 +612,7 @@ mod tests {
         // two certificates: all misses.
         assert!(
             handoff
-                .get(&ChainKey::of(
+                .take(&ChainKey::of(
                     &chain(&[b"leaf", b"other"]),
                     PeerRole::Client
                 ))
@@ -573,12 +620,12 @@ mod tests {
         );
         assert!(
             handoff
-                .get(&ChainKey::of(&chain(&[b"leaf"]), PeerRole::Client))
+                .take(&ChainKey::of(&chain(&[b"leaf"]), PeerRole::Client))
                 .is_none()
         );
         assert!(
             handoff
-                .get(&ChainKey::of(
+                .take(&ChainKey::of(
                     &chain(&[b"leaf", b"inter"]),
                     PeerRole::Server
                 ))
@@ -586,7 +633,7 @@ mod tests {
         );
         assert!(
             handoff
-                .get(&ChainKey::of(
+                .take(&ChainKey::of(
                     &chain(&[b"lea", b"finter"]),
                     PeerRole::Client
                 ))
@@ -612,13 +659,61 @@ mod tests {
         let last = [CertificateDer::from(names[names.len() - 1].as_slice())];
         assert!(
             handoff
-                .get(&ChainKey::of(&first, PeerRole::Client))
+                .take(&ChainKey::of(&first, PeerRole::Client))
                 .is_none()
         );
         assert!(
             handoff
-                .get(&ChainKey::of(&last, PeerRole::Client))
+                .take(&ChainKey::of(&last, PeerRole::Client))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn the_connection_takes_the_result_out() {
+        let handoff = Handoff::default();
+        let key = ChainKey::of(&chain(&[b"leaf"]), PeerRole::Client);
+        handoff.put(key, peer("a"));
+        assert_eq!(
+            handoff.take(&key).map(|p| p.credentials.common_name),
+            Some(Some("a".into()))
+        );
+        assert!(handoff.take(&key).is_none(), "taken, not copied");
+        assert!(handoff.lock().peers.is_empty());
+    }
+
+    #[test]
+    fn handshakes_of_one_chain_in_flight_at_once_each_get_the_result() {
+        let handoff = Handoff::default();
+        let key = ChainKey::of(&chain(&[b"leaf"]), PeerRole::Client);
+        handoff.put(key, peer("first"));
+        handoff.put(key, peer("second"));
+        // The latest verification is what both connections see.
+        for _ in 0..2 {
+            assert_eq!(
+                handoff.take(&key).map(|p| p.credentials.common_name),
+                Some(Some("second".into()))
+            );
+        }
+        assert!(handoff.take(&key).is_none());
+    }
+
+    #[test]
+    fn results_never_taken_are_dropped_and_the_queue_stays_bounded() {
+        let handoff = Handoff::default();
+        let forgotten = ChainKey::of(&chain(&[b"never taken"]), PeerRole::Client);
+        handoff.put(forgotten, peer("x"));
+        // Many handshakes later, each taken by its connection (some chains repeat).
+        for i in 0..10 * Handoff::CAPACITY {
+            let name = (i % 300).to_string().into_bytes();
+            let key = ChainKey::of(&[CertificateDer::from(name.as_slice())], PeerRole::Client);
+            handoff.put(key, peer("y"));
+            assert!(handoff.take(&key).is_some());
+            let table = handoff.lock();
+            assert!(table.order.len() <= 2 * Handoff::CAPACITY);
+            assert!(table.peers.len() <= 1);
+        }
+        assert!(handoff.take(&forgotten).is_none(), "dropped by the bound");
+        assert!(handoff.lock().peers.is_empty());
     }
 }
