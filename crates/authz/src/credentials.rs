@@ -161,23 +161,42 @@ const GENERAL_NAME_DNS: u32 = 2;
 const GENERAL_NAME_URI: u32 = 6;
 const GENERAL_NAME_IP: u32 = 7;
 
-/// The parts of a certificate that authorization reads, borrowed from the DER.
+/// The parts of a certificate read in place, borrowed from the DER: what authorization reads
+/// (the subject, subjectAltName) and what the verification path in `vespa-tls-context` reads
+/// of a presented certificate (validity, keyUsage). One walker for both.
 ///
 /// The peer's leaf has already been parsed and verified by the TLS stack, so this walks only the
-/// structure (`Certificate`, `TBSCertificate`, the subject and the extensions, RFC 5280 §4.1)
-/// without copying anything: a full decode costs several microseconds per handshake.
-struct CertificateParts<'a> {
+/// structure (`Certificate`, `TBSCertificate`, checking the tag of every field and that nothing
+/// follows, RFC 5280 §4.1) without copying anything: a full decode costs several microseconds
+/// per handshake.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct CertificateParts<'a> {
     subject: &'a [u8],
+    validity: AnyRef<'a>,
     extensions: Option<&'a [u8]>,
 }
 
+/// How often a certificate carries an extension ([`CertificateParts::extension`]).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extension<'a> {
+    /// Not at all.
+    Absent,
+    /// Once, with this value (the contents of `extnValue`).
+    Once(&'a [u8]),
+    /// More than once (RFC 5280 §4.2 forbids it).
+    Repeated,
+}
+
 impl<'a> CertificateParts<'a> {
-    fn split(der: &'a [u8]) -> der::Result<Self> {
+    /// Walks the certificate's structure, keeping the parts read later.
+    pub fn split(der: &'a [u8]) -> der::Result<Self> {
         let mut reader = SliceReader::new(der)?;
         let certificate: AnyRef<'a> = reader.decode()?;
         reader.finish()?;
         certificate.sequence(|cert| {
-            let tbs: AnyRef<'a> = cert.decode()?;
+            let tbs = expect(cert.decode()?, Tag::Sequence)?;
             expect(cert.decode()?, Tag::Sequence)?; // signatureAlgorithm
             expect(cert.decode()?, Tag::BitString)?; // signatureValue
             tbs.sequence(|tbs| {
@@ -188,7 +207,7 @@ impl<'a> CertificateParts<'a> {
                 expect(tbs.decode()?, Tag::Integer)?; // serialNumber
                 expect(tbs.decode()?, Tag::Sequence)?; // signature
                 expect(tbs.decode()?, Tag::Sequence)?; // issuer
-                expect(tbs.decode()?, Tag::Sequence)?; // validity
+                let validity = expect(tbs.decode()?, Tag::Sequence)?;
                 let subject = expect(tbs.decode()?, Tag::Sequence)?;
                 expect(tbs.decode()?, Tag::Sequence)?; // subjectPublicKeyInfo
                 let mut extensions = None;
@@ -211,10 +230,16 @@ impl<'a> CertificateParts<'a> {
                 }
                 Ok(CertificateParts {
                     subject: subject.value(),
+                    validity,
                     extensions,
                 })
             })
         })
+    }
+
+    /// The `Validity` SEQUENCE, undecoded.
+    pub fn validity(&self) -> AnyRef<'a> {
+        self.validity
     }
 
     /// Every (attribute type, value) of the subject, in DER order.
@@ -226,35 +251,44 @@ impl<'a> CertificateParts<'a> {
         })
     }
 
-    /// The value of the one subjectAltName extension, if any.
-    fn subject_alt_name(&self) -> Result<Option<&'a [u8]>, AuthzError> {
+    /// The extension whose extnID has the value bytes `oid`.
+    pub fn extension(&self, oid: &[u8]) -> der::Result<Extension<'a>> {
         let Some(extensions) = self.extensions else {
-            return Ok(None);
+            return Ok(Extension::Absent);
         };
         let mut outer = SliceReader::new(extensions)?;
         let sequence: AnyRef<'a> = outer.decode()?;
         outer.finish()?;
         expect(sequence, Tag::Sequence)?;
         let mut reader = SliceReader::new(sequence.value())?;
-        let mut found = None;
+        let mut found = Extension::Absent;
         while !reader.is_finished() {
             let extension: AnyRef<'a> = reader.decode()?;
-            let (oid, value) = extension.sequence(|ext| {
-                let oid = expect(ext.decode()?, Tag::ObjectIdentifier)?;
+            let (id, value) = extension.sequence(|ext| {
+                let id = expect(ext.decode()?, Tag::ObjectIdentifier)?;
                 if Tag::peek(ext)? == Tag::Boolean {
                     let _critical: bool = ext.decode()?;
                 }
                 let value = expect(ext.decode()?, Tag::OctetString)?;
-                Ok::<_, der::Error>((oid.value(), value.value()))
+                Ok::<_, der::Error>((id.value(), value.value()))
             })?;
-            if oid == OID_SUBJECT_ALT_NAME {
-                if found.is_some() {
-                    return Err(AuthzError::DuplicateSanExtension);
-                }
-                found = Some(value);
+            if id == oid {
+                found = match found {
+                    Extension::Absent => Extension::Once(value),
+                    Extension::Once(_) | Extension::Repeated => Extension::Repeated,
+                };
             }
         }
         Ok(found)
+    }
+
+    /// The value of the one subjectAltName extension, if any.
+    fn subject_alt_name(&self) -> Result<Option<&'a [u8]>, AuthzError> {
+        match self.extension(OID_SUBJECT_ALT_NAME)? {
+            Extension::Absent => Ok(None),
+            Extension::Once(value) => Ok(Some(value)),
+            Extension::Repeated => Err(AuthzError::DuplicateSanExtension),
+        }
     }
 }
 

@@ -53,6 +53,8 @@ pub use authorizer::{AuthorizationResult, Authorizer, DenialReason, HandshakeDec
 pub use capability::{CAPABILITY_SET_NAMES, Capability, CapabilitySet};
 pub use check::{CapabilityCheck, permission_denied_message, verify_capabilities};
 pub use credentials::PeerCredentials;
+#[doc(hidden)]
+pub use credentials::{CertificateParts, Extension};
 pub use error::{AuthzError, SanKind};
 pub use explain::{Explanation, PolicyExplanation, RequirementCheck};
 pub use glob::{Glob, GlobDialect};
