@@ -543,7 +543,8 @@ fn compare_http2(
     Ok(result)
 }
 
-/// Starts every server for one certificate type, checks them, and measures them round-robin.
+/// Starts every server for one certificate type, checks them, and measures them round-robin
+/// (every other repeat in reverse).
 fn compare_servers(
     runtime: &Runtime,
     options: &Options,
@@ -729,7 +730,15 @@ fn compare_servers(
 
     let duration = Duration::from_secs_f64(options.seconds);
     for repeat in 1..=options.repeats {
-        for (scenario, row) in scenarios.iter().zip(rows.iter_mut()) {
+        // Every other repeat runs the rows in reverse, so the rows compared with each other
+        // (ours and bare tokio-rustls, repeat peers and first contact) each follow the other
+        // as often: bare tokio-rustls' repeat and first-contact rows, identical work, came out
+        // up to a tenth apart in one run when one always followed the same rows.
+        let mut order: Vec<_> = scenarios.iter().zip(rows.iter_mut()).collect();
+        if repeat % 2 == 0 {
+            order.reverse();
+        }
+        for (scenario, row) in order {
             let _ = load::run(runtime, &scenario.target, options.connections, WARMUP);
             let server_before = pid_cpu_time(scenario.peer.pid);
             let backend_before = scenario.backend.and_then(|b| pid_cpu_time(b.pid));
