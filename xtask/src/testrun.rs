@@ -7,7 +7,8 @@
 //!
 //! - With cargo-nextest, the run writes a JUnit report that keeps the output of passing tests
 //!   (a tool config file, so the repository needs no nextest config of its own); the step reads
-//!   the report when the run is over. nextest's own output is not touched.
+//!   the report when the run is over. nextest's own output is not touched. The profile runs
+//!   twice as many tests at once as there are cores (most tests wait more than they compute).
 //! - With plain `cargo test`, libtest prints the output of passing tests (`--show-output`); the
 //!   step reads it from the pipe, passes every other line through and keeps those blocks out of
 //!   the log.
@@ -21,15 +22,27 @@ use crate::{Failure, render, say, timed};
 /// The nextest profile the tool config defines (custom profiles must not start with `default-`).
 const PROFILE: &str = "xtask-ci";
 
-/// The tool config: the CI profile with a JUnit report that keeps passing tests' output.
-const TOOL_CONFIG: &str = "\
-[profile.xtask-ci]
-fail-fast = false
+/// The tool config: the CI profile with a JUnit report that keeps passing tests' output, and
+/// `threads` tests at once.
+fn tool_config(threads: usize) -> String {
+    format!(
+        "[profile.xtask-ci]\n\
+         fail-fast = false\n\
+         test-threads = {threads}\n\
+         \n\
+         [profile.xtask-ci.junit]\n\
+         path = \"junit.xml\"\n\
+         store-success-output = true\n"
+    )
+}
 
-[profile.xtask-ci.junit]
-path = \"junit.xml\"
-store-success-output = true
-";
+/// Tests at once: twice the cores. Most of the suite's tests spend more time waiting (for the
+/// child processes and real peers they drive, a reload's quiet period, a scan's timeouts) than
+/// computing, so one test per core leaves the cores idle for much of the run. nextest's own
+/// `NEXTEST_TEST_THREADS` or `--test-threads` still decides when given.
+fn test_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |cores| cores.get() * 2)
+}
 
 /// One test that skipped itself (or a part of itself).
 #[derive(Debug, PartialEq, Eq)]
@@ -70,7 +83,7 @@ fn run_nextest(selection: &[&str]) -> (Result<(), Failure>, Vec<Skip>) {
     if let Err(e) = config
         .parent()
         .map_or(Ok(()), std::fs::create_dir_all)
-        .and_then(|()| std::fs::write(&config, TOOL_CONFIG))
+        .and_then(|()| std::fs::write(&config, tool_config(test_threads())))
     {
         let failure = failure(
             "test",
