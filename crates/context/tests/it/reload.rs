@@ -74,11 +74,9 @@ struct Setup {
 fn setup() -> Setup {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
-    replace_file(
-        &config,
-        TestConfig::new(pki.server().files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(pki.server().files())
+        .write(&config)
+        .expect("write the config");
     let client = TestConfig::new(pki.client().files()).context();
     Setup {
         pki,
@@ -102,11 +100,9 @@ fn atomic_rename_of_the_config_is_seen_by_the_watcher() {
 
     let next = rotated(&s.pki, "next");
     let expected = fingerprint(next.files());
-    replace_file(
-        &s.config,
-        TestConfig::new(next.files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(next.files())
+        .write(&s.config)
+        .expect("replace");
     let took = wait_for("the rotated certificate", || served(&ctx) == expected);
     eprintln!("new material in effect {took:?} after the rename");
     assert_eq!(ctx.status().generation, 2);
@@ -140,7 +136,7 @@ fn kubernetes_data_symlink_swap_is_seen() {
         certificates: secrets.join("tls.crt"),
         private_key: secrets.join("tls.key"),
     };
-    replace_file(&s.config, TestConfig::new(&files).to_json().as_bytes()).expect("replace");
+    TestConfig::new(&files).write(&s.config).expect("replace");
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
     assert_eq!(served(&ctx), fingerprint(s.pki.server().files()));
 
@@ -178,7 +174,7 @@ fn in_place_rewrites_are_picked_up_once_quiet() {
     std::fs::copy(&old.ca_certificates, &files.ca_certificates).unwrap();
     std::fs::copy(&old.certificates, &files.certificates).unwrap();
     std::fs::copy(&old.private_key, &files.private_key).unwrap();
-    replace_file(&s.config, TestConfig::new(&files).to_json().as_bytes()).expect("replace");
+    TestConfig::new(&files).write(&s.config).expect("replace");
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), watching()).unwrap();
 
     // Non-atomic: truncate-and-write the certificate, pause, then the key.
@@ -241,11 +237,9 @@ fn a_bad_write_keeps_the_old_context_until_fixed() {
     );
 
     let next = rotated(&s.pki, "next");
-    replace_file(
-        &s.config,
-        TestConfig::new(next.files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(next.files())
+        .write(&s.config)
+        .expect("replace");
     let expected = fingerprint(next.files());
     wait_for("the fix", || served(&ctx) == expected);
     assert!(ctx.status().last_error.is_none());
@@ -394,11 +388,9 @@ fn the_interval_reloads_without_watching() {
     };
     let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), options).unwrap();
     let next = rotated(&s.pki, "next");
-    replace_file(
-        &s.config,
-        TestConfig::new(next.files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(next.files())
+        .write(&s.config)
+        .expect("replace");
     let expected = fingerprint(next.files());
     wait_for("the interval reload", || served(&ctx) == expected);
 }
@@ -540,11 +532,9 @@ fn a_busy_directory_does_not_postpone_a_reload() {
         })
     };
     let next = rotated(&s.pki, "next");
-    replace_file(
-        &s.config,
-        TestConfig::new(next.files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(next.files())
+        .write(&s.config)
+        .expect("replace");
     let generation = next_reload(&events);
     stop.store(true, Ordering::Relaxed);
     toucher.join().expect("toucher thread");
@@ -606,11 +596,9 @@ fn extreme_reload_durations_never_panic() {
             .unwrap();
         let events = ctx.subscribe();
         let next = rotated(&s.pki, "next");
-        replace_file(
-            &s.config,
-            TestConfig::new(next.files()).to_json().as_bytes(),
-        )
-        .expect("replace");
+        TestConfig::new(next.files())
+            .write(&s.config)
+            .expect("replace");
         eprintln!("{field}: {options:?}");
         assert!(next_reload(&events) >= 2, "{field}");
         assert_eq!(served(&ctx), fingerprint(next.files()), "{field}");

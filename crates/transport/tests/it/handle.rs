@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::common::{Outcome, echo_server, exchange};
 use vespa_tls_config::MixedMode;
 use vespa_tls_context::{ReloadOptions, ReloadOutcome};
-use vespa_tls_testkit::{TestConfig, TestPki, replace_file};
+use vespa_tls_testkit::{TestConfig, TestPki};
 use vespa_tls_transport::{TlsSource, VespaTls};
 
 fn manual() -> ReloadOptions {
@@ -21,11 +21,9 @@ fn manual() -> ReloadOptions {
 async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let pki = TestPki::new().expect("test setup");
     let config = pki.dir().join("tls.json");
-    replace_file(
-        &config,
-        TestConfig::new(pki.server().files()).to_json().as_bytes(),
-    )
-    .expect("replace");
+    TestConfig::new(pki.server().files())
+        .write(&config)
+        .expect("write the config");
     let mut lookups = Vec::new();
     let vespa_tls = VespaTls::from_lookup(
         |name| {
@@ -71,7 +69,9 @@ async fn acceptor_and_connector_from_one_handle_share_one_context() {
     let next = pki
         .issue("next", &pki.localhost_params("server.localhost"))
         .expect("test setup");
-    replace_file(&config, TestConfig::new(next.files()).to_json().as_bytes()).expect("replace");
+    TestConfig::new(next.files())
+        .write(&config)
+        .expect("replace");
     let reloading = vespa_tls.reloading().expect("TLS is on");
     assert_eq!(
         reloading.reload().expect("reloads"),

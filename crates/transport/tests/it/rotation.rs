@@ -65,7 +65,7 @@ fn vespa_tls(config: &Path) -> VespaTls {
 /// admitted.
 fn config_file(pki: &TestPki, name: &str, files: &Files) -> PathBuf {
     let path = pki.dir().join(format!("{name}.json"));
-    replace_file(&path, TestConfig::new(files).to_json().as_bytes()).expect("config");
+    TestConfig::new(files).write(&path).expect("config");
     path
 }
 
