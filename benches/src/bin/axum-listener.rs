@@ -6,9 +6,12 @@
 //! `axum-listener --listen ADDR`, configured by `VESPA_TLS_CONFIG_FILE` like a Vespa process.
 //! Prints `{"event":"listening","address":…}` on stdout, runs until killed.
 
+use vespa_tls_benches::server;
 use vespa_tls_transport::VespaTls;
 use vespa_tls_transport::context::ReloadOptions;
 use vespa_tls_transport::http::{ALPN_PROTOCOLS, Listener};
+
+const PROGRAM: &str = "axum-listener";
 
 async fn serve(address: &str) -> Result<(), String> {
     let tls = VespaTls::from_env(ReloadOptions::default()).map_err(|e| e.to_string())?;
@@ -16,43 +19,17 @@ async fn serve(address: &str) -> Result<(), String> {
     let listener = Listener::bind(address, acceptor)
         .await
         .map_err(|e| format!("{address}: {e}"))?;
-    say(&format!(
-        r#"{{"event":"listening","address":"{}"}}"#,
-        listener.local_addr()
-    ));
+    server::announce_listening(listener.local_addr());
     axum::serve(listener, vespa_tls_benches::http::app().into_make_service())
         .await
         .map_err(|e| e.to_string())
-}
-
-#[expect(clippy::print_stdout, reason = "the listening line is the output")]
-fn say(line: &str) {
-    println!("{line}");
-}
-
-#[expect(clippy::print_stderr, reason = "errors go to stderr")]
-fn fail(message: &str) -> std::process::ExitCode {
-    eprintln!("axum-listener: error: {message}");
-    std::process::ExitCode::from(2)
 }
 
 fn main() -> std::process::ExitCode {
     let mut args = std::env::args().skip(1);
     let address = match (args.next().as_deref(), args.next(), args.next()) {
         (Some("--listen"), Some(address), None) => address,
-        _ => return fail("usage: axum-listener --listen ADDR"),
+        _ => return server::fail(PROGRAM, "usage: axum-listener --listen ADDR"),
     };
-    // The same runtime shape as `vespa-tls serve` and `bare-server`: two worker threads.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(&e.to_string()),
-    };
-    match runtime.block_on(serve(&address)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => fail(&e),
-    }
+    server::run(PROGRAM, serve(&address))
 }

@@ -20,6 +20,9 @@ use rustls_pki_types::pem::PemObject as _;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use vespa_tls_benches::server;
+
+const PROGRAM: &str = "bare-server";
 
 const USAGE: &str =
     "usage: bare-server --listen ADDR --ca FILE --cert FILE --key FILE --client-name DNS [--http]";
@@ -138,7 +141,7 @@ async fn serve(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("{}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    say(&format!(r#"{{"event":"listening","address":"{address}"}}"#));
+    server::announce_listening(address);
     let name = Arc::new(args.client_name);
     if args.http {
         let listener = TlsListener {
@@ -181,33 +184,9 @@ async fn serve(args: Args) -> Result<(), String> {
     }
 }
 
-#[expect(clippy::print_stdout, reason = "the listening line is the output")]
-fn say(line: &str) {
-    println!("{line}");
-}
-
-#[expect(clippy::print_stderr, reason = "errors go to stderr")]
-fn fail(message: &str) -> std::process::ExitCode {
-    eprintln!("bare-server: error: {message}");
-    std::process::ExitCode::from(2)
-}
-
 fn main() -> std::process::ExitCode {
-    let args = match parse_args() {
-        Ok(args) => args,
-        Err(problem) => return fail(&format!("{problem}\n{USAGE}")),
-    };
-    // The same runtime shape as `vespa-tls serve`: two worker threads.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(&e.to_string()),
-    };
-    match runtime.block_on(serve(args)) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => fail(&e),
+    match parse_args() {
+        Ok(args) => server::run(PROGRAM, serve(args)),
+        Err(problem) => server::fail(PROGRAM, &format!("{problem}\n{USAGE}")),
     }
 }

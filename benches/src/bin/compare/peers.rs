@@ -154,6 +154,11 @@ pub(crate) fn bare_server(
     node: &NodePaths,
     client_name: &str,
 ) -> Result<Peer, String> {
+    spawn_listening(bare_command(tools, node, client_name), name)
+}
+
+/// `bare-server` on a loopback port with `node`'s files, checking the client's `client_name`.
+fn bare_command(tools: &Tools, node: &NodePaths, client_name: &str) -> Command {
     let mut command = clean(&tools.bare_server);
     command
         .args(["--listen", "127.0.0.1:0", "--ca"])
@@ -163,7 +168,7 @@ pub(crate) fn bare_server(
         .arg("--key")
         .arg(&node.key)
         .args(["--client-name", client_name]);
-    spawn_listening(command, name)
+    command
 }
 
 /// The HTTP/2 server on our listener (`axum-listener`), TLS-only with `config`.
@@ -182,15 +187,8 @@ pub(crate) fn bare_http_server(
     node: &NodePaths,
     client_name: &str,
 ) -> Result<Peer, String> {
-    let mut command = clean(&tools.bare_server);
-    command
-        .args(["--listen", "127.0.0.1:0", "--ca"])
-        .arg(&node.ca)
-        .arg("--cert")
-        .arg(&node.cert)
-        .arg("--key")
-        .arg(&node.key)
-        .args(["--client-name", client_name, "--http"]);
+    let mut command = bare_command(tools, node, client_name);
+    command.arg("--http");
     spawn_listening(command, name)
 }
 

@@ -236,6 +236,18 @@ pub(crate) struct Environment {
     pub(crate) tcp_ulp: String,
 }
 
+impl Environment {
+    /// The command and machine lines every generated section starts with.
+    fn write_command_and_machine(&self, out: &mut String, command: &str) {
+        let _ = writeln!(out, "Command: `{command}`");
+        let _ = writeln!(
+            out,
+            "Machine: `{}` (lscpu model name), {} cores, Linux {}; load average at the start {}; date {}.",
+            self.cpu, self.cores, self.kernel, self.load_at_start, self.date
+        );
+    }
+}
+
 fn first_line(program: &str, args: &[&str]) -> String {
     Command::new(program)
         .args(args)
@@ -703,12 +715,7 @@ impl Results {
             out,
             "## Side by side: vespa-tls against bare tokio-rustls, openssl s_server and haproxy\n"
         );
-        let _ = writeln!(out, "Command: `{}`", self.command);
-        let _ = writeln!(
-            out,
-            "Machine: `{}` (lscpu model name), {} cores, Linux {}; load average at the start {}; date {}.",
-            env.cpu, env.cores, env.kernel, env.load_at_start, env.date
-        );
+        env.write_command_and_machine(&mut out, &self.command);
         let _ = writeln!(
             out,
             "Versions: {}; rustls {} on aws-lc-rs {} (Cargo.lock); {}; {}.\n",
@@ -932,12 +939,7 @@ impl Results {
             out,
             "## HTTP/2: axum on `vespa_tls_transport::http::Listener` against axum on bare tokio-rustls\n"
         );
-        let _ = writeln!(out, "Command: `{}`", self.command);
-        let _ = writeln!(
-            out,
-            "Machine: `{}` (lscpu model name), {} cores, Linux {}; load average at the start {}; date {}.",
-            env.cpu, env.cores, env.kernel, env.load_at_start, env.date
-        );
+        env.write_command_and_machine(&mut out, &self.command);
         let _ = writeln!(
             out,
             "Versions: {}; rustls {} on aws-lc-rs {} (Cargo.lock).\n",

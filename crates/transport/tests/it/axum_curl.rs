@@ -10,12 +10,11 @@ use std::path::PathBuf;
 
 use vespa_tls_config::{Files, MixedMode};
 use vespa_tls_testkit::{
-    CurlReply, HEALTH_UP, MISSING_CAPABILITIES, Policy, TestConfig, TestPki, curl, curl_identity,
-    curl_or_skip,
+    CurlReply, HEALTH_UP, MISSING_CAPABILITIES, TestPki, curl, curl_identity, curl_or_skip,
 };
 use vespa_tls_transport::VespaTls;
 
-use crate::common::vespa_tls;
+use crate::common::{example_server_config, vespa_tls};
 
 #[path = "../../examples/axum_server.rs"]
 #[expect(
@@ -24,22 +23,9 @@ use crate::common::vespa_tls;
 )]
 mod axum_server;
 
-/// The server admits `client.localhost` with `vespa.container.state_api` and
-/// `reader.localhost` with another capability only; other certificates of the CA are refused.
+/// The example's server config (see [`example_server_config`]).
 fn server_config(pki: &TestPki) -> PathBuf {
-    let path = pki.dir().join("axum-server.json");
-    TestConfig::new(pki.server().files())
-        .authorized_peers([
-            Policy::new("clients")
-                .cn("client.localhost")
-                .capabilities(["vespa.container.state_api"]),
-            Policy::new("readers")
-                .cn("reader.localhost")
-                .capabilities(["vespa.content.document_api"]),
-        ])
-        .write(&path)
-        .expect("write config");
-    path
+    example_server_config(pki, "axum-server.json")
 }
 
 /// The example's server on a loopback port of its own.

@@ -12,10 +12,10 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use vespa_tls_config::{Files, MixedMode};
 use vespa_tls_context::HandshakeFailure;
 use vespa_tls_pki::NodeParams;
-use vespa_tls_testkit::{Policy, TestConfig, TestPki, python_with_or_skip};
+use vespa_tls_testkit::{TestPki, python_with_or_skip};
 use vespa_tls_transport::{TransportError, VespaTls};
 
-use crate::common::{LIMIT, vespa_tls};
+use crate::common::{LIMIT, example_server_config, vespa_tls};
 
 #[path = "../../examples/grpc_server.rs"]
 #[expect(
@@ -61,22 +61,9 @@ async fn start_server(tls: &VespaTls) -> SocketAddr {
     address
 }
 
-/// The server admits `client.localhost` with `vespa.container.state_api` and
-/// `reader.localhost` with another capability only; other certificates of the CA are refused.
+/// The example's server config (see [`example_server_config`]).
 fn server_config(pki: &TestPki) -> std::path::PathBuf {
-    let path = pki.dir().join("grpc-server.json");
-    TestConfig::new(pki.server().files())
-        .authorized_peers([
-            Policy::new("clients")
-                .cn("client.localhost")
-                .capabilities(["vespa.container.state_api"]),
-            Policy::new("readers")
-                .cn("reader.localhost")
-                .capabilities(["vespa.content.document_api"]),
-        ])
-        .write(&path)
-        .expect("write config");
-    path
+    example_server_config(pki, "grpc-server.json")
 }
 
 /// Runs [`GRPCIO_CHECK`] against `address`, with the certificate and key of `identity` (and

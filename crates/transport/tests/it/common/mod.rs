@@ -1,7 +1,7 @@
 //! Loopback helpers: testkit's echo server on the acceptor, and a client that checks the echo.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,6 +10,7 @@ use tokio::time::timeout;
 use vespa_tls_config::{CONFIG_FILE_VAR, MIXED_MODE_VAR, MixedMode};
 use vespa_tls_context::ReloadOptions;
 use vespa_tls_context::TlsContext;
+use vespa_tls_testkit::{Policy, TestConfig, TestPki};
 pub use vespa_tls_testkit::{Seen, Server};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource, VespaTls};
 
@@ -96,4 +97,23 @@ pub fn vespa_tls(config: Option<&Path>, mixed: Option<MixedMode>) -> VespaTls {
     }
     let manual = ReloadOptions::default().with_watch(false);
     vespa_tls_from(&variables, manual)
+}
+
+/// The examples' server config, written as `file_name` in the PKI's directory: it admits
+/// `client.localhost` with `vespa.container.state_api` and `reader.localhost` with another
+/// capability only; other certificates of the CA are refused.
+pub fn example_server_config(pki: &TestPki, file_name: &str) -> PathBuf {
+    let path = pki.dir().join(file_name);
+    TestConfig::new(pki.server().files())
+        .authorized_peers([
+            Policy::new("clients")
+                .cn("client.localhost")
+                .capabilities(["vespa.container.state_api"]),
+            Policy::new("readers")
+                .cn("reader.localhost")
+                .capabilities(["vespa.content.document_api"]),
+        ])
+        .write(&path)
+        .expect("write config");
+    path
 }
