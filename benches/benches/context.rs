@@ -8,6 +8,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use rustls::pki_types::ServerName;
 use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::ClientCertVerifier;
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use vespa_tls_context::{ReloadOptions, ReloadingTlsContext, TlsContext, TlsMetrics, TlsModes};
 use vespa_tls_material::CryptoMaterial;
@@ -18,20 +19,31 @@ fn context(node: &Node) -> TlsContext {
     TestConfig::new(node.files()).context()
 }
 
+/// The server's CA bundle as rustls roots.
+fn bare_roots(server_material: &CryptoMaterial) -> Arc<RootCertStore> {
+    let mut roots = RootCertStore::empty();
+    for ca in server_material.ca_certificates() {
+        roots.add(ca.clone()).expect("CA certificate");
+    }
+    Arc::new(roots)
+}
+
+/// rustls' webpki client verifier over the server's CA bundle, on aws-lc-rs.
+fn bare_client_verifier(pki: &TestPki) -> Arc<dyn ClientCertVerifier> {
+    let material = CryptoMaterial::load(pki.server().files()).expect("material");
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    WebPkiClientVerifier::builder_with_provider(bare_roots(&material), provider)
+        .build()
+        .expect("client verifier")
+}
+
 /// What a Rust service would write without vespa-tls: webpki verifiers, one certificate.
 fn bare(pki: &TestPki) -> (Arc<ClientConfig>, Arc<ServerConfig>) {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let load = |node: &Node| CryptoMaterial::load(node.files()).expect("material");
     let (server_material, client_material) = (load(pki.server()), load(pki.client()));
-    let mut roots = RootCertStore::empty();
-    for ca in server_material.ca_certificates() {
-        roots.add(ca.clone()).expect("CA certificate");
-    }
-    let roots = Arc::new(roots);
-    let verifier =
-        WebPkiClientVerifier::builder_with_provider(Arc::clone(&roots), Arc::clone(&provider))
-            .build()
-            .expect("client verifier");
+    let roots = bare_roots(&server_material);
+    let verifier = bare_client_verifier(pki);
     let mut server = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .expect("versions")
@@ -187,6 +199,18 @@ fn verification(c: &mut Criterion) {
             next = (next + 1) % first_contact.len();
             server
                 .verify_peer(&first_contact[next], role, None, now)
+                .expect("verified")
+        });
+    });
+    // The floor of a first contact: webpki's client verifier on the same chains, the
+    // verification bare tokio-rustls does on every connection.
+    let webpki = bare_client_verifier(&pki);
+    group.bench_function("bare_webpki", |b| {
+        b.iter(|| {
+            next = (next + 1) % first_contact.len();
+            let (leaf, intermediates) = first_contact[next].split_first().expect("leaf");
+            webpki
+                .verify_client_cert(leaf, intermediates, now)
                 .expect("verified")
         });
     });

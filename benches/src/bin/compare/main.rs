@@ -32,7 +32,8 @@ use vespa_tls_pki::{CaParams, CertificateAuthority, KeyType, NodeParams, Validit
 use crate::load::{ClientMaterial, Groups, Target};
 use crate::peers::{NodePaths, Peer, Tools};
 use crate::report::{
-    AeadSpeed, Environment, IdleResult, Kind, Results, Row, Sample, StormResult, StreamResult,
+    AeadSpeed, ChainVerification, Environment, IdleResult, Kind, Results, Row, Sample, StormResult,
+    StreamResult,
 };
 
 const USAGE: &str = "\
@@ -354,6 +355,7 @@ fn run(options: &Options) -> Result<(), String> {
     let mut idle = Vec::new();
     let mut storm = Vec::new();
     let mut http2 = None;
+    let mut chain_verification = Vec::new();
     for (key_type, section, dir) in [
         (KeyType::EcdsaP256, "ECDSA P-256", "ecdsa"),
         (KeyType::Rsa2048, "RSA-2048", "rsa"),
@@ -373,6 +375,10 @@ fn run(options: &Options) -> Result<(), String> {
         };
         let pki = make_pki(&dir, key_type, section, first_contact)?;
         if options.runs("handshakes") {
+            chain_verification.push(ChainVerification {
+                section,
+                us: chain_verification_us(&pki)?,
+            });
             rows.extend(compare_servers(
                 &runtime,
                 options,
@@ -417,6 +423,7 @@ fn run(options: &Options) -> Result<(), String> {
         storm,
         aead,
         authorize_ns,
+        chain_verification,
         http2,
     };
     const CHART: &str = "benchmarks-handshakes.svg";
@@ -1042,6 +1049,49 @@ fn aead_speeds(openssl: &Path) -> Vec<AeadSpeed> {
         }
     }
     speeds
+}
+
+/// webpki's client verifier (aws-lc-rs, the server's CA file) on the client's chain: the
+/// verification bare tokio-rustls does in every handshake and a verified-chain cache hit
+/// skips. Median µs of 5 batches.
+fn chain_verification_us(pki: &Pki) -> Result<f64, String> {
+    use rustls::server::WebPkiClientVerifier;
+    use rustls_pki_types::pem::PemObject as _;
+    let ca = &pki.server.ca;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pki_types::CertificateDer::pem_file_iter(ca)
+        .map_err(|e| format!("{}: {e}", ca.display()))?
+    {
+        roots
+            .add(cert.map_err(|e| format!("{}: {e}", ca.display()))?)
+            .map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+        .build()
+        .map_err(|e| format!("{}: {e}", ca.display()))?;
+    let (leaf, intermediates) = pki
+        .client_material
+        .chain
+        .split_first()
+        .ok_or("the client has no certificate")?;
+    let now = rustls_pki_types::UnixTime::now();
+    let verify = || {
+        verifier
+            .verify_client_cert(black_box(leaf), intermediates, now)
+            .map_err(|e| format!("{}: the client's chain does not verify: {e}", pki.section))
+    };
+    verify()?;
+    const BATCH: u32 = 200;
+    let mut batches = Vec::new();
+    for _ in 0..5 {
+        let start = Instant::now();
+        for _ in 0..BATCH {
+            verify()?;
+        }
+        batches.push(start.elapsed().as_secs_f64() * 1e6 / f64::from(BATCH));
+    }
+    Ok(report::median(batches.into_iter()))
 }
 
 /// Extraction and authorization of a peer on the seed guide's config, median ns of 5 batches.

@@ -321,7 +321,17 @@ pub(crate) struct Results {
     pub(crate) storm: Vec<StormResult>,
     pub(crate) aead: Vec<AeadSpeed>,
     pub(crate) authorize_ns: Option<f64>,
+    /// webpki's verification of the client's chain, per certificate type.
+    pub(crate) chain_verification: Vec<ChainVerification>,
     pub(crate) http2: Option<Http2Result>,
+}
+
+/// What one verification of the client's chain costs on webpki's client verifier (the work a
+/// verified-chain cache hit skips), measured in the comparison's own process.
+pub(crate) struct ChainVerification {
+    pub(crate) section: &'static str,
+    /// Median µs per verification of 5 batches.
+    pub(crate) us: f64,
 }
 
 /// The HTTP/2 rows: every sample of the axum app on our listener and on bare tokio-rustls.
@@ -468,6 +478,19 @@ impl Results {
     /// The targets against this run: the handshake CPU against bare tokio-rustls for every
     /// certificate type (the RSA-2048 rows reported the same way), the rest on ECDSA P-256 rows,
     /// as the targets were set.
+    /// Per certificate type: the verification a hit skips, bare tokio-rustls' X25519 repeat
+    /// row, and the ratio a server would reach that skipped that verification and did nothing
+    /// else beyond bare tokio-rustls: `(bare − verification) / bare`.
+    fn repeat_floors(&self) -> Vec<(&'static str, f64, f64, f64)> {
+        self.chain_verification
+            .iter()
+            .filter_map(|v| {
+                let bare = find(&self.rows, v.section, Kind::BareX25519)?.server_cpu();
+                Some((v.section, v.us, bare, (bare - v.us) / bare))
+            })
+            .collect()
+    }
+
     pub(crate) fn target_table(&self) -> String {
         let section = "ECDSA P-256";
         let mut out = String::from("| target | measured | met |\n|---|---|---|\n");
@@ -922,6 +945,23 @@ impl Results {
         }
         let _ = writeln!(out, "\n### Targets (recorded, not asserted)\n");
         let _ = writeln!(out, "{}", self.target_table());
+        let floors = self.repeat_floors();
+        if !floors.is_empty() {
+            let _ = writeln!(
+                out,
+                "What a cache hit can save at most: it skips webpki's verification of the \
+                 client's chain (timed in the comparison's process, median of 5 batches) and \
+                 nothing else rustls does, so a server with no cost of its own beyond bare \
+                 tokio-rustls would reach `(bare − verification) / bare` on repeat peers:\n"
+            );
+            for (section, us, bare, floor) in floors {
+                let _ = writeln!(
+                    out,
+                    "- {section}: verification {us:.1} µs, bare tokio-rustls {bare:.0} µs (X25519 \
+                     repeat row) → {floor:.2}×"
+                );
+            }
+        }
         let _ = writeln!(out, "{END}");
         out
     }
@@ -1114,6 +1154,16 @@ impl Results {
             "stream": stream,
             "storm": storm,
             "http2": self.http2_json(),
+            "repeat_floor": self
+                .repeat_floors()
+                .into_iter()
+                .map(|(section, us, bare, floor)| json!({
+                    "certificates": section,
+                    "chain_verification_us": finite(us),
+                    "bare_server_cpu_us_per_handshake": finite(bare),
+                    "ratio": finite(floor),
+                }))
+                .collect::<Vec<_>>(),
             "skipped": self.skipped,
         })
     }
@@ -1264,6 +1314,10 @@ mod tests {
             storm: Vec::new(),
             aead: Vec::new(),
             authorize_ns: Some(879.0),
+            chain_verification: vec![ChainVerification {
+                section: "ECDSA P-256",
+                us: 40.8,
+            }],
             http2: None,
         }
     }
@@ -1320,6 +1374,39 @@ mod tests {
         assert!(
             !replaced.contains("old h2") && replaced.ends_with("tail\n"),
             "{replaced}"
+        );
+    }
+
+    #[test]
+    fn the_repeat_floor_is_bare_minus_the_chain_verification() {
+        let results = results();
+        // Bare tokio-rustls' X25519 repeat row: 204 µs; the verification: 40.8 µs.
+        let markdown = results.markdown("chart.svg");
+        assert!(
+            markdown.contains(
+                "- ECDSA P-256: verification 40.8 µs, bare tokio-rustls 204 µs (X25519 repeat row) → 0.80×"
+            ),
+            "{markdown}"
+        );
+        let floor = &results.json()["repeat_floor"][0];
+        assert_eq!(floor["certificates"], "ECDSA P-256");
+        assert_eq!(floor["chain_verification_us"], json!(40.8));
+        assert_eq!(floor["bare_server_cpu_us_per_handshake"], json!(204.0));
+        let ratio = floor["ratio"].as_f64().expect("a number");
+        assert!((ratio - 0.8).abs() < 1e-9, "{ratio}");
+        // A section whose bare row did not run has no floor.
+        let mut without = self::results();
+        without.rows.retain(|r| r.kind != Kind::BareX25519);
+        assert!(
+            without.json()["repeat_floor"]
+                .as_array()
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            !without
+                .markdown("chart.svg")
+                .contains("What a cache hit can save")
         );
     }
 
