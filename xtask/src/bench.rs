@@ -39,8 +39,10 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
                  server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
                  peer_mix; then the ratios, the stream, the storm and http2: requests_per_s
-                 and server_cpu_us_per_request per server and their ratios); everything else,
-                 the tables included, goes to stderr
+                 and server_cpu_us_per_request per server and their ratios; repeat_floor:
+                 webpki's chain verification and the repeat-peer ratio a server would reach
+                 that skipped it at no other cost); everything else, the tables included,
+                 goes to stderr
 
 Installs haproxy with `apt-get update && apt-get install -y haproxy` when it is missing (the
 comparison skips it, saying why, when that fails).
