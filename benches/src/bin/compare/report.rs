@@ -752,7 +752,7 @@ impl Results {
         );
         let _ = writeln!(
             out,
-            "Each server is measured {}× for {} s after a 0.5 s warm-up, in round-robin order (reversed in every other repeat); the table holds the medians.",
+            "Each server is measured {}× for {} s after a 0.5 s warm-up, in round-robin order (reversed in every other repeat; each row compared in the targets runs right next to its bare tokio-rustls row); the table holds the medians.",
             self.repeats, self.seconds
         );
         let _ = writeln!(
