@@ -949,10 +949,12 @@ impl Results {
         if !floors.is_empty() {
             let _ = writeln!(
                 out,
-                "What a cache hit can save at most: it skips webpki's verification of the \
-                 client's chain (timed in the comparison's process, median of 5 batches) and \
-                 nothing else rustls does, so a server with no cost of its own beyond bare \
-                 tokio-rustls would reach `(bare − verification) / bare` on repeat peers:\n"
+                "What a cache hit can save: it skips webpki's verification of the client's \
+                 chain and nothing else rustls does, so a server with no cost of its own beyond \
+                 bare tokio-rustls would reach about `(bare − verification) / bare` on repeat \
+                 peers. The verification is timed in a hot loop in the comparison's process \
+                 (median of 5 batches); inside a server on a busy host it costs more, so a \
+                 loaded run can come out below this floor:\n"
             );
             for (section, us, bare, floor) in floors {
                 let _ = writeln!(
