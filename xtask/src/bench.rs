@@ -38,7 +38,8 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
   --json         print the comparison as one JSON document on stdout (one object per
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
                  server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
-                 peer_mix; then the ratios, the stream, the storm and http2: requests_per_s
+                 peer_mix; then the ratios, each with server_cpu_ratio_per_repeat (ours /
+                 peer within each repeat), the stream, the storm and http2: requests_per_s
                  and server_cpu_us_per_request per server and their ratios; repeat_floor:
                  webpki's chain verification and the repeat-peer ratio a server would reach
                  that skipped it at no other cost); everything else, the tables included,

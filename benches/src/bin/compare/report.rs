@@ -152,8 +152,21 @@ impl Row {
 }
 
 /// The median (mean of the middle two for an even count); NaN for none.
+/// Ours' server CPU per handshake over the peer's, repeat by repeat: the two rows of a targeted
+/// pair run back to back in every repeat, so each of these ratios saw the host in one state.
+/// Repeats where either figure is missing are left out.
+pub(crate) fn paired_cpu_ratios(ours: &Row, peer: &Row) -> Vec<f64> {
+    ours.samples
+        .iter()
+        .zip(&peer.samples)
+        .map(|(a, b)| a.server_cpu_us / b.server_cpu_us)
+        .filter(|ratio| ratio.is_finite())
+        .collect()
+}
+
+/// The median of the figures that were measured (NaN marks one that was not); NaN when none was.
 pub(crate) fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
+    let mut values: Vec<f64> = values.filter(|v| !v.is_nan()).collect();
     if values.is_empty() {
         return f64::NAN;
     }
@@ -525,17 +538,21 @@ impl Results {
                 find(&self.rows, section, bare),
             ) {
                 let ratio = a.server_cpu() / b.server_cpu();
+                let paired = paired_cpu_ratios(a, b);
+                let paired_median = median(paired.iter().copied());
+                let per_repeat: Vec<String> = paired.iter().map(|r| format!("{r:.2}")).collect();
                 line(
                     &format!(
                         "{section}, {what}: server CPU per handshake ≤ {limit:.2}× bare tokio-rustls ({})",
                         b.group()
                     ),
                     format!(
-                        "{:.0} µs / {:.0} µs = {ratio:.2}×",
+                        "{:.0} µs / {:.0} µs = {ratio:.2}×; per repeat {} (median {paired_median:.2}×)",
                         a.server_cpu(),
-                        b.server_cpu()
+                        b.server_cpu(),
+                        per_repeat.join(", "),
                     ),
-                    ratio <= limit,
+                    ratio <= limit && paired_median <= limit,
                 );
             }
         }
@@ -944,6 +961,10 @@ impl Results {
             }
         }
         let _ = writeln!(out, "\n### Targets (recorded, not asserted)\n");
+        let _ = writeln!(
+            out,
+            "Against bare tokio-rustls, the measured column gives the ratio of the two medians and, since the two rows run back to back in every repeat, the ratio within each repeat, which host drift between repeats does not move; such a target counts as met only when the ratio of the medians and the median of the per-repeat ratios both are.\n"
+        );
         let _ = writeln!(out, "{}", self.target_table());
         let floors = self.repeat_floors();
         if !floors.is_empty() {
@@ -1101,6 +1122,7 @@ impl Results {
                         "peer_mix": peer_mix(ours),
                         "handshake_rate_ratio": finite(a.rate() / b.rate()),
                         "server_cpu_ratio": finite(a.server_cpu() / b.server_cpu()),
+                        "server_cpu_ratio_per_repeat": paired_cpu_ratios(a, b),
                     }));
                 }
             }
@@ -1380,6 +1402,64 @@ mod tests {
     }
 
     #[test]
+    fn a_target_against_bare_needs_the_medians_and_the_repeats_within_it() {
+        let mut results = results();
+        let samples = |cpus: &[f64]| -> Vec<Sample> {
+            cpus.iter()
+                .map(|&cpu| Sample {
+                    handshakes_per_second: 1000.0,
+                    server_cpu_us: cpu,
+                    ..Sample::default()
+                })
+                .collect()
+        };
+        for row in &mut results.rows {
+            match row.kind {
+                // The host slows down from one repeat to the next: the medians alone say
+                // 400 / 390 = 1.03×, while within every repeat ours took 1.03–1.07×.
+                Kind::OursFirstContact => row.samples = samples(&[300.0, 400.0, 500.0]),
+                Kind::BareFirstContact => row.samples = samples(&[280.0, 390.0, 480.0]),
+                // A repeat whose figure is missing drops out of the pairs.
+                Kind::OursTlsX25519 => row.samples = samples(&[150.0, f64::NAN, 166.0]),
+                Kind::BareX25519 => row.samples = samples(&[200.0, 210.0, 200.0]),
+                _ => {}
+            }
+        }
+        let targets = results.target_table();
+        assert!(
+            targets.contains("| ECDSA P-256, first contact: server CPU per handshake ≤ 1.03× bare tokio-rustls (X25519) | 400 µs / 390 µs = 1.03×; per repeat 1.07, 1.03, 1.04 (median 1.04×) | **no** |"),
+            "{targets}"
+        );
+        assert!(
+            targets.contains("| ECDSA P-256, repeat peers: server CPU per handshake ≤ 0.80× bare tokio-rustls (X25519) | 158 µs / 200 µs = 0.79×; per repeat 0.75, 0.83 (median 0.79×) | yes |"),
+            "{targets}"
+        );
+        let json = results.json();
+        let ratio = |ours: Kind| {
+            json["ratios"]
+                .as_array()
+                .expect("ratios")
+                .iter()
+                .find(|r| r["ours"] == ours.label() && r["certificates"] == "ECDSA P-256")
+                .cloned()
+                .expect("the pair")
+        };
+        let per_repeat: Vec<f64> = ratio(Kind::OursFirstContact)["server_cpu_ratio_per_repeat"]
+            .as_array()
+            .expect("per-repeat ratios")
+            .iter()
+            .map(|r| r.as_f64().expect("a number"))
+            .collect();
+        assert_eq!(per_repeat, [300.0 / 280.0, 400.0 / 390.0, 500.0 / 480.0]);
+        assert_eq!(
+            ratio(Kind::OursTlsX25519)["server_cpu_ratio_per_repeat"]
+                .as_array()
+                .map(Vec::len),
+            Some(2)
+        );
+    }
+
+    #[test]
     fn the_repeat_floor_is_bare_minus_the_chain_verification() {
         let results = results();
         // Bare tokio-rustls' X25519 repeat row: 204 µs; the verification: 40.8 µs.
@@ -1469,11 +1549,11 @@ mod tests {
         assert_eq!(finite(f64::NAN), Value::Null);
         let targets = results.target_table();
         assert!(
-            targets.contains("| ECDSA P-256, first contact: server CPU per handshake ≤ 1.03× bare tokio-rustls (X25519) | 206 µs / 204 µs = 1.01× | yes |"),
+            targets.contains("| ECDSA P-256, first contact: server CPU per handshake ≤ 1.03× bare tokio-rustls (X25519) | 206 µs / 204 µs = 1.01×; per repeat 1.01 (median 1.01×) | yes |"),
             "{targets}"
         );
         assert!(
-            targets.contains("| ECDSA P-256, repeat peers: server CPU per handshake ≤ 0.80× bare tokio-rustls (X25519) | 203 µs / 204 µs = 1.00× | **no** |"),
+            targets.contains("| ECDSA P-256, repeat peers: server CPU per handshake ≤ 0.80× bare tokio-rustls (X25519) | 203 µs / 204 µs = 1.00×; per repeat 1.00 (median 1.00×) | **no** |"),
             "{targets}"
         );
     }
