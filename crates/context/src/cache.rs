@@ -27,6 +27,12 @@
 //! The cache is bounded ([`ChainCache::CAPACITY`] entries); the least recently used entry goes
 //! first. Only chains that verified are stored, and a forgotten chain only costs one full
 //! verification: a peer that floods the cache with its own chains slows nobody into failure.
+//! Once the cache is full, a chain gets in only on its second sighting (a small table of
+//! fingerprints of chains seen once, each slot overwritten by the next chain that maps to it):
+//! chains presented once, such as a new certificate on every connection, neither push out the
+//! peers that reconnect nor pay for an entry that would never be hit. Admission decides only
+//! what is remembered, never whether a chain is accepted: a chain not admitted is verified in
+//! full the next time, as any miss.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -57,6 +63,24 @@ impl ChainKey {
         let mut key = [0; 32];
         key.copy_from_slice(context.finish().as_ref());
         ChainKey(key)
+    }
+}
+
+impl ChainKey {
+    /// The slot of a table of `len` (a power of two) seen-once fingerprints, and the key's
+    /// fingerprint there (never 0, which marks an empty slot); from disjoint bytes of the hash.
+    fn seen_once_slot(&self, len: usize) -> (usize, u64) {
+        let [a, b, c, d, e, f, g, h, rest @ ..] = self.0;
+        let fingerprint = u64::from_le_bytes([a, b, c, d, e, f, g, h]) | 1;
+        let [i, j, k, l, m, n, o, p, ..] = rest;
+        let index = u64::from_le_bytes([i, j, k, l, m, n, o, p]);
+        // Truncating is the point: the low bits pick the slot.
+        #[expect(
+            clippy::cast_possible_truncation,
+            reason = "masked to the table's length"
+        )]
+        let slot = (index as usize) & (len - 1);
+        (slot, fingerprint)
     }
 }
 
@@ -147,13 +171,16 @@ pub(crate) struct ChainCache {
     table: Mutex<Table>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Table {
     entries: HashMap<ChainKey, Slot>,
     /// Keys in order of use, oldest first, each with the stamp of that use; a key used again
     /// is pushed anew and its older positions are skipped when they come up.
     order: VecDeque<(ChainKey, u64)>,
     clock: u64,
+    /// Chains seen once while the cache was full and not stored: a fingerprint of the key per
+    /// slot (0 for none), the slot chosen by other bits of the key. A power of two long.
+    seen_once: Box<[u64]>,
 }
 
 #[derive(Debug)]
@@ -174,9 +201,15 @@ impl ChainCache {
 
     /// An empty cache of at most `capacity` entries (at least one).
     pub(crate) fn with_capacity(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         ChainCache {
-            capacity: capacity.max(1),
-            table: Mutex::new(Table::default()),
+            capacity,
+            table: Mutex::new(Table {
+                entries: HashMap::new(),
+                order: VecDeque::new(),
+                clock: 0,
+                seen_once: vec![0; capacity.next_power_of_two()].into_boxed_slice(),
+            }),
         }
     }
 
@@ -206,25 +239,26 @@ impl ChainCache {
         Lookup::Hit(entry)
     }
 
+    /// Stores a chain verified after a miss if there is room, if it replaces its own entry,
+    /// or if it was seen once since the cache filled; otherwise remembers that it was seen.
+    /// Whether it was stored.
+    pub(crate) fn admit(&self, key: ChainKey, entry: Arc<VerifiedEntry>) -> bool {
+        let mut table = self.lock();
+        if table.entries.len() >= self.capacity && !table.entries.contains_key(&key) {
+            let (slot, fingerprint) = key.seen_once_slot(table.seen_once.len());
+            if table.seen_once[slot] != fingerprint {
+                table.seen_once[slot] = fingerprint;
+                return false;
+            }
+            table.seen_once[slot] = 0;
+        }
+        table.store(key, entry, self.capacity);
+        true
+    }
+
     /// Stores a verified chain, evicting the least recently used entry when full.
     pub(crate) fn insert(&self, key: ChainKey, entry: Arc<VerifiedEntry>) {
-        let mut table = self.lock();
-        let stamp = table.tick();
-        table.entries.insert(key, Slot { entry, used: stamp });
-        table.order.push_back((key, stamp));
-        while table.entries.len() > self.capacity {
-            let Some((old, used)) = table.order.pop_front() else {
-                break;
-            };
-            if table
-                .entries
-                .get(&old)
-                .is_some_and(|slot| slot.used == used)
-            {
-                table.entries.remove(&old);
-            }
-        }
-        table.compact(self.capacity);
+        self.lock().store(key, entry, self.capacity);
     }
 
     /// Forgets `key` (a stale entry whose chain no longer verifies).
@@ -243,6 +277,22 @@ impl Table {
     fn tick(&mut self) -> u64 {
         self.clock += 1;
         self.clock
+    }
+
+    /// Stores `entry` under `key`, evicting the least recently used entries beyond `capacity`.
+    fn store(&mut self, key: ChainKey, entry: Arc<VerifiedEntry>, capacity: usize) {
+        let stamp = self.tick();
+        self.entries.insert(key, Slot { entry, used: stamp });
+        self.order.push_back((key, stamp));
+        while self.entries.len() > capacity {
+            let Some((old, used)) = self.order.pop_front() else {
+                break;
+            };
+            if self.entries.get(&old).is_some_and(|slot| slot.used == used) {
+                self.entries.remove(&old);
+            }
+        }
+        self.compact(capacity);
     }
 
     /// Drops the skipped positions once they outnumber the entries three to one, so the
@@ -359,6 +409,34 @@ mod tests {
         for n in [0, 2, 3] {
             assert!(matches!(cache.get(&key(n), at(1)), Lookup::Hit(_)), "{n}");
         }
+    }
+
+    #[test]
+    fn once_full_a_chain_gets_in_on_its_second_sighting() {
+        let hit = |cache: &ChainCache, n| matches!(cache.get(&key(n), at(1)), Lookup::Hit(_));
+        let cache = ChainCache::with_capacity(3);
+        // While there is room, every verified chain is stored.
+        for n in 0..3 {
+            assert!(cache.admit(key(n), entry(0, u64::MAX)), "{n}");
+        }
+        // Full: a chain seen for the first time is remembered as seen, and evicts nobody.
+        assert!(!cache.admit(key(3), entry(0, u64::MAX)));
+        assert!(matches!(cache.get(&key(3), at(1)), Lookup::Miss));
+        assert_eq!(cache.len(), 3);
+        assert!((0..3).all(|n| hit(&cache, n)));
+        // Seen again: stored, in place of the least recently used entry.
+        assert!(cache.admit(key(3), entry(0, u64::MAX)));
+        assert!(hit(&cache, 3));
+        assert!(!hit(&cache, 0), "0 was the least recently used");
+        assert!(hit(&cache, 1) && hit(&cache, 2));
+        // Forgotten, 0 too needs two sightings to get back in.
+        assert!(!cache.admit(key(0), entry(0, u64::MAX)));
+        assert!(cache.admit(key(0), entry(0, u64::MAX)));
+        assert!(hit(&cache, 0));
+        // A chain already stored is replaced at once.
+        assert!(cache.admit(key(0), entry(5, 10)));
+        assert!(matches!(cache.get(&key(0), at(1)), Lookup::Stale));
+        assert_eq!(cache.len(), 3);
     }
 
     #[test]

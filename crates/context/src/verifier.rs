@@ -214,7 +214,11 @@ impl PeerVerification {
             epoch: epoch.unwrap_or(ValidityEpoch::EMPTY),
         });
         match epoch {
-            Some(_) => self.cache.insert(*key, Arc::clone(&entry)),
+            // A stale entry was admitted before: its fresh verification replaces it.
+            Some(_) if stale => self.cache.insert(*key, Arc::clone(&entry)),
+            Some(_) => {
+                self.cache.admit(*key, Arc::clone(&entry));
+            }
             None if stale => self.cache.remove(key),
             None => {}
         }

@@ -257,22 +257,42 @@ fn flooding_the_cache_evicts_nobody_into_failure() {
         .unwrap();
     // More distinct verified chains than one snapshot keeps (1024).
     const FLOOD: usize = 1100;
-    for n in 0..FLOOD {
-        let leaf = pki
-            .issuer()
-            .issue(&pki.localhost_params(&format!("flood-{n}.localhost")))
-            .unwrap();
-        ctx.verify_peer(&[leaf.cert_der], PeerRole::Client, None, now)
+    let flood: Vec<CertificateDer<'static>> = (0..FLOOD)
+        .map(|n| {
+            pki.issuer()
+                .issue(&pki.localhost_params(&format!("flood-{n}.localhost")))
+                .unwrap()
+                .cert_der
+        })
+        .collect();
+    for leaf in &flood {
+        ctx.verify_peer(std::slice::from_ref(leaf), PeerRole::Client, None, now)
             .unwrap();
     }
     assert_eq!(lookups(&ctx), (0, 1 + FLOOD as u64));
-    // The victim was forgotten (a miss), and is accepted as before.
+    // Once the cache was full, chains seen once got no entry: the victim is still a hit.
     ctx.verify_peer(&victim, PeerRole::Client, None, now)
         .unwrap();
-    assert_eq!(lookups(&ctx), (0, 2 + FLOOD as u64));
+    assert_eq!(lookups(&ctx), (1, 1 + FLOOD as u64));
+    // The same flood again: every chain not stored is seen a second time (or marked anew
+    // where another chain took its mark), and those seen twice push out the oldest entries,
+    // the victim among them (it was used before the latest 1023 floods).
+    for leaf in &flood {
+        ctx.verify_peer(std::slice::from_ref(leaf), PeerRole::Client, None, now)
+            .unwrap();
+    }
+    let (hits, misses) = lookups(&ctx);
+    assert_eq!(hits, 1 + 1023, "the floods stored in the first round hit");
+    // The victim was forgotten (a miss), and is accepted as before; the cache being full, it
+    // is stored on its second sighting and a hit from the third on.
+    for _ in 0..2 {
+        ctx.verify_peer(&victim, PeerRole::Client, None, now)
+            .unwrap();
+    }
+    assert_eq!(lookups(&ctx), (hits, misses + 2));
     ctx.verify_peer(&victim, PeerRole::Client, None, now)
         .unwrap();
-    assert_eq!(lookups(&ctx), (1, 2 + FLOOD as u64));
+    assert_eq!(lookups(&ctx), (hits + 1, misses + 2));
 }
 
 #[test]
