@@ -60,14 +60,14 @@ pub(crate) fn client_config(
 }
 
 /// Like [`client_config`], but each handshake presents the next certificate of `certificates`
-/// (all for `material`'s key and names, each with its own serial), round-robin: with more
-/// certificates than a server's verified-chain cache holds, every connection is a first
-/// contact.
+/// (all for `material`'s key and names, each with its own serial), round-robin; the count
+/// tells how many were presented. A server is shown a certificate it has not verified before
+/// on every connection as long as the count stays within the certificates.
 pub(crate) fn first_contact_config(
     material: &ClientMaterial,
     certificates: &[CertificateDer<'static>],
     groups: Groups,
-) -> Result<Arc<ClientConfig>, String> {
+) -> Result<(Arc<ClientConfig>, Arc<Presented>), String> {
     let (provider, roots) = provider_and_roots(material, groups)?;
     let key = provider
         .key_provider
@@ -84,16 +84,39 @@ pub(crate) fn first_contact_config(
     if presented.is_empty() {
         return Err("no certificates for the first-contact client".into());
     }
+    let count = Arc::new(Presented {
+        count: AtomicUsize::new(0),
+        distinct: presented.len(),
+    });
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
         .with_root_certificates(roots)
         .with_client_cert_resolver(Arc::new(EveryTimeAnother {
             presented,
-            next: AtomicUsize::new(0),
+            count: Arc::clone(&count),
         }));
     config.resumption = Resumption::disabled();
-    Ok(Arc::new(config))
+    Ok((Arc::new(config), count))
+}
+
+/// How many certificates a first-contact client presented, out of how many distinct ones.
+#[derive(Debug)]
+pub(crate) struct Presented {
+    count: AtomicUsize,
+    distinct: usize,
+}
+
+impl Presented {
+    /// Certificates presented so far (one per handshake that asked for one).
+    pub(crate) fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
+    }
+
+    /// Distinct certificates the client has.
+    pub(crate) fn distinct(&self) -> usize {
+        self.distinct
+    }
 }
 
 fn provider_and_roots(
@@ -115,12 +138,12 @@ fn provider_and_roots(
 #[derive(Debug)]
 struct EveryTimeAnother {
     presented: Vec<Arc<CertifiedKey>>,
-    next: AtomicUsize,
+    count: Arc<Presented>,
 }
 
 impl ResolvesClientCert for EveryTimeAnother {
     fn resolve(&self, _: &[&[u8]], _: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
-        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        let n = self.count.count.fetch_add(1, Ordering::Relaxed);
         self.presented.get(n % self.presented.len()).cloned()
     }
 

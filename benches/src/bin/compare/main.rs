@@ -60,10 +60,20 @@ const WARMUP: Duration = Duration::from_millis(500);
 const CLIENT_CN: &str = "client.localhost";
 /// The client certificates carry `DNS:localhost`; the name the bare server and s_server check.
 const CLIENT_DNS: &str = "localhost";
-/// Certificates the first-contact client cycles through: more than a `vespa-tls` snapshot's
-/// verified-chain cache keeps (1024), so with its least-recently-used order every connection
-/// presents a certificate the server has not verified before (or has forgotten).
+/// The fewest certificates the first-contact client has: more than a `vespa-tls` snapshot's
+/// verified-chain cache keeps (1024).
 const FIRST_CONTACT_CERTIFICATES: usize = 1500;
+/// Handshakes per second no server reaches on a first-contact row on this machine's cores; the
+/// first-contact client gets enough certificates for this rate over all repeats, so no server
+/// is shown one of them twice (each row records whether that held).
+fn first_contact_rate_bound(key_type: KeyType) -> f64 {
+    let per_core = match key_type {
+        KeyType::Rsa2048 => 500.0,
+        _ => 2000.0,
+    };
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    per_core * cores as f64
+}
 /// Whether progress goes to stderr because stdout carries the JSON document.
 static JSON: AtomicBool = AtomicBool::new(false);
 
@@ -206,6 +216,21 @@ struct Pki {
     vespa_config: PathBuf,
 }
 
+/// Certificates enough for the first-contact client to show each server a new one on every
+/// connection of every repeat and warm-up, at [`first_contact_rate_bound`].
+fn first_contact_certificates(options: &Options, key_type: KeyType) -> usize {
+    let rate = first_contact_rate_bound(key_type);
+    let seconds = options.repeats as f64 * (options.seconds + WARMUP.as_secs_f64());
+    // A bound of a few tens of thousands; the float is finite and positive.
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a small positive count"
+    )]
+    let needed = (seconds * rate).ceil() as usize;
+    needed.max(FIRST_CONTACT_CERTIFICATES)
+}
+
 /// The PKI of one certificate type, with `first_contact` certificates for the client's key.
 fn make_pki(
     dir: &Path,
@@ -301,6 +326,8 @@ struct Scenario<'a> {
     intruder: Option<Target>,
     /// A second process whose CPU is shown but not counted (haproxy's backend).
     backend: Option<&'a Peer>,
+    /// The first-contact client's count of certificates presented (first-contact rows only).
+    presented: Option<Arc<load::Presented>>,
 }
 
 fn run(options: &Options) -> Result<(), String> {
@@ -372,6 +399,11 @@ fn run(options: &Options) -> Result<(), String> {
             }
             _ if only_http2 => 0,
             _ => FIRST_CONTACT_CERTIFICATES,
+        };
+        let first_contact = if options.runs("handshakes") {
+            first_contact.max(first_contact_certificates(options, key_type))
+        } else {
+            first_contact
         };
         let pki = make_pki(&dir, key_type, section, first_contact)?;
         if options.runs("handshakes") {
@@ -598,8 +630,12 @@ fn compare_servers(
 
     let default = load::client_config(&pki.client_material, Groups::Default)?;
     let x25519 = load::client_config(&pki.client_material, Groups::X25519Only)?;
-    let x25519_first_contact =
-        load::first_contact_config(&pki.client_material, &pki.first_contact, Groups::X25519Only)?;
+    // Ours and bare tokio-rustls each get their own count through the same certificates, so
+    // each server sees every certificate at most once as long as its count stays within them.
+    let first_contact =
+        || load::first_contact_config(&pki.client_material, &pki.first_contact, Groups::X25519Only);
+    let (ours_first_contact, ours_presented) = first_contact()?;
+    let (bare_first_contact, bare_presented) = first_contact()?;
     let intruder = load::client_config(&pki.intruder_material, Groups::Default)?;
     let tls = |address, config: &Arc<rustls::ClientConfig>| Target {
         address,
@@ -614,6 +650,7 @@ fn compare_servers(
             target: tls(ours_tls.address, &default),
             intruder: Some(tls(ours_tls.address, &intruder)),
             backend: None,
+            presented: None,
         },
         Scenario {
             kind: Kind::Bare,
@@ -621,6 +658,7 @@ fn compare_servers(
             target: tls(bare.address, &default),
             intruder: Some(tls(bare.address, &intruder)),
             backend: None,
+            presented: None,
         },
         Scenario {
             kind: Kind::OursMixed,
@@ -628,6 +666,7 @@ fn compare_servers(
             target: tls(ours_mixed.address, &default),
             intruder: Some(tls(ours_mixed.address, &intruder)),
             backend: None,
+            presented: None,
         },
         Scenario {
             kind: Kind::OursTlsX25519,
@@ -635,6 +674,7 @@ fn compare_servers(
             target: tls(ours_tls.address, &x25519),
             intruder: None,
             backend: None,
+            presented: None,
         },
         Scenario {
             kind: Kind::BareX25519,
@@ -642,20 +682,23 @@ fn compare_servers(
             target: tls(bare.address, &x25519),
             intruder: None,
             backend: None,
+            presented: None,
         },
         Scenario {
             kind: Kind::OursFirstContact,
             peer: &ours_tls,
-            target: tls(ours_tls.address, &x25519_first_contact),
+            target: tls(ours_tls.address, &ours_first_contact),
             intruder: None,
             backend: None,
+            presented: Some(ours_presented),
         },
         Scenario {
             kind: Kind::BareFirstContact,
             peer: &bare,
-            target: tls(bare.address, &x25519_first_contact),
+            target: tls(bare.address, &bare_first_contact),
             intruder: None,
             backend: None,
+            presented: Some(bare_presented),
         },
     ];
     if let Some(s_server) = &s_server {
@@ -665,6 +708,7 @@ fn compare_servers(
             target: tls(s_server.address, &default),
             intruder: Some(tls(s_server.address, &intruder)),
             backend: None,
+            presented: None,
         });
     }
     if let Some(haproxy) = &haproxy {
@@ -674,6 +718,7 @@ fn compare_servers(
             target: tls(haproxy.address, &default),
             intruder: Some(tls(haproxy.address, &intruder)),
             backend: Some(&backend),
+            presented: None,
         });
         if let Some(relay) = haproxy.second_address {
             scenarios.push(Scenario {
@@ -685,6 +730,7 @@ fn compare_servers(
                 },
                 intruder: None,
                 backend: Some(&backend),
+                presented: None,
             });
         }
     }
@@ -734,6 +780,7 @@ fn compare_servers(
             refuses_wrong_name,
             wire,
             first_error: None,
+            first_contact_certificates: None,
         });
     }
 
@@ -788,6 +835,12 @@ fn compare_servers(
             }
             row.samples.push(sample);
         }
+    }
+    for (scenario, row) in scenarios.iter().zip(rows.iter_mut()) {
+        row.first_contact_certificates = scenario
+            .presented
+            .as_ref()
+            .map(|p| (p.count(), p.distinct()));
     }
     Ok(rows)
 }
@@ -951,7 +1004,7 @@ fn reconnect_storm(
     }
     for (kind, server, backend) in &servers {
         // Each client presents its own certificate, as the peers of a restarted node do.
-        let config = load::first_contact_config(
+        let (config, _) = load::first_contact_config(
             &pki.client_material,
             &pki.first_contact,
             Groups::X25519Only,
