@@ -38,7 +38,8 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
   --json         print the comparison as one JSON document on stdout (one object per
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
                  server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
-                 peer_mix; then the ratios, each with server_cpu_ratio_per_repeat (ours /
+                 peer_mix, and on first-contact rows first_contact_certificates: presented
+                 and distinct, so a script can check none was shown twice; then the ratios, each with server_cpu_ratio_per_repeat (ours /
                  peer within each repeat), the stream, the storm and http2: requests_per_s
                  and server_cpu_us_per_request per server and their ratios; repeat_floor:
                  webpki's chain verification and the repeat-peer ratio a server would reach

@@ -64,9 +64,7 @@ impl ChainKey {
         key.copy_from_slice(context.finish().as_ref());
         ChainKey(key)
     }
-}
 
-impl ChainKey {
     /// The slot of a table of `len` (a power of two) seen-once fingerprints, and the key's
     /// fingerprint there (never 0, which marks an empty slot); from disjoint bytes of the hash.
     fn seen_once_slot(&self, len: usize) -> (usize, u64) {

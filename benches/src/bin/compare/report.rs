@@ -155,7 +155,6 @@ impl Row {
     }
 }
 
-/// The median (mean of the middle two for an even count); NaN for none.
 /// Ours' server CPU per handshake over the peer's, repeat by repeat: the two rows of a targeted
 /// pair run back to back in every repeat, so each of these ratios saw the host in one state.
 /// Repeats where either figure is missing are left out.
@@ -168,7 +167,8 @@ pub(crate) fn paired_cpu_ratios(ours: &Row, peer: &Row) -> Vec<f64> {
         .collect()
 }
 
-/// The median of the figures that were measured (NaN marks one that was not); NaN when none was.
+/// The median of the figures that were measured (NaN marks one that was not; the mean of the
+/// middle two for an even count); NaN when none was.
 pub(crate) fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut values: Vec<f64> = values.filter(|v| !v.is_nan()).collect();
     if values.is_empty() {
@@ -492,9 +492,6 @@ impl Results {
         out
     }
 
-    /// The targets against this run: the handshake CPU against bare tokio-rustls for every
-    /// certificate type (the RSA-2048 rows reported the same way), the rest on ECDSA P-256 rows,
-    /// as the targets were set.
     /// Per certificate type: the verification a hit skips, bare tokio-rustls' X25519 repeat
     /// row, and the ratio a server would reach that skipped that verification and did nothing
     /// else beyond bare tokio-rustls: `(bare − verification) / bare`.
@@ -508,6 +505,9 @@ impl Results {
             .collect()
     }
 
+    /// The targets against this run: the handshake CPU against bare tokio-rustls for every
+    /// certificate type (the RSA-2048 rows reported the same way), the rest on ECDSA P-256 rows,
+    /// as the targets were set.
     pub(crate) fn target_table(&self) -> String {
         let section = "ECDSA P-256";
         let mut out = String::from("| target | measured | met |\n|---|---|---|\n");
@@ -1321,6 +1321,26 @@ mod tests {
         }
     }
 
+    /// The JSON object of the ECDSA P-256 row of `kind`.
+    fn json_row(json: &Value, kind: Kind) -> &Value {
+        json["rows"]
+            .as_array()
+            .expect("rows")
+            .iter()
+            .find(|r| r["row"] == kind.label() && r["certificates"] == "ECDSA P-256")
+            .expect("the row")
+    }
+
+    /// The JSON object of the ECDSA P-256 ratio of `ours` to its first peer.
+    fn json_ratio(json: &Value, ours: Kind) -> &Value {
+        json["ratios"]
+            .as_array()
+            .expect("ratios")
+            .iter()
+            .find(|r| r["ours"] == ours.label() && r["certificates"] == "ECDSA P-256")
+            .expect("the ratio")
+    }
+
     fn results() -> Results {
         Results {
             env: Environment {
@@ -1470,32 +1490,19 @@ mod tests {
         );
         let json = results.json();
         assert_eq!(
-            json["rows"]
-                .as_array()
-                .expect("rows")
-                .iter()
-                .find(|r| r["row"] == Kind::OursFirstContact.label())
-                .map(|r| r["first_contact_certificates"].clone()),
-            Some(serde_json::json!({ "presented": 100, "distinct": 1500 }))
+            json_row(&json, Kind::OursFirstContact)["first_contact_certificates"],
+            json!({ "presented": 100, "distinct": 1500 })
         );
-        let ratio = |ours: Kind| {
-            json["ratios"]
+        let per_repeat: Vec<f64> =
+            json_ratio(&json, Kind::OursFirstContact)["server_cpu_ratio_per_repeat"]
                 .as_array()
-                .expect("ratios")
+                .expect("per-repeat ratios")
                 .iter()
-                .find(|r| r["ours"] == ours.label() && r["certificates"] == "ECDSA P-256")
-                .cloned()
-                .expect("the pair")
-        };
-        let per_repeat: Vec<f64> = ratio(Kind::OursFirstContact)["server_cpu_ratio_per_repeat"]
-            .as_array()
-            .expect("per-repeat ratios")
-            .iter()
-            .map(|r| r.as_f64().expect("a number"))
-            .collect();
+                .map(|r| r.as_f64().expect("a number"))
+                .collect();
         assert_eq!(per_repeat, [300.0 / 280.0, 400.0 / 390.0, 500.0 / 480.0]);
         assert_eq!(
-            ratio(Kind::OursTlsX25519)["server_cpu_ratio_per_repeat"]
+            json_ratio(&json, Kind::OursTlsX25519)["server_cpu_ratio_per_repeat"]
                 .as_array()
                 .map(Vec::len),
             Some(2)
@@ -1574,10 +1581,7 @@ mod tests {
         let parsed: Value = serde_json::from_str(&text).expect("valid JSON");
         let rows = parsed["rows"].as_array().expect("rows");
         assert_eq!(rows.len(), results.rows.len());
-        let first = rows
-            .iter()
-            .find(|r| r["row"] == Kind::OursFirstContact.label())
-            .expect("the first-contact row");
+        let first = json_row(&parsed, Kind::OursFirstContact);
         assert_eq!(first["server"], "vespa-tls serve (TLS-only)");
         assert_eq!(first["certificates"], "ECDSA P-256");
         assert_eq!(first["key_exchange"], "X25519");
@@ -1586,17 +1590,9 @@ mod tests {
         assert_eq!(first["errors"], 0);
         assert_eq!(first["peer_mix"]["first_contact"], 1.0);
         assert_eq!(first["peer_mix"]["repeat"], 0.0);
-        let repeat = rows
-            .iter()
-            .find(|r| r["row"] == Kind::OursTlsX25519.label())
-            .expect("the repeat row");
+        let repeat = json_row(&parsed, Kind::OursTlsX25519);
         assert_eq!(repeat["peer_mix"]["repeat"], 1.0);
-        let ratio = parsed["ratios"]
-            .as_array()
-            .expect("ratios")
-            .iter()
-            .find(|r| r["ours"] == Kind::OursFirstContact.label())
-            .expect("the first-contact ratio");
+        let ratio = json_ratio(&parsed, Kind::OursFirstContact);
         assert_eq!(ratio["peer"], Kind::BareFirstContact.label());
         let cpu = ratio["server_cpu_ratio"].as_f64().expect("a number");
         assert!((cpu - 206.0 / 204.0).abs() < 1e-9, "{cpu}");
