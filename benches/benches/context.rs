@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use rustls::crypto::tls13::{Hkdf, HkdfExpander, OkmBlock};
 use rustls::pki_types::ServerName;
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::ClientCertVerifier;
@@ -246,5 +247,92 @@ fn verification(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, handshakes, reloads, verification);
+/// The HKDF of a TLS 1.3 suite in `provider`.
+fn tls13_hkdf(
+    provider: &rustls::crypto::CryptoProvider,
+    suite: rustls::CipherSuite,
+) -> &'static dyn Hkdf {
+    provider
+        .cipher_suites
+        .iter()
+        .find_map(|s| match s {
+            rustls::SupportedCipherSuite::Tls13(s) if s.common.suite == suite => {
+                Some(s.hkdf_provider)
+            }
+            _ => None,
+        })
+        .expect("a TLS 1.3 suite")
+}
+
+/// Folds `bytes` into `acc`, so every output of the key schedule is compared and used.
+fn mix(acc: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(acc, |acc, b| {
+        acc.wrapping_mul(0x0100_0000_01b3) ^ u64::from(*b)
+    })
+}
+
+/// The HKDF calls one side of a TLS 1.3 handshake makes (RFC 8446 section 7.1, in rustls'
+/// order): early secret, handshake secret, both handshake traffic secrets with their keys and
+/// IVs, both Finished MACs, master secret, both application traffic secrets with keys and IVs,
+/// the exporter secret. `transcript` stands for a transcript hash (hash-long).
+fn key_schedule(hkdf: &dyn Hkdf, shared: &[u8], transcript: &[u8]) -> u64 {
+    let block =
+        |expander: &dyn HkdfExpander, label: &[u8]| expander.expand_block(&[label, transcript]);
+    let traffic = |acc: u64, secret: &OkmBlock| {
+        let expander = hkdf.expander_for_okm(secret);
+        let (mut key, mut iv) = ([0u8; 32], [0u8; 12]);
+        expander
+            .expand_slice(&[b"tls13 key"], &mut key)
+            .expect("key");
+        expander.expand_slice(&[b"tls13 iv"], &mut iv).expect("iv");
+        mix(mix(acc, &key), &iv)
+    };
+    let early = hkdf.extract_from_zero_ikm(None);
+    let derived = block(early.as_ref(), b"tls13 derived");
+    let handshake = hkdf.extract_from_secret(Some(derived.as_ref()), shared);
+    let client_hs = block(handshake.as_ref(), b"tls13 c hs traffic");
+    let server_hs = block(handshake.as_ref(), b"tls13 s hs traffic");
+    let mut acc = traffic(traffic(0, &client_hs), &server_hs);
+    for secret in [&client_hs, &server_hs] {
+        let finished = block(hkdf.expander_for_okm(secret).as_ref(), b"tls13 finished");
+        acc = mix(acc, hkdf.hmac_sign(&finished, transcript).as_ref());
+    }
+    let derived = block(handshake.as_ref(), b"tls13 derived");
+    let master = hkdf.extract_from_zero_ikm(Some(derived.as_ref()));
+    let client_ap = block(master.as_ref(), b"tls13 c ap traffic");
+    let server_ap = block(master.as_ref(), b"tls13 s ap traffic");
+    acc = traffic(traffic(acc, &client_ap), &server_ap);
+    mix(acc, block(master.as_ref(), b"tls13 exp master").as_ref())
+}
+
+/// Our TLS 1.3 HKDF (the PRK extracted once, HMAC pads hashed once per key) against rustls'
+/// aws-lc-rs one, on the key schedule of one side of a handshake, in the same run.
+fn hkdf(c: &mut Criterion) {
+    let pki = TestPki::new().expect("test PKI");
+    let server = context(pki.server()).server_config();
+    let stock = rustls::crypto::aws_lc_rs::default_provider();
+    let mut group = c.benchmark_group("context/tls13_key_schedule");
+    for (name, suite, hash_len) in [
+        ("sha384", rustls::CipherSuite::TLS13_AES_256_GCM_SHA384, 48),
+        ("sha256", rustls::CipherSuite::TLS13_AES_128_GCM_SHA256, 32),
+    ] {
+        let ours = tls13_hkdf(server.crypto_provider(), suite);
+        let theirs = tls13_hkdf(&stock, suite);
+        let (shared, transcript) = ([7u8; 32], vec![9u8; hash_len]);
+        assert_eq!(
+            key_schedule(ours, &shared, &transcript),
+            key_schedule(theirs, &shared, &transcript),
+            "the same keys"
+        );
+        group.bench_function(format!("vespa_tls/{name}"), |b| {
+            b.iter(|| key_schedule(ours, black_box(&shared), &transcript))
+        });
+        group.bench_function(format!("rustls_aws_lc_rs/{name}"), |b| {
+            b.iter(|| key_schedule(theirs, black_box(&shared), &transcript))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, handshakes, reloads, verification, hkdf);
 criterion_main!(benches);

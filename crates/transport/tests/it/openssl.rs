@@ -11,11 +11,11 @@ use crate::common::{LIMIT, Seen, echo_server, source};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
-use vespa_tls_config::{Files, MixedMode};
+use vespa_tls_config::{CipherSuite, Files, MixedMode};
 use vespa_tls_context::TlsContext;
 use vespa_tls_pki::KeyType;
 use vespa_tls_testkit::{Openssl, SServer, TestConfig, TestPki};
-use vespa_tls_transport::{Acceptor, Connector, TransportError};
+use vespa_tls_transport::{Acceptor, ConnectionSecurity, Connector, TransportError};
 
 fn s_client(port: u16, ca: &Files, identity: Option<&Files>, extra: &[&str]) -> Child {
     let identity =
@@ -219,4 +219,80 @@ async fn a_plaintext_client_cannot_talk_to_a_tls_only_server() {
         &server.seen()[0],
         Seen::Failed(TransportError::PlaintextRefused { .. })
     ));
+}
+
+/// The suite a connection negotiated.
+fn negotiated(auth: &vespa_tls_transport::ConnectionAuthContext) -> Option<CipherSuite> {
+    match auth.security() {
+        ConnectionSecurity::Tls { cipher_suite, .. } => Some(cipher_suite),
+        ConnectionSecurity::Plaintext => None,
+    }
+}
+
+/// Each TLS 1.3 suite (each with its own key schedule: SHA-384 on our precomputed HKDF,
+/// SHA-256 on rustls') with OpenSSL on the other end, both ways.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tls13_suite_with_openssl_both_ways() {
+    if Openssl::or_skip().is_none() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let tls13 = [
+        CipherSuite::Tls13Aes256GcmSha384,
+        CipherSuite::Tls13Aes128GcmSha256,
+        CipherSuite::Tls13Chacha20Poly1305Sha256,
+    ];
+    for suite in tls13 {
+        // s_client offering only this suite against our acceptor.
+        let server = echo_server(Acceptor::new(
+            source(Some(&rig.server)),
+            MixedMode::TlsClientTlsServer,
+        ))
+        .await;
+        let mut client = s_client(
+            server.address.port(),
+            rig.pki.client().files(),
+            Some(rig.pki.client().files()),
+            &["-tls1_3", "-ciphersuites", suite.as_str()],
+        );
+        assert!(
+            echoes(&mut client, "suite\n").await,
+            "{suite}: the echo came back"
+        );
+        server.wait_seen(1).await;
+        {
+            let seen = server.seen();
+            let Some(auth) = seen[0].auth() else {
+                panic!("{suite}: accepted: {seen:?}")
+            };
+            assert_eq!(negotiated(auth), Some(suite));
+        }
+
+        // Our connector accepting only this suite (and one TLS 1.2 suite, which every config
+        // must keep) against s_server.
+        let client_ctx = Arc::new(
+            TestConfig::new(rig.pki.client().files())
+                .accepted_ciphers([suite, CipherSuite::EcdheEcdsaWithAes128GcmSha256])
+                .context(),
+        );
+        let files = rig.pki.server().files();
+        let s_server = SServer::start_async(files, &files.ca_certificates, Some(1), LIMIT)
+            .await
+            .expect("s_server listens");
+        let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
+        let (mut stream, auth) =
+            timeout(LIMIT, connector.connect_tcp(s_server.address, "localhost"))
+                .await
+                .expect("bounded")
+                .unwrap_or_else(|e| panic!("{suite}: {e}"));
+        assert_eq!(negotiated(&auth), Some(suite));
+        stream.write_all(b"abc\n").await.expect("write");
+        stream.flush().await.expect("flush");
+        let mut reply = [0u8; 4];
+        timeout(LIMIT, stream.read_exact(&mut reply))
+            .await
+            .expect("bounded")
+            .expect("read");
+        assert_eq!(&reply, b"cba\n", "{suite}");
+    }
 }
