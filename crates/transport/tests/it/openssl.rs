@@ -15,7 +15,9 @@ use vespa_tls_config::{CipherSuite, Files, MixedMode};
 use vespa_tls_context::TlsContext;
 use vespa_tls_pki::KeyType;
 use vespa_tls_testkit::{Openssl, SServer, TestConfig, TestPki};
-use vespa_tls_transport::{Acceptor, ConnectionSecurity, Connector, TransportError};
+use vespa_tls_transport::{
+    Acceptor, ConnectionAuthContext, ConnectionSecurity, Connector, TransportError,
+};
 
 fn s_client(port: u16, ca: &Files, identity: Option<&Files>, extra: &[&str]) -> Child {
     let identity =
@@ -67,12 +69,9 @@ fn rig(key_type: KeyType) -> Rig {
     Rig { pki, server }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
-    if Openssl::or_skip().is_none() {
-        return;
-    }
-    let rig = rig(KeyType::EcdsaP256);
+/// s_client with the client's certificate (and `extra` arguments) against our echo acceptor:
+/// the line comes back, and the acceptor's view of the connection.
+async fn s_client_accepted(rig: &Rig, extra: &[&str]) -> ConnectionAuthContext {
     let server = echo_server(Acceptor::new(
         source(Some(&rig.server)),
         MixedMode::TlsClientTlsServer,
@@ -82,17 +81,27 @@ async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
         server.address.port(),
         rig.pki.client().files(),
         Some(rig.pki.client().files()),
-        &[],
+        extra,
     );
     assert!(
         echoes(&mut client, "hello from openssl\n").await,
-        "the echo came back over TLS"
+        "the echo came back over TLS ({extra:?})"
     );
     server.wait_seen(1).await;
     let seen = server.seen();
-    let Some(auth) = seen[0].auth() else {
-        panic!("accepted: {seen:?}")
-    };
+    match seen[0].auth() {
+        Some(auth) => auth.clone(),
+        None => panic!("accepted ({extra:?}): {seen:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s_client_with_a_trusted_certificate_completes_and_exchanges_data() {
+    if Openssl::or_skip().is_none() {
+        return;
+    }
+    let rig = rig(KeyType::EcdsaP256);
+    let auth = s_client_accepted(&rig, &[]).await;
     assert!(auth.is_tls());
     assert_eq!(
         auth.peer_credentials().and_then(|c| c.common_name()),
@@ -173,31 +182,40 @@ async fn our_connector_against_s_server_requiring_a_client_certificate() {
     }
     for key_type in [KeyType::EcdsaP256, KeyType::Rsa2048] {
         let rig = rig(key_type);
-        let client_ctx = Arc::new(TestConfig::new(rig.pki.client().files()).context());
-        let files = rig.pki.server().files();
-        let server = SServer::start_async(files, &files.ca_certificates, Some(1), LIMIT)
-            .await
-            .expect("s_server listens");
-        let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
-        let address = server.address;
-        let (mut stream, auth) = timeout(LIMIT, connector.connect_tcp(address, "localhost"))
-            .await
-            .expect("bounded")
-            .unwrap_or_else(|e| panic!("{}: {e}", key_type.as_str()));
+        let client = TestConfig::new(rig.pki.client().files()).context();
+        let auth = s_server_reverses(&rig, client, key_type.as_str()).await;
         assert!(auth.is_tls());
         assert_eq!(
             auth.peer_credentials().and_then(|c| c.common_name()),
             Some("server.localhost")
         );
-        stream.write_all(b"abc\n").await.expect("write");
-        stream.flush().await.expect("flush");
-        let mut reply = [0u8; 4];
-        timeout(LIMIT, stream.read_exact(&mut reply))
-            .await
-            .expect("bounded")
-            .expect("read");
-        assert_eq!(&reply, b"cba\n", "{}", key_type.as_str());
     }
+}
+
+/// Our connector on `client` against `s_server -rev` with the rig's server certificate: a
+/// line comes back reversed, and the connector's view of the connection.
+async fn s_server_reverses(rig: &Rig, client: TlsContext, what: &str) -> ConnectionAuthContext {
+    let files = rig.pki.server().files();
+    let server = SServer::start_async(files, &files.ca_certificates, Some(1), LIMIT)
+        .await
+        .expect("s_server listens");
+    let connector = Connector::new(
+        source(Some(&Arc::new(client))),
+        MixedMode::TlsClientTlsServer,
+    );
+    let (mut stream, auth) = timeout(LIMIT, connector.connect_tcp(server.address, "localhost"))
+        .await
+        .expect("bounded")
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    stream.write_all(b"abc\n").await.expect("write");
+    stream.flush().await.expect("flush");
+    let mut reply = [0u8; 4];
+    timeout(LIMIT, stream.read_exact(&mut reply))
+        .await
+        .expect("bounded")
+        .expect("read");
+    assert_eq!(&reply, b"cba\n", "{what}");
+    auth
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,7 +240,7 @@ async fn a_plaintext_client_cannot_talk_to_a_tls_only_server() {
 }
 
 /// The suite a connection negotiated.
-fn negotiated(auth: &vespa_tls_transport::ConnectionAuthContext) -> Option<CipherSuite> {
+fn negotiated(auth: &ConnectionAuthContext) -> Option<CipherSuite> {
     match auth.security() {
         ConnectionSecurity::Tls { cipher_suite, .. } => Some(cipher_suite),
         ConnectionSecurity::Plaintext => None,
@@ -244,55 +262,14 @@ async fn every_tls13_suite_with_openssl_both_ways() {
     ];
     for suite in tls13 {
         // s_client offering only this suite against our acceptor.
-        let server = echo_server(Acceptor::new(
-            source(Some(&rig.server)),
-            MixedMode::TlsClientTlsServer,
-        ))
-        .await;
-        let mut client = s_client(
-            server.address.port(),
-            rig.pki.client().files(),
-            Some(rig.pki.client().files()),
-            &["-tls1_3", "-ciphersuites", suite.as_str()],
-        );
-        assert!(
-            echoes(&mut client, "suite\n").await,
-            "{suite}: the echo came back"
-        );
-        server.wait_seen(1).await;
-        {
-            let seen = server.seen();
-            let Some(auth) = seen[0].auth() else {
-                panic!("{suite}: accepted: {seen:?}")
-            };
-            assert_eq!(negotiated(auth), Some(suite));
-        }
-
+        let auth = s_client_accepted(&rig, &["-tls1_3", "-ciphersuites", suite.as_str()]).await;
+        assert_eq!(negotiated(&auth), Some(suite));
         // Our connector accepting only this suite (and one TLS 1.2 suite, which every config
         // must keep) against s_server.
-        let client_ctx = Arc::new(
-            TestConfig::new(rig.pki.client().files())
-                .accepted_ciphers([suite, CipherSuite::EcdheEcdsaWithAes128GcmSha256])
-                .context(),
-        );
-        let files = rig.pki.server().files();
-        let s_server = SServer::start_async(files, &files.ca_certificates, Some(1), LIMIT)
-            .await
-            .expect("s_server listens");
-        let connector = Connector::new(source(Some(&client_ctx)), MixedMode::TlsClientTlsServer);
-        let (mut stream, auth) =
-            timeout(LIMIT, connector.connect_tcp(s_server.address, "localhost"))
-                .await
-                .expect("bounded")
-                .unwrap_or_else(|e| panic!("{suite}: {e}"));
+        let client = TestConfig::new(rig.pki.client().files())
+            .accepted_ciphers([suite, CipherSuite::EcdheEcdsaWithAes128GcmSha256])
+            .context();
+        let auth = s_server_reverses(&rig, client, suite.as_str()).await;
         assert_eq!(negotiated(&auth), Some(suite));
-        stream.write_all(b"abc\n").await.expect("write");
-        stream.flush().await.expect("flush");
-        let mut reply = [0u8; 4];
-        timeout(LIMIT, stream.read_exact(&mut reply))
-            .await
-            .expect("bounded")
-            .expect("read");
-        assert_eq!(&reply, b"cba\n", "{suite}");
     }
 }
