@@ -39,8 +39,10 @@ usage: cargo xtask bench [-- <cargo bench arguments>]
                  handshake row: server, certificates, key_exchange, handshakes_per_s,
                  server_cpu_us_per_handshake, client_cpu_us_per_handshake, errors,
                  peer_mix, and on first-contact rows first_contact_certificates: presented
-                 and distinct, so a script can check none was shown twice; then the ratios, each with server_cpu_ratio_per_repeat (ours /
-                 peer within each repeat), the stream, the storm and http2: requests_per_s
+                 and distinct, so a script can check none was shown twice; then the
+                 ratios, each with server_cpu_ratio_per_repeat (ours / peer within each
+                 repeat) and server_cpu_ratio_together (ours / bare in each round with both
+                 loaded at the same time; the targeted pairs only), the stream, the storm and http2: requests_per_s
                  and server_cpu_us_per_request per server and their ratios; repeat_floor:
                  webpki's chain verification and the repeat-peer ratio a server would reach
                  that skipped it at no other cost); everything else, the tables included,

@@ -243,56 +243,79 @@ pub(crate) fn run(
     connections: usize,
     duration: Duration,
 ) -> LoadResult {
+    run_together(runtime, std::slice::from_ref(target), connections, duration)
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`run`] on every target at once, `connections` loops each over the same `duration`: the
+/// servers share the host's state, whatever it does meanwhile. One result per target, in order.
+pub(crate) fn run_together(
+    runtime: &Runtime,
+    targets: &[Target],
+    connections: usize,
+    duration: Duration,
+) -> Vec<LoadResult> {
     runtime.block_on(async {
         let start = Instant::now();
         let deadline = start + duration;
-        let mut tasks = Vec::with_capacity(connections);
-        for _ in 0..connections {
-            let target = target.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut result = LoadResult::default();
-                while Instant::now() < deadline
-                    && result.rounds < MAX_ROUNDS_PER_CONNECTION
-                    && result.errors < MAX_ERRORS
-                {
-                    match tokio::time::timeout(ROUND_TIMEOUT, round(&target)).await {
-                        Ok(Ok(negotiated)) => {
-                            result.rounds += 1;
-                            if result.negotiated.group.is_none() {
-                                result.negotiated = negotiated;
-                            }
-                        }
-                        Ok(Err(e)) => {
-                            result.errors += 1;
-                            result.first_error.get_or_insert(e);
-                        }
-                        Err(_) => {
-                            result.errors += 1;
-                            result.first_error.get_or_insert("timed out".to_owned());
-                        }
-                    }
+        let tasks: Vec<Vec<_>> = targets
+            .iter()
+            .map(|target| {
+                (0..connections)
+                    .map(|_| tokio::spawn(rounds_until(target.clone(), deadline)))
+                    .collect()
+            })
+            .collect();
+        let mut results = Vec::with_capacity(targets.len());
+        for per_target in tasks {
+            let mut total = LoadResult::default();
+            for task in per_target {
+                let Ok(one) = task.await else {
+                    total.errors += 1;
+                    continue;
+                };
+                total.rounds += one.rounds;
+                total.errors += one.errors;
+                if total.first_error.is_none() {
+                    total.first_error = one.first_error;
                 }
-                result
-            }));
-        }
-        let mut total = LoadResult::default();
-        for task in tasks {
-            let Ok(one) = task.await else {
-                total.errors += 1;
-                continue;
-            };
-            total.rounds += one.rounds;
-            total.errors += one.errors;
-            if total.first_error.is_none() {
-                total.first_error = one.first_error;
+                if total.negotiated.group.is_none() {
+                    total.negotiated = one.negotiated;
+                }
             }
-            if total.negotiated.group.is_none() {
-                total.negotiated = one.negotiated;
-            }
+            total.elapsed = start.elapsed();
+            results.push(total);
         }
-        total.elapsed = start.elapsed();
-        total
+        results
     })
+}
+
+/// One client loop: [`round`] after round until `deadline`, within the per-connection bounds.
+async fn rounds_until(target: Target, deadline: Instant) -> LoadResult {
+    let mut result = LoadResult::default();
+    while Instant::now() < deadline
+        && result.rounds < MAX_ROUNDS_PER_CONNECTION
+        && result.errors < MAX_ERRORS
+    {
+        match tokio::time::timeout(ROUND_TIMEOUT, round(&target)).await {
+            Ok(Ok(negotiated)) => {
+                result.rounds += 1;
+                if result.negotiated.group.is_none() {
+                    result.negotiated = negotiated;
+                }
+            }
+            Ok(Err(e)) => {
+                result.errors += 1;
+                result.first_error.get_or_insert(e);
+            }
+            Err(_) => {
+                result.errors += 1;
+                result.first_error.get_or_insert("timed out".to_owned());
+            }
+        }
+    }
+    result
 }
 
 /// Sends `bytes` through an echo server and reads them back at the same time; returns the

@@ -220,7 +220,8 @@ struct Pki {
 /// connection of every repeat and warm-up, at [`first_contact_rate_bound`].
 fn first_contact_certificates(options: &Options, key_type: KeyType) -> usize {
     let rate = first_contact_rate_bound(key_type);
-    let seconds = options.repeats as f64 * (options.seconds + WARMUP.as_secs_f64());
+    // Each repeat: a warm-up and a measurement alone, a measurement together with the pair.
+    let seconds = options.repeats as f64 * (2.0 * options.seconds + WARMUP.as_secs_f64());
     // A bound of a few tens of thousands; the float is finite and positive.
     #[expect(
         clippy::cast_possible_truncation,
@@ -781,6 +782,7 @@ fn compare_servers(
             wire,
             first_error: None,
             first_contact_certificates: None,
+            together: Vec::new(),
         });
     }
 
@@ -834,6 +836,44 @@ fn compare_servers(
                 row.negotiated = result.negotiated;
             }
             row.samples.push(sample);
+        }
+    }
+    // The targeted pairs once more, both servers loaded at the same time with half the
+    // connections each: the two figures of a round then saw the same host, however fast its
+    // speed moves (rows measured one after the other can be a tenth apart for that alone).
+    let half = (options.connections / 2).max(1);
+    for repeat in 1..=options.repeats {
+        for (ours, bare, _, _) in report::TARGETS {
+            let position = |kind| scenarios.iter().position(|s| s.kind == kind);
+            let (Some(a), Some(b)) = (position(ours), position(bare)) else {
+                continue;
+            };
+            let pids = [scenarios[a].peer.pid, scenarios[b].peer.pid];
+            let before = pids.map(pid_cpu_time);
+            let targets = [scenarios[a].target.clone(), scenarios[b].target.clone()];
+            let results = load::run_together(runtime, &targets, half, duration);
+            let after = pids.map(pid_cpu_time);
+            let mut figures = [f64::NAN; 2];
+            for (i, (row, result)) in [a, b].into_iter().zip(&results).enumerate() {
+                figures[i] = match (before[i], after[i]) {
+                    (Some(start), Some(end)) if result.rounds > 0 && result.errors == 0 => {
+                        end.saturating_sub(start).as_secs_f64() * 1e6 / result.rounds as f64
+                    }
+                    _ => f64::NAN,
+                };
+                rows[row].together.push(figures[i]);
+            }
+            say(&format!(
+                "[{}/{}] {} / together: {} {:.0} µs, {} {:.0} µs ({:.2}×)",
+                repeat,
+                options.repeats,
+                pki.section,
+                ours.label(),
+                figures[0],
+                bare.label(),
+                figures[1],
+                figures[0] / figures[1],
+            ));
         }
     }
     for (scenario, row) in scenarios.iter().zip(rows.iter_mut()) {
