@@ -802,13 +802,7 @@ fn compare_servers(
             let backend_before = scenario.backend.and_then(|b| pid_cpu_time(b.pid));
             let client_before = process_cpu_time();
             let result = load::run(runtime, &scenario.target, options.connections, duration);
-            let per_round =
-                |before: Option<Duration>, after: Option<Duration>| match (before, after) {
-                    (Some(b), Some(a)) if result.rounds > 0 => {
-                        a.saturating_sub(b).as_secs_f64() * 1e6 / result.rounds as f64
-                    }
-                    _ => f64::NAN,
-                };
+            let per_round = |before, after| cpu_us_per_round(before, after, result.rounds);
             let sample = Sample {
                 handshakes_per_second: result.rounds as f64 / result.elapsed.as_secs_f64(),
                 server_cpu_us: per_round(server_before, pid_cpu_time(scenario.peer.pid)),
@@ -842,35 +836,37 @@ fn compare_servers(
     // connections each: the two figures of a round then saw the same host, however fast its
     // speed moves (rows measured one after the other can be a tenth apart for that alone).
     let half = (options.connections / 2).max(1);
+    let position = |kind| scenarios.iter().position(|s| s.kind == kind);
+    let pairs: Vec<_> = report::TARGETS
+        .iter()
+        .filter_map(|&(ours, bare, _, _)| Some((position(ours)?, position(bare)?)))
+        .collect();
     for repeat in 1..=options.repeats {
-        for (ours, bare, _, _) in report::TARGETS {
-            let position = |kind| scenarios.iter().position(|s| s.kind == kind);
-            let (Some(a), Some(b)) = (position(ours), position(bare)) else {
-                continue;
-            };
+        for &(a, b) in &pairs {
             let pids = [scenarios[a].peer.pid, scenarios[b].peer.pid];
             let before = pids.map(pid_cpu_time);
             let targets = [scenarios[a].target.clone(), scenarios[b].target.clone()];
             let results = load::run_together(runtime, &targets, half, duration);
             let after = pids.map(pid_cpu_time);
-            let mut figures = [f64::NAN; 2];
-            for (i, (row, result)) in [a, b].into_iter().zip(&results).enumerate() {
-                figures[i] = match (before[i], after[i]) {
-                    (Some(start), Some(end)) if result.rounds > 0 && result.errors == 0 => {
-                        end.saturating_sub(start).as_secs_f64() * 1e6 / result.rounds as f64
-                    }
-                    _ => f64::NAN,
-                };
-                rows[row].together.push(figures[i]);
-            }
+            // A round with failed handshakes has no figure: its CPU went partly to failures.
+            let figure = |i: usize| match results.get(i) {
+                Some(result) if result.errors == 0 => {
+                    cpu_us_per_round(before[i], after[i], result.rounds)
+                }
+                _ => f64::NAN,
+            };
+            let figures = [figure(0), figure(1)];
+            rows[a].together.push(figures[0]);
+            rows[b].together.push(figures[1]);
+            let errors: u64 = results.iter().map(|r| r.errors).sum();
             say(&format!(
-                "[{}/{}] {} / together: {} {:.0} µs, {} {:.0} µs ({:.2}×)",
+                "[{}/{}] {} / together: {} {:.0} µs, {} {:.0} µs ({:.2}×), errors {errors}",
                 repeat,
                 options.repeats,
                 pki.section,
-                ours.label(),
+                scenarios[a].kind.label(),
                 figures[0],
-                bare.label(),
+                scenarios[b].kind.label(),
                 figures[1],
                 figures[0] / figures[1],
             ));
@@ -883,6 +879,17 @@ fn compare_servers(
             .map(|p| (p.count(), p.distinct()));
     }
     Ok(rows)
+}
+
+/// A process's CPU time between two readings, in µs per completed round; NaN when a reading
+/// is missing or no round completed.
+fn cpu_us_per_round(before: Option<Duration>, after: Option<Duration>, rounds: u64) -> f64 {
+    match (before, after) {
+        (Some(before), Some(after)) if rounds > 0 => {
+            after.saturating_sub(before).as_secs_f64() * 1e6 / rounds as f64
+        }
+        _ => f64::NAN,
+    }
 }
 
 /// The bulk transfer through `vespa-tls serve --protocol echo` with TLS, through bare

@@ -162,20 +162,21 @@ impl Row {
 /// pair run back to back in every repeat, so each of these ratios saw the host in one state.
 /// Repeats where either figure is missing are left out.
 pub(crate) fn paired_cpu_ratios(ours: &Row, peer: &Row) -> Vec<f64> {
-    ours.samples
-        .iter()
-        .zip(&peer.samples)
-        .map(|(a, b)| a.server_cpu_us / b.server_cpu_us)
-        .filter(|ratio| ratio.is_finite())
-        .collect()
+    finite_ratios(
+        ours.samples.iter().map(|s| s.server_cpu_us),
+        peer.samples.iter().map(|s| s.server_cpu_us),
+    )
 }
 
 /// Ours' server CPU per handshake over the peer's in each round where both were loaded at
 /// the same time: the two figures of a round saw the same host, however fast its speed moves.
 pub(crate) fn together_cpu_ratios(ours: &Row, peer: &Row) -> Vec<f64> {
-    ours.together
-        .iter()
-        .zip(&peer.together)
+    finite_ratios(ours.together.iter().copied(), peer.together.iter().copied())
+}
+
+/// `ours[i] / peer[i]`, leaving out the pairs where either figure is missing.
+fn finite_ratios(ours: impl Iterator<Item = f64>, peer: impl Iterator<Item = f64>) -> Vec<f64> {
+    ours.zip(peer)
         .map(|(a, b)| a / b)
         .filter(|ratio| ratio.is_finite())
         .collect()
