@@ -49,7 +49,13 @@ impl PeerCredentials {
     ///   matched; other kinds ignored. An empty dNSName or URI, or one holding a NUL byte, is an
     ///   error (Vespa's C++ services reject such a certificate).
     pub fn from_der(der: &[u8]) -> Result<Self, AuthzError> {
-        let parts = CertificateParts::split(der)?;
+        PeerCredentials::from_parts(&CertificateParts::split(der)?)
+    }
+
+    /// [`from_der`](Self::from_der) for a certificate already split, so a caller that reads
+    /// other parts of the same certificate walks it once.
+    #[doc(hidden)]
+    pub fn from_parts(parts: &CertificateParts<'_>) -> Result<Self, AuthzError> {
         let mut credentials = PeerCredentials::default();
         for attribute in parts.subject_attributes()? {
             let (oid, value) = attribute?;

@@ -38,7 +38,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use rustls::pki_types::{CertificateDer, UnixTime};
-use vespa_tls_authz::PeerCredentials;
+use vespa_tls_authz::{CertificateParts, PeerCredentials};
 
 use crate::tbs::validity_window;
 use crate::trust::{AnchorEntry, PeerRole, VerifiedChain};
@@ -117,17 +117,21 @@ impl ValidityEpoch {
         epoch
     }
 
-    /// The epoch of a verification at `now` of `chain` against a bundle of `anchors`: every
-    /// presented certificate and every bundle entry. `None` when a presented certificate's
-    /// validity cannot be read (such a chain is not stored).
+    /// The epoch of a verification at `now` of a chain (its leaf already split into `leaf`,
+    /// then `intermediates`) against a bundle of `anchors`: every presented certificate and
+    /// every bundle entry. `None` when a presented certificate's validity cannot be read (such
+    /// a chain is not stored).
     pub(crate) fn of_chain(
         now: UnixTime,
-        chain: &[CertificateDer<'_>],
+        leaf: &CertificateParts<'_>,
+        intermediates: &[CertificateDer<'_>],
         anchors: &[AnchorEntry],
     ) -> Option<Self> {
-        let mut windows = Vec::with_capacity(chain.len() + anchors.len());
-        for der in chain {
-            windows.push(validity_window(der.as_ref()).ok()?);
+        let mut windows = Vec::with_capacity(1 + intermediates.len() + anchors.len());
+        windows.push(validity_window(leaf).ok()?);
+        for der in intermediates {
+            let parts = CertificateParts::split(der.as_ref()).ok()?;
+            windows.push(validity_window(&parts).ok()?);
         }
         windows.extend(anchors.iter().map(|a| (a.not_before, a.not_after)));
         Some(ValidityEpoch::around(now.as_secs(), windows))
@@ -237,12 +241,13 @@ impl ChainCache {
         Lookup::Hit(entry)
     }
 
-    /// Stores a chain verified after a miss if there is room, if it replaces its own entry,
-    /// or if it was seen once since the cache filled; otherwise remembers that it was seen.
-    /// Whether it was stored.
-    pub(crate) fn admit(&self, key: ChainKey, entry: Arc<VerifiedEntry>) -> bool {
+    /// Whether a chain verified after a miss is to be stored: if there is room, if it would
+    /// replace its own entry, or if it was seen once since the cache filled; otherwise it is
+    /// remembered as seen. Asked before the caller works out the entry, so a chain presented
+    /// once costs nothing more than its verification; the caller then [`insert`](Self::insert)s.
+    pub(crate) fn admits(&self, key: &ChainKey) -> bool {
         let mut table = self.lock();
-        if table.entries.len() >= self.capacity && !table.entries.contains_key(&key) {
+        if table.entries.len() >= self.capacity && !table.entries.contains_key(key) {
             let (slot, fingerprint) = key.seen_once_slot(table.seen_once.len());
             if table.seen_once[slot] != fingerprint {
                 table.seen_once[slot] = fingerprint;
@@ -250,7 +255,6 @@ impl ChainCache {
             }
             table.seen_once[slot] = 0;
         }
-        table.store(key, entry, self.capacity);
         true
     }
 
@@ -413,26 +417,34 @@ mod tests {
     fn once_full_a_chain_gets_in_on_its_second_sighting() {
         let hit = |cache: &ChainCache, n| matches!(cache.get(&key(n), at(1)), Lookup::Hit(_));
         let cache = ChainCache::with_capacity(3);
+        // What the verifier does after a miss: ask, then store.
+        let admit = |cache: &ChainCache, n, entry| {
+            let admitted = cache.admits(&key(n));
+            if admitted {
+                cache.insert(key(n), entry);
+            }
+            admitted
+        };
         // While there is room, every verified chain is stored.
         for n in 0..3 {
-            assert!(cache.admit(key(n), entry(0, u64::MAX)), "{n}");
+            assert!(admit(&cache, n, entry(0, u64::MAX)), "{n}");
         }
         // Full: a chain seen for the first time is remembered as seen, and evicts nobody.
-        assert!(!cache.admit(key(3), entry(0, u64::MAX)));
+        assert!(!admit(&cache, 3, entry(0, u64::MAX)));
         assert!(matches!(cache.get(&key(3), at(1)), Lookup::Miss));
         assert_eq!(cache.len(), 3);
         assert!((0..3).all(|n| hit(&cache, n)));
         // Seen again: stored, in place of the least recently used entry.
-        assert!(cache.admit(key(3), entry(0, u64::MAX)));
+        assert!(admit(&cache, 3, entry(0, u64::MAX)));
         assert!(hit(&cache, 3));
         assert!(!hit(&cache, 0), "0 was the least recently used");
         assert!(hit(&cache, 1) && hit(&cache, 2));
         // Forgotten, 0 too needs two sightings to get back in.
-        assert!(!cache.admit(key(0), entry(0, u64::MAX)));
-        assert!(cache.admit(key(0), entry(0, u64::MAX)));
+        assert!(!admit(&cache, 0, entry(0, u64::MAX)));
+        assert!(admit(&cache, 0, entry(0, u64::MAX)));
         assert!(hit(&cache, 0));
         // A chain already stored is replaced at once.
-        assert!(cache.admit(key(0), entry(5, 10)));
+        assert!(admit(&cache, 0, entry(5, 10)));
         assert!(matches!(cache.get(&key(0), at(1)), Lookup::Stale));
         assert_eq!(cache.len(), 3);
     }
@@ -454,16 +466,39 @@ mod tests {
         assert!(table.order.len() <= 4 * 8, "{}", table.order.len());
     }
 
+    /// A certificate's structure with an empty validity: it splits, its validity does not read.
+    const LEAF_WITHOUT_VALIDITY: [u8; 22] = [
+        0x30, 0x14, 0x30, 0x0d, 0x02, 0x01, 0x01, 0x30, 0x00, 0x30, 0x00, 0x30, 0x00, 0x30, 0x00,
+        0x30, 0x00, 0x30, 0x00, 0x03, 0x01, 0x00,
+    ];
+
     #[test]
     fn a_chain_whose_validity_cannot_be_read_has_no_epoch() {
         // The in-place reading itself is tested with the reader (`tbs`).
         assert!(
             ValidityEpoch::of_chain(
                 at(1),
-                &[CertificateDer::from(&b"not a certificate"[..])],
+                &CertificateParts::split(&LEAF_WITHOUT_VALIDITY).expect("split"),
+                &[],
                 &[]
             )
             .is_none()
+        );
+        let pki = vespa_tls_testkit::TestPki::builder()
+            .build()
+            .expect("test PKI");
+        let node = pki.client_in_memory().expect("client");
+        let leaf = CertificateParts::split(node.chain[0].as_ref()).expect("split");
+        assert!(ValidityEpoch::of_chain(at(1), &leaf, &[], &[]).is_some());
+        assert!(
+            ValidityEpoch::of_chain(
+                at(1),
+                &leaf,
+                &[CertificateDer::from(&b"not a certificate"[..])],
+                &[]
+            )
+            .is_none(),
+            "an intermediate that cannot be read"
         );
     }
 

@@ -1,7 +1,8 @@
 //! The few fields of a presented certificate the verification path reads itself (validity,
 //! keyUsage), read in place with authorization's walker ([`CertificateParts`]): nothing is
 //! copied, and a chain that misses the verified-chain cache does not pay for an allocating
-//! decode of its leaf (webpki parses and checks the whole certificate anyway).
+//! decode of its leaf (webpki parses and checks the whole certificate anyway). The leaf is split
+//! once per verification and its parts handed to each reader.
 
 use der::Decode as _;
 use der::oid::AssociatedOid as _;
@@ -10,8 +11,8 @@ use x509_cert::ext::pkix::KeyUsage;
 use x509_cert::time::Validity;
 
 /// A certificate's validity as `(not_before, not_after)` in Unix seconds.
-pub(crate) fn validity_window(der: &[u8]) -> der::Result<(u64, u64)> {
-    let validity: Validity = CertificateParts::split(der)?.validity().decode_as()?;
+pub(crate) fn validity_window(parts: &CertificateParts<'_>) -> der::Result<(u64, u64)> {
+    let validity: Validity = parts.validity().decode_as()?;
     Ok((
         validity.not_before.to_unix_duration().as_secs(),
         validity.not_after.to_unix_duration().as_secs(),
@@ -19,11 +20,11 @@ pub(crate) fn validity_window(der: &[u8]) -> der::Result<(u64, u64)> {
 }
 
 /// A certificate's keyUsage: `Ok(None)` when the extension is absent, `Err` when the
-/// certificate's structure cannot be walked or the extension appears twice, and `Ok(None)` as
+/// extensions cannot be walked or the extension appears twice, and `Ok(None)` as
 /// well when its value does not decode (as x509-cert's `get_extension` was read before: such
 /// a value restricts nothing we check, and webpki refuses the certificate on its own).
-pub(crate) fn key_usage(der: &[u8]) -> der::Result<Option<KeyUsage>> {
-    match CertificateParts::split(der)?.extension(KeyUsage::OID.as_bytes())? {
+pub(crate) fn key_usage(parts: &CertificateParts<'_>) -> der::Result<Option<KeyUsage>> {
+    match parts.extension(KeyUsage::OID.as_bytes())? {
         Extension::Absent => Ok(None),
         Extension::Once(value) => Ok(KeyUsage::from_der(value).ok()),
         Extension::Repeated => Err(der::Tag::OctetString.unexpected_error(None).into()),
@@ -34,6 +35,16 @@ pub(crate) fn key_usage(der: &[u8]) -> der::Result<Option<KeyUsage>> {
 mod tests {
     use super::*;
     use x509_cert::Certificate;
+
+    /// [`key_usage`] of a whole certificate, split first.
+    fn key_usage_of(der: &[u8]) -> der::Result<Option<KeyUsage>> {
+        key_usage(&CertificateParts::split(der)?)
+    }
+
+    /// [`validity_window`] of a whole certificate, split first.
+    fn validity_window_of(der: &[u8]) -> der::Result<(u64, u64)> {
+        validity_window(&CertificateParts::split(der)?)
+    }
 
     #[test]
     fn reads_what_a_full_decode_reads() {
@@ -52,9 +63,9 @@ mod tests {
                 .expect("extensions")
                 .map(|(_, ku)| ku);
             assert!(expected.is_some(), "every certificate here has a keyUsage");
-            assert_eq!(key_usage(der.as_ref()).expect("read"), expected);
+            assert_eq!(key_usage_of(der.as_ref()).expect("read"), expected);
             assert_eq!(
-                validity_window(der.as_ref()).expect("read"),
+                validity_window_of(der.as_ref()).expect("read"),
                 (
                     tbs.validity().not_before.to_unix_duration().as_secs(),
                     tbs.validity().not_after.to_unix_duration().as_secs()
@@ -63,13 +74,13 @@ mod tests {
             // Cut short anywhere, or followed by trailing bytes: an error, not "absent" (and
             // for the cache: not read, so not stored).
             for end in [0, 1, 10, der.len() / 2, der.len() - 1] {
-                assert!(key_usage(&der[..end]).is_err(), "cut at {end}");
-                assert!(validity_window(&der[..end]).is_err(), "cut at {end}");
+                assert!(key_usage_of(&der[..end]).is_err(), "cut at {end}");
+                assert!(validity_window_of(&der[..end]).is_err(), "cut at {end}");
             }
             let mut longer = der.to_vec();
             longer.push(0);
-            assert!(key_usage(&longer).is_err());
-            assert!(validity_window(&longer).is_err());
+            assert!(key_usage_of(&longer).is_err());
+            assert!(validity_window_of(&longer).is_err());
         }
     }
 
@@ -109,19 +120,19 @@ mod tests {
 
     #[test]
     fn finds_the_key_usage_among_other_extensions_or_none() {
-        let found = key_usage(&certificate_with(&[BASIC_CONSTRAINTS, DIGITAL_SIGNATURE]))
+        let found = key_usage_of(&certificate_with(&[BASIC_CONSTRAINTS, DIGITAL_SIGNATURE]))
             .expect("read")
             .expect("present");
         assert!(found.digital_signature());
         assert!(!found.key_cert_sign());
         assert_eq!(
-            key_usage(&certificate_with(&[BASIC_CONSTRAINTS])).expect("read"),
+            key_usage_of(&certificate_with(&[BASIC_CONSTRAINTS])).expect("read"),
             None
         );
     }
 
     #[test]
     fn a_key_usage_present_twice_is_an_error() {
-        assert!(key_usage(&certificate_with(&[DIGITAL_SIGNATURE, DIGITAL_SIGNATURE])).is_err());
+        assert!(key_usage_of(&certificate_with(&[DIGITAL_SIGNATURE, DIGITAL_SIGNATURE])).is_err());
     }
 }

@@ -27,6 +27,7 @@ use der::asn1::ObjectIdentifier;
 use rustls::CertificateError;
 use rustls::pki_types::{CertificateDer, SignatureVerificationAlgorithm, TrustAnchor, UnixTime};
 use std::fmt;
+use vespa_tls_authz::CertificateParts;
 use vespa_tls_config::Escaped;
 use vespa_tls_material::CertificateFacts;
 use webpki::{EndEntityCert, KeyUsage as Eku, VerifiedPath};
@@ -382,8 +383,22 @@ impl TrustAnchors {
         role: PeerRole,
         algorithms: &[&'static dyn SignatureVerificationAlgorithm],
     ) -> Result<VerifiedChain, ChainError> {
+        let parts = CertificateParts::split(leaf.as_ref()).map_err(ChainError::Unparsable)?;
+        self.verify_split(leaf, &parts, intermediates, now, role, algorithms)
+    }
+
+    /// [`verify`](Self::verify) with the leaf already split into `parts`.
+    pub(crate) fn verify_split(
+        &self,
+        leaf: &CertificateDer<'_>,
+        parts: &CertificateParts<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+        role: PeerRole,
+        algorithms: &[&'static dyn SignatureVerificationAlgorithm],
+    ) -> Result<VerifiedChain, ChainError> {
         // The leaf's keyUsage, read in place (webpki parses and checks the whole certificate).
-        let key_usage = crate::tbs::key_usage(leaf.as_ref()).map_err(ChainError::Unparsable)?;
+        let key_usage = crate::tbs::key_usage(parts).map_err(ChainError::Unparsable)?;
         // Decoded only when a path has DNS name constraints (most have none).
         let leaf_facts = std::cell::OnceCell::new();
 

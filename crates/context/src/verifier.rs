@@ -17,7 +17,9 @@ use rustls::crypto::WebPkiSupportedAlgorithms;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, OtherError};
-use vespa_tls_authz::{Authorizer, AuthzError, DenialReason, HandshakeDecision, PeerCredentials};
+use vespa_tls_authz::{
+    Authorizer, AuthzError, CertificateParts, DenialReason, HandshakeDecision, PeerCredentials,
+};
 use vespa_tls_config::AuthorizationMode;
 
 use crate::cache::{ChainCache, ChainKey, Lookup, ValidityEpoch, VerifiedEntry};
@@ -181,7 +183,8 @@ impl PeerVerification {
     }
 
     /// The chain and credentials steps through the verified-chain cache: a stored result whose
-    /// validity epoch holds `now`, or a full verification (stored when it passes).
+    /// validity epoch holds `now`, or a full verification (stored when it passes and the cache
+    /// admits it). The leaf is split once for every step that reads it.
     fn cached_credentials(
         &self,
         key: &ChainKey,
@@ -198,7 +201,18 @@ impl PeerVerification {
             Lookup::Stale => true,
         };
         TlsMetrics::bump(&self.metrics.verified_chain_cache_misses);
-        let (verified, credentials) = match self.verified_credentials(chain, role, now) {
+        let found = split_chain(chain).and_then(|split| {
+            let (verified, credentials) = self.verified_parts(&split, role, now)?;
+            // A stale entry was admitted before: its fresh verification replaces it.
+            let epoch = (stale || self.cache.admits(key))
+                .then(|| {
+                    let anchors = self.anchors.entries();
+                    ValidityEpoch::of_chain(now, &split.parts, split.intermediates, anchors)
+                })
+                .flatten();
+            Ok((verified, credentials, epoch))
+        });
+        let (verified, credentials, epoch) = match found {
             Ok(found) => found,
             Err(rejection) => {
                 if stale {
@@ -207,18 +221,13 @@ impl PeerVerification {
                 return Err(rejection);
             }
         };
-        let epoch = ValidityEpoch::of_chain(now, chain, self.anchors.entries());
         let entry = Arc::new(VerifiedEntry {
             chain: verified,
             credentials,
             epoch: epoch.unwrap_or(ValidityEpoch::EMPTY),
         });
         match epoch {
-            // A stale entry was admitted before: its fresh verification replaces it.
-            Some(_) if stale => self.cache.insert(*key, Arc::clone(&entry)),
-            Some(_) => {
-                self.cache.admit(*key, Arc::clone(&entry));
-            }
+            Some(_) => self.cache.insert(*key, Arc::clone(&entry)),
             None if stale => self.cache.remove(key),
             None => {}
         }
@@ -233,15 +242,27 @@ impl PeerVerification {
         role: PeerRole,
         now: UnixTime,
     ) -> Result<(VerifiedChain, PeerCredentials), PeerRejection> {
-        let Some((leaf, intermediates)) = chain.split_first() else {
-            return Err(PeerRejection::Chain(ChainError::NoCertificate));
-        };
+        self.verified_parts(&split_chain(chain)?, role, now)
+    }
+
+    /// [`verified_credentials`](Self::verified_credentials) with the leaf already split.
+    fn verified_parts(
+        &self,
+        split: &SplitChain<'_, '_>,
+        role: PeerRole,
+        now: UnixTime,
+    ) -> Result<(VerifiedChain, PeerCredentials), PeerRejection> {
+        let SplitChain {
+            leaf,
+            parts,
+            intermediates,
+        } = split;
         let verified = self
             .anchors
-            .verify(leaf, intermediates, now, role, self.algorithms.all)
+            .verify_split(leaf, parts, intermediates, now, role, self.algorithms.all)
             .map_err(PeerRejection::Chain)?;
         let mut credentials =
-            PeerCredentials::from_der(leaf).map_err(PeerRejection::InvalidCredentials)?;
+            PeerCredentials::from_parts(parts).map_err(PeerRejection::InvalidCredentials)?;
         if !verified.common_name_usable {
             credentials.common_name = None;
         }
@@ -569,6 +590,30 @@ fn presented<'a>(
             .map(|c| CertificateDer::from(c.as_ref())),
     );
     chain
+}
+
+/// A presented chain: its leaf, the leaf split into the parts read in place, and the rest.
+struct SplitChain<'c, 'd> {
+    leaf: &'c CertificateDer<'d>,
+    parts: CertificateParts<'c>,
+    intermediates: &'c [CertificateDer<'d>],
+}
+
+/// Splits `chain`; one that is empty or whose leaf cannot be walked is refused as the chain
+/// step refuses it.
+fn split_chain<'c, 'd>(
+    chain: &'c [CertificateDer<'d>],
+) -> Result<SplitChain<'c, 'd>, PeerRejection> {
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Err(PeerRejection::Chain(ChainError::NoCertificate));
+    };
+    let parts = CertificateParts::split(leaf.as_ref())
+        .map_err(|e| PeerRejection::Chain(ChainError::Unparsable(e)))?;
+    Ok(SplitChain {
+        leaf,
+        parts,
+        intermediates,
+    })
 }
 
 #[cfg(test)]
