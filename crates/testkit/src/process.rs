@@ -317,6 +317,12 @@ impl Served {
         self.child().try_wait().ok().flatten()
     }
 
+    /// Whether both its stdout and its stderr are read to the end.
+    fn output_closed(&self) -> bool {
+        let streams = self.output.lock();
+        streams.stdout.closed && streams.stderr.closed
+    }
+
     /// Whether it closed its stdout (it exited, as a rule).
     pub fn stdout_closed(&self) -> bool {
         self.output.lock().stdout.closed
@@ -486,7 +492,8 @@ impl Served {
         Ok(listening(&line).expect("the line was taken for a listening event"))
     }
 
-    /// Waits (at most `limit`) for it to exit. Blocks.
+    /// Waits (at most `limit`) for it to exit and for its output to be read to the end.
+    /// Blocks.
     pub fn wait_exit(&self, limit: Duration) -> Result<ExitStatus, ServedError> {
         let deadline = Instant::now() + limit;
         loop {
@@ -515,9 +522,13 @@ impl Served {
         deadline: Instant,
         limit: Duration,
     ) -> Option<Result<ExitStatus, ServedError>> {
+        let out_of_time = Instant::now() >= deadline;
         match self.exit_status() {
-            Some(status) => Some(Ok(status)),
-            None if Instant::now() >= deadline => Some(Err(self.timeout("exit", limit))),
+            // Its output read to the end as well, so what it wrote last is kept (a child that
+            // inherited the pipes could hold them open: then only until the deadline).
+            Some(status) if out_of_time || self.output_closed() => Some(Ok(status)),
+            Some(_) => None,
+            None if out_of_time => Some(Err(self.timeout("exit", limit))),
             None => None,
         }
     }

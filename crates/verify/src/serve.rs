@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpSocket};
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use vespa_tls_authz::{Capability, CapabilitySet};
 use vespa_tls_config::{Environment, Escaped};
 use vespa_tls_context::{ReloadEvent, ReloadOptions, ReloadingTlsContext, TlsModes};
@@ -119,9 +120,11 @@ async fn serve(
     } else {
         say(format!("listening on {address}"));
     }
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    // Both signals are registered once: a listener made anew on every accept costs each
+    // connection a registration.
+    let mut stop = Stop::new()?;
     if args.protocol == ServeProtocol::Http {
-        serve_http(listener, acceptor.clone(), json, args.quiet, &mut terminate).await?;
+        serve_http(listener, acceptor.clone(), json, args.quiet, &mut stop).await?;
     } else {
         loop {
             tokio::select! {
@@ -147,8 +150,7 @@ async fn serve(
                         }
                     });
                 }
-                _ = tokio::signal::ctrl_c() => break,
-                _ = terminate.recv() => break,
+                () = stop.requested() => break,
             }
         }
     }
@@ -194,7 +196,7 @@ async fn serve_http(
     acceptor: Acceptor,
     json: bool,
     quiet: bool,
-    terminate: &mut tokio::signal::unix::Signal,
+    stop: &mut Stop,
 ) -> anyhow::Result<()> {
     let mut listener = http::Listener::new(listener, acceptor)?;
     let service = health_service();
@@ -210,8 +212,30 @@ async fn serve_http(
                     let _ = http::serve_connection(connection, service).await;
                 });
             }
-            _ = tokio::signal::ctrl_c() => return Ok(()),
-            _ = terminate.recv() => return Ok(()),
+            () = stop.requested() => return Ok(()),
+        }
+    }
+}
+
+/// SIGINT (Ctrl-C) and SIGTERM, either of which stops the server.
+struct Stop {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Stop {
+    fn new() -> std::io::Result<Self> {
+        Ok(Stop {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Resolves when either signal arrives.
+    async fn requested(&mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
 }

@@ -629,19 +629,9 @@ pub(crate) struct Serving {
 }
 
 impl Serving {
-    /// SIGTERM, and the wait for the exit (status 0) after its last event.
-    fn stop(&self) {
-        let pid = self._process.id().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill runs");
-        assert!(killed.success());
-        let status = self
-            ._process
-            .wait_exit(Duration::from_secs(20))
-            .expect("serve exits on SIGTERM");
-        assert!(status.success(), "{status}");
+    /// `signal` (`TERM` or `INT`), and the wait for the exit (status 0) after its last event.
+    fn stop(&self, signal: &str) {
+        stop_served(&self._process, signal);
     }
 
     /// Validates every line written so far against the serve schema; the event kinds, in order.
@@ -657,6 +647,21 @@ impl Serving {
             })
             .collect()
     }
+}
+
+/// Sends `serve` the signal `signal` (`TERM` or `INT`, both stop it) and waits for its exit,
+/// which must be a success.
+pub(crate) fn stop_served(process: &Served, signal: &str) {
+    let pid = process.id().to_string();
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &pid])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let status = process
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|e| panic!("serve exits on SIG{signal}: {e}"));
+    assert!(status.success(), "{status}");
 }
 
 pub(crate) fn serve(env: &[(&str, &str)], protocol: &str) -> Serving {
@@ -783,14 +788,20 @@ fn connect_and_scan_against_serve_in_each_mode() {
     assert_eq!(code(&out), 1, "certificate expiring within --warn-days");
 
     // Every event `serve --json` wrote follows the serve schema, the last one included.
-    for server in [&mixed, &plaintext] {
-        server.validate_events();
-    }
-    tls_only.stop();
+    plaintext.validate_events();
+    // SIGTERM and SIGINT (Ctrl-C) both stop it, after a last `stopped` event.
+    tls_only.stop("TERM");
     let kinds = tls_only.validate_events();
     for kind in ["tls", "listening", "connection", "refused", "stopped"] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
     }
+    mixed.stop("INT");
+    let kinds = mixed.validate_events();
+    assert_eq!(
+        kinds.last().map(String::as_str),
+        Some("stopped"),
+        "{kinds:?}"
+    );
 }
 
 #[test]

@@ -14,7 +14,7 @@ use vespa_tls_testkit::{
     json_event,
 };
 
-use crate::cli::{BIN, Pki, code, pki, run, s, stdout};
+use crate::cli::{BIN, Pki, code, pki, run, s, stdout, stop_served};
 
 const HEALTH: &str = HEALTH_UP;
 const FORBIDDEN: &str = MISSING_CAPABILITIES;
@@ -217,7 +217,7 @@ fn mixed_mode_answers_plain_curl_http() {
 fn connect_and_scan_with_the_http_probe_pass_against_serve_http() {
     let pki = pki();
     let config = s(&pki.config);
-    let (_process, host) = serve_http(&pki.config, None);
+    let (process, host) = serve_http(&pki.config, None);
     let out = run(&[
         "connect",
         &host,
@@ -237,4 +237,8 @@ fn connect_and_scan_with_the_http_probe_pass_against_serve_http() {
     assert_eq!(report["accepts_plaintext"]["answer"], "no");
     let out = run(&["scan", &host, "--config", config, "--protocol", "http"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // Ctrl-C stops the HTTP server as it stops the others, with a last `stopped` event.
+    stop_served(&process, "INT");
+    let last = process.stdout_lines().pop().expect("events");
+    assert!(json_event(&last, "stopped").is_some(), "{last}");
 }
