@@ -15,7 +15,7 @@ use vespa_tls_context::{ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsMo
 use vespa_tls_testkit::{Policy, TestConfig, TestPki, bind_loopback, replace_file};
 use vespa_tls_transport::{Acceptor, Connector};
 
-use crate::common::{LIMIT, echo_server, source};
+use crate::common::{LIMIT, echo_server, echoes, round_trip, source};
 
 /// A reloading context on a config file of its own, reloaded by hand.
 fn reloading(pki: &TestPki, first: &Path) -> (Arc<ReloadingTlsContext>, std::path::PathBuf) {
@@ -87,13 +87,7 @@ async fn a_server_config_built_once_presents_each_new_certificate() {
             .await
             .expect("bounded")
             .expect("connects");
-        stream.write_all(b"ping\n").await.expect("write");
-        stream.flush().await.expect("flush");
-        let mut reply = [0u8; 5];
-        timeout(LIMIT, stream.read_exact(&mut reply))
-            .await
-            .expect("bounded")
-            .expect("echo");
+        assert!(echoes(&mut stream, b"ping\n").await, "round {round}");
         let presented = common_name(&stream.peer_certificates().expect("chain")[0]);
         let expected = if round == 0 {
             "server.localhost".to_owned()
@@ -116,13 +110,7 @@ async fn a_server_config_built_once_presents_each_new_certificate() {
     ));
     let refused = async {
         let (mut stream, _) = connector.connect_tcp(address, "localhost").await.ok()?;
-        stream.write_all(b"ping\n").await.ok()?;
-        stream.flush().await.ok()?;
-        let mut reply = [0u8; 5];
-        timeout(LIMIT, stream.read_exact(&mut reply))
-            .await
-            .ok()?
-            .ok()
+        round_trip(&mut stream, b"ping\n").await.ok()
     };
     assert!(
         refused.await.is_none(),
@@ -153,13 +141,7 @@ async fn a_client_config_built_once_presents_each_new_certificate_and_follows_th
         let mut tls = timeout(LIMIT, connector.connect(name, socket))
             .await
             .expect("bounded")?;
-        tls.write_all(b"ping\n").await?;
-        tls.flush().await?;
-        let mut reply = [0u8; 5];
-        timeout(LIMIT, tls.read_exact(&mut reply))
-            .await
-            .expect("bounded")?;
-        Ok::<_, std::io::Error>(())
+        round_trip(&mut tls, b"ping\n").await.map(drop)
     };
     for round in 0..3 {
         let name = format!("client{round}.localhost");

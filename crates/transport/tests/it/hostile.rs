@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::common::{LIMIT, Outcome, Seen, Server, echo_server, exchange, source};
+use crate::common::{LIMIT, Outcome, Seen, Server, echo_server, echoes, exchange, source};
 use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -222,14 +222,7 @@ async fn a_client_hello_over_16_kib() {
         .await
         .unwrap()
         .unwrap();
-    stream.write_all(b"big hello\n").await.unwrap();
-    stream.flush().await.unwrap();
-    let mut reply = [0u8; 10];
-    timeout(LIMIT, stream.read_exact(&mut reply))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(&reply, b"big hello\n");
+    assert!(echoes(&mut stream, b"big hello\n").await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

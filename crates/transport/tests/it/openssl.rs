@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{LIMIT, Seen, echo_server, source};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::time::timeout;
 use vespa_tls_config::{CipherSuite, Files, MixedMode};
@@ -207,14 +207,10 @@ async fn s_server_reverses(rig: &Rig, client: TlsContext, what: &str) -> Connect
         .await
         .expect("bounded")
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    stream.write_all(b"abc\n").await.expect("write");
-    stream.flush().await.expect("flush");
-    let mut reply = [0u8; 4];
-    timeout(LIMIT, stream.read_exact(&mut reply))
+    let reply = common::round_trip(&mut stream, b"abc\n")
         .await
-        .expect("bounded")
-        .expect("read");
-    assert_eq!(&reply, b"cba\n", "{what}");
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_eq!(reply, b"cba\n", "{what}");
     auth
 }
 

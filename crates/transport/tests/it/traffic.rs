@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::common::{LIMIT, echo_server, source};
+use crate::common::{LIMIT, echo_server, echoes, source};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 use vespa_tls_authz::{Capability, CapabilitySet};
@@ -11,20 +11,6 @@ use vespa_tls_config::{AuthorizationMode, CapabilityMode, MixedMode};
 use vespa_tls_context::{ReloadOptions, ReloadOutcome, ReloadingTlsContext, TlsModes};
 use vespa_tls_testkit::{Policy, TestConfig, TestPki, replace_file};
 use vespa_tls_transport::{Acceptor, Connector, TlsSource};
-
-async fn roundtrip<S: AsyncReadExt + AsyncWriteExt + Unpin>(
-    stream: &mut S,
-    message: &[u8],
-) -> bool {
-    if stream.write_all(message).await.is_err() || stream.flush().await.is_err() {
-        return false;
-    }
-    let mut reply = vec![0u8; message.len()];
-    matches!(
-        timeout(LIMIT, stream.read_exact(&mut reply)).await,
-        Ok(Ok(_))
-    ) && reply == message
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certificate() {
@@ -54,7 +40,7 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
         .connect_tcp(server.address, "localhost")
         .await
         .expect("connects");
-    assert!(roundtrip(&mut old, b"before\n").await);
+    assert!(echoes(&mut old, b"before\n").await);
     let old_leaf = old.peer_certificates().expect("server chain")[0].clone();
 
     let next = pki
@@ -67,7 +53,7 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
     );
 
     assert!(
-        roundtrip(&mut old, b"still here\n").await,
+        echoes(&mut old, b"still here\n").await,
         "an established connection continues"
     );
     assert_eq!(old.peer_certificates().expect("chain")[0], old_leaf);
@@ -75,7 +61,7 @@ async fn a_reload_during_traffic_keeps_old_connections_and_serves_the_new_certif
         .connect_tcp(server.address, "localhost")
         .await
         .expect("connects");
-    assert!(roundtrip(&mut new, b"after\n").await);
+    assert!(echoes(&mut new, b"after\n").await);
     let new_leaf = new.peer_certificates().expect("server chain")[0].clone();
     assert_ne!(
         new_leaf, old_leaf,
@@ -119,7 +105,7 @@ async fn capability_checks_follow_the_capability_mode() {
             .connect_tcp(server.address, "localhost")
             .await
             .expect("connects");
-        assert!(roundtrip(&mut stream, b"x\n").await);
+        assert!(echoes(&mut stream, b"x\n").await);
         server.wait_seen(1).await;
         let seen = server.seen();
         let Some(auth) = seen[0].auth() else {
@@ -162,7 +148,7 @@ async fn plaintext_connections_carry_every_capability() {
         .await
         .expect("connects");
     assert!(!auth.is_tls());
-    assert!(roundtrip(&mut stream, b"plain\n").await);
+    assert!(echoes(&mut stream, b"plain\n").await);
     server.wait_seen(1).await;
     let seen = server.seen();
     let Some(auth) = seen[0].auth() else {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::timeout;
 use vespa_tls_config::{CONFIG_FILE_VAR, MIXED_MODE_VAR, MixedMode};
 use vespa_tls_context::ReloadOptions;
@@ -35,6 +35,28 @@ pub enum Outcome {
     Refused,
 }
 
+/// Writes `message`, flushes, and reads as many bytes back, the read bounded by [`LIMIT`]
+/// (a timeout is `ErrorKind::TimedOut`).
+pub async fn round_trip<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    message: &[u8],
+) -> std::io::Result<Vec<u8>> {
+    stream.write_all(message).await?;
+    stream.flush().await?;
+    let mut reply = vec![0u8; message.len()];
+    timeout(LIMIT, stream.read_exact(&mut reply))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    Ok(reply)
+}
+
+/// Whether `message` comes back unchanged ([`round_trip`]).
+pub async fn echoes<S: AsyncRead + AsyncWrite + Unpin>(stream: &mut S, message: &[u8]) -> bool {
+    round_trip(stream, message)
+        .await
+        .is_ok_and(|reply| reply == message)
+}
+
 /// Connects, sends a message and checks the echo.
 pub async fn exchange(connector: &Connector, address: SocketAddr, host: &str) -> Outcome {
     let connected = timeout(LIMIT, connector.connect_tcp(address, host))
@@ -43,20 +65,12 @@ pub async fn exchange(connector: &Connector, address: SocketAddr, host: &str) ->
     let Ok((mut stream, auth)) = connected else {
         return Outcome::Refused;
     };
-    let message = b"hello, vespa\n";
-    if stream.write_all(message).await.is_err() || stream.flush().await.is_err() {
-        return Outcome::Refused;
-    }
-    let mut reply = vec![0u8; message.len()];
-    match timeout(LIMIT, stream.read_exact(&mut reply)).await {
-        Ok(Ok(_)) if reply == message => {
-            if auth.is_tls() {
-                Outcome::Tls
-            } else {
-                Outcome::Plaintext
-            }
-        }
-        _ => Outcome::Refused,
+    if !echoes(&mut stream, b"hello, vespa\n").await {
+        Outcome::Refused
+    } else if auth.is_tls() {
+        Outcome::Tls
+    } else {
+        Outcome::Plaintext
     }
 }
 
