@@ -146,9 +146,7 @@ impl TlsContext {
             .map_err(|e| rustls_error(&files.certificates, e))?
             .with_client_cert_verifier(client_verifier.clone())
             .with_cert_resolver(Arc::new(OneCertificate(Arc::clone(&certified))));
-        // No resumption: every handshake runs the verifier and the authorization rules.
-        server.session_storage = Arc::new(NoServerSessionStorage {});
-        server.send_tls13_tickets = 0;
+        server_policy(&mut server);
 
         let server_verifier = Arc::new(VespaServerVerifier {
             verification: Arc::clone(&verification),
@@ -315,6 +313,24 @@ impl TlsContext {
 /// What the verification path says about the bundle and about our own chain: bundle entries
 /// that cannot issue, and whether peers that trust this bundle would accept our certificate as
 /// a client and as a server. Findings, never a reason to refuse a reload.
+/// What every server config of ours sets beyond its builder:
+///
+/// - no resumption (no session cache, no TLS 1.3 tickets): a resumed session would skip the
+///   verifier, so every handshake runs the verifier and the authorization rules of its time;
+/// - the server's suite order decides: of the suites the client offers, the first in
+///   `accepted-ciphers` (or in Vespa's order, [`CipherSuite::ALL`], without the key) is taken,
+///   as Vespa's Java servers do. With the default list that is TLS_AES_128_GCM_SHA256 for TLS
+///   1.3 even when the client lists TLS_AES_256_GCM_SHA384 first, as OpenSSL and rustls clients
+///   do: both are 128-bit-secure or better, and the SHA-256 key schedule costs a fraction of
+///   SHA-384's on x86 servers (docs/CONFIG.md, "Cipher suite order").
+///
+/// [`CipherSuite::ALL`]: vespa_tls_config::CipherSuite::ALL
+pub(crate) fn server_policy(config: &mut ServerConfig) {
+    config.session_storage = Arc::new(NoServerSessionStorage {});
+    config.send_tls13_tickets = 0;
+    config.ignore_client_order = true;
+}
+
 fn trust_findings(
     verification: &PeerVerification,
     material: &CryptoMaterial,

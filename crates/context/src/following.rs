@@ -9,7 +9,7 @@ use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::server::{ClientHello, NoServerSessionStorage, ResolvesServerCert};
+use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{
     ClientConfig, DigitallySignedStruct, DistinguishedName, ServerConfig, SignatureScheme,
@@ -53,9 +53,7 @@ pub(crate) fn server_config(follow: &Follow) -> Result<ServerConfig, ContextErro
         })?
         .with_client_cert_verifier(Arc::new(follow.clone()))
         .with_cert_resolver(Arc::new(follow.clone()));
-    // No resumption, as in every snapshot: each handshake runs the verifier of its time.
-    config.session_storage = Arc::new(NoServerSessionStorage {});
-    config.send_tls13_tickets = 0;
+    crate::context::server_policy(&mut config);
     Ok(config)
 }
 

@@ -300,7 +300,9 @@ impl ReloadingTlsContext {
     /// protocol versions (a config change of either needs a new config from this method), and
     /// whatever the caller sets on the returned value (e.g. `alpn_protocols`). The
     /// CertificateRequest names no CAs, so clients choose their certificate without a hint.
-    /// Sessions are not resumed. A config that outlives this context keeps the last snapshot.
+    /// Sessions are not resumed, and the server's suite order decides which suite is taken
+    /// (docs/CONFIG.md, "Cipher suite order"). A config that outlives this context keeps the
+    /// last snapshot.
     ///
     /// The only error is rustls refusing the current snapshot's cipher and version choice,
     /// which a successful load has already ruled out.

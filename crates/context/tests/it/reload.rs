@@ -669,3 +669,16 @@ fn dropping_stops_the_worker_and_the_watcher() {
         now.is_disjoint(&watcher)
     });
 }
+
+/// A snapshot's server config and the one that follows reloads share one policy: no session
+/// cache, no tickets, and the server's suite order decides.
+#[test]
+fn every_server_config_resumes_nothing_and_takes_its_own_suite_order() {
+    let s = setup();
+    let ctx = ReloadingTlsContext::from_file(&s.config, TlsModes::default(), manual()).unwrap();
+    for config in [ctx.current().server_config(), ctx.server_config().unwrap()] {
+        assert!(config.ignore_client_order);
+        assert_eq!(config.send_tls13_tickets, 0);
+        assert!(!config.session_storage.can_cache());
+    }
+}

@@ -243,6 +243,40 @@ fn negotiated(auth: &ConnectionAuthContext) -> Option<CipherSuite> {
     }
 }
 
+/// OpenSSL's client lists TLS_AES_256_GCM_SHA384 first; our server takes the first suite of
+/// its own order that the client offers: Vespa's order by default (TLS_AES_128_GCM_SHA256 for
+/// TLS 1.3, an AES-256 suite first for TLS 1.2), `accepted-ciphers` as written when present.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_order_decides_the_suite_with_openssl_clients() {
+    if Openssl::or_skip().is_none() {
+        return;
+    }
+    let mut rig = rig(KeyType::EcdsaP256);
+    let aes256_first = "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256";
+    let auth = s_client_accepted(&rig, &["-tls1_3", "-ciphersuites", aes256_first]).await;
+    assert_eq!(negotiated(&auth), Some(CipherSuite::Tls13Aes128GcmSha256));
+    let aes128_first = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384";
+    let auth = s_client_accepted(&rig, &["-tls1_2", "-cipher", aes128_first]).await;
+    assert_eq!(
+        negotiated(&auth),
+        Some(CipherSuite::EcdheEcdsaWithAes256GcmSha384)
+    );
+
+    // An operator who lists AES-256 first gets it, whatever the client prefers.
+    rig.server = Arc::new(
+        TestConfig::new(rig.pki.server().files())
+            .accepted_ciphers([
+                CipherSuite::Tls13Aes256GcmSha384,
+                CipherSuite::Tls13Aes128GcmSha256,
+                CipherSuite::EcdheEcdsaWithAes128GcmSha256,
+            ])
+            .context(),
+    );
+    let aes128_first = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384";
+    let auth = s_client_accepted(&rig, &["-tls1_3", "-ciphersuites", aes128_first]).await;
+    assert_eq!(negotiated(&auth), Some(CipherSuite::Tls13Aes256GcmSha384));
+}
+
 /// Each TLS 1.3 suite (each with its own key schedule: SHA-384 on our precomputed HKDF,
 /// SHA-256 on rustls') with OpenSSL on the other end, both ways.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
