@@ -34,6 +34,10 @@ pub(crate) enum Groups {
     Default,
     /// Only X25519, to match peers that cannot do the hybrid.
     X25519Only,
+    /// Only X25519, with TLS_AES_128_GCM_SHA256 listed first (rustls lists
+    /// TLS_AES_256_GCM_SHA384 first): the suite `vespa-tls` servers choose, so that a server
+    /// following the client's order negotiates it too.
+    X25519Aes128First,
 }
 
 /// What the client presents and trusts.
@@ -124,8 +128,13 @@ fn provider_and_roots(
     groups: Groups,
 ) -> Result<(Arc<CryptoProvider>, RootCertStore), String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    if groups == Groups::X25519Only {
+    if groups != Groups::Default {
         provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
+    }
+    if groups == Groups::X25519Aes128First {
+        provider
+            .cipher_suites
+            .sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
     }
     let mut roots = RootCertStore::empty();
     for root in &material.roots {

@@ -38,6 +38,9 @@ pub(crate) enum Kind {
     OursMixed,
     Bare,
     BareX25519,
+    /// Bare tokio-rustls, X25519 client listing TLS_AES_128_GCM_SHA256 first: the suite ours
+    /// chooses, so this pair compares the same work.
+    BareX25519Aes128,
     /// Ours, X25519 client, a new client certificate on every connection.
     OursFirstContact,
     /// Bare tokio-rustls, X25519 client, a new client certificate on every connection.
@@ -55,6 +58,7 @@ impl Kind {
             Kind::OursMixed => "vespa-tls serve, mixed",
             Kind::Bare => "bare tokio-rustls",
             Kind::BareX25519 => "bare tokio-rustls, X25519 client",
+            Kind::BareX25519Aes128 => "bare tokio-rustls, X25519 client, AES-128 first",
             Kind::OursFirstContact => "vespa-tls serve, TLS-only, X25519 client, first contact",
             Kind::BareFirstContact => "bare tokio-rustls, X25519 client, first contact",
             Kind::OpenSsl => "openssl s_server",
@@ -77,7 +81,9 @@ impl Kind {
                 "vespa-tls serve (TLS-only)"
             }
             Kind::OursMixed => "vespa-tls serve (mixed)",
-            Kind::Bare | Kind::BareX25519 | Kind::BareFirstContact => "bare tokio-rustls",
+            Kind::Bare | Kind::BareX25519 | Kind::BareX25519Aes128 | Kind::BareFirstContact => {
+                "bare tokio-rustls"
+            }
             Kind::OpenSsl => "openssl s_server",
             Kind::Haproxy => "haproxy (mTLS, CN rule, TCP relay)",
             Kind::HaproxyRelay => "haproxy plaintext relay (control)",
@@ -150,12 +156,25 @@ impl Row {
     pub(crate) fn errors(&self) -> u64 {
         self.samples.iter().map(|s| s.errors).sum()
     }
+    /// The cipher suite the server chose, as rustls names it.
+    pub(crate) fn suite(&self) -> String {
+        match self.kind {
+            Kind::HaproxyRelay => "(plaintext)".into(),
+            _ => self.negotiated.suite.clone().unwrap_or_else(|| "?".into()),
+        }
+    }
     pub(crate) fn group(&self) -> String {
         match self.kind {
             Kind::HaproxyRelay => "(plaintext)".into(),
             _ => self.negotiated.group.clone().unwrap_or_else(|| "?".into()),
         }
     }
+}
+
+/// The suites two rows negotiated: one name when they agree, `ours / peer` when not.
+fn suites(ours: &Row, peer: &Row) -> String {
+    let (a, b) = (ours.suite(), peer.suite());
+    if a == b { a } else { format!("{a} / {b}") }
 }
 
 /// Ours' server CPU per handshake over the peer's, repeat by repeat: the two rows of a targeted
@@ -399,6 +418,7 @@ const PAIRS: &[(Kind, Kind)] = &[
     (Kind::OursTls, Kind::Bare),
     (Kind::OursMixed, Kind::Bare),
     (Kind::OursTlsX25519, Kind::BareX25519),
+    (Kind::OursTlsX25519, Kind::BareX25519Aes128),
     (Kind::OursFirstContact, Kind::BareFirstContact),
     (Kind::OursTlsX25519, Kind::OpenSsl),
     (Kind::OursTlsX25519, Kind::Haproxy),
@@ -442,7 +462,7 @@ impl Results {
     /// The handshake table (medians).
     pub(crate) fn handshake_table(&self) -> String {
         let mut out = String::from(
-            "| certificates | server | key exchange | peers | handshakes/s | server CPU/handshake | client CPU/handshake | name check refuses others | tickets | certs sent | errors |\n|---|---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
+            "| certificates | server | key exchange | suite | peers | handshakes/s | server CPU/handshake | client CPU/handshake | name check refuses others | tickets | certs sent | errors |\n|---|---|---|---|---|---:|---:|---:|---|---:|---:|---:|\n",
         );
         for row in &self.rows {
             let backend = row
@@ -459,10 +479,11 @@ impl Results {
             };
             let _ = writeln!(
                 out,
-                "| {} | {} | {} | {} | {:.0} | {:.0} µs{backend} | {:.0} µs | {} | {tickets} | {certs} | {} |",
+                "| {} | {} | {} | {} | {} | {:.0} | {:.0} µs{backend} | {:.0} µs | {} | {tickets} | {certs} | {} |",
                 row.section,
                 row.kind.label(),
                 row.group(),
+                row.suite(),
                 row.kind.peers(),
                 row.rate(),
                 row.server_cpu(),
@@ -477,7 +498,7 @@ impl Results {
     /// The ratio table: ours / each peer, medians.
     pub(crate) fn ratio_table(&self) -> String {
         let mut out = String::from(
-            "| certificates | ours | peer | key exchange | peers | handshake rate ours / peer | server CPU per handshake ours / peer |\n|---|---|---|---|---|---:|---:|\n",
+            "| certificates | ours | peer | key exchange | suite ours / peer | peers | handshake rate ours / peer | server CPU per handshake ours / peer |\n|---|---|---|---|---|---|---:|---:|\n",
         );
         for section in self.sections() {
             for &(ours, peer) in PAIRS {
@@ -489,10 +510,11 @@ impl Results {
                 };
                 let _ = writeln!(
                     out,
-                    "| {section} | {} | {} | {} | {} | {:.2}× | {:.2}× |",
+                    "| {section} | {} | {} | {} | {} | {} | {:.2}× | {:.2}× |",
                     ours.label(),
                     peer.label(),
                     b.group(),
+                    suites(a, b),
                     ours.peers(),
                     a.rate() / b.rate(),
                     a.server_cpu() / b.server_cpu(),
@@ -507,11 +529,12 @@ impl Results {
                 let tls_only = h.server_cpu() - relay.server_cpu();
                 let _ = writeln!(
                     out,
-                    "| {section} | {} | haproxy, TLS work only ({:.0} − {:.0} µs relay) | {} | repeat | – | {:.2}× |",
+                    "| {section} | {} | haproxy, TLS work only ({:.0} − {:.0} µs relay) | {} | {} | repeat | – | {:.2}× |",
                     Kind::OursTlsX25519.label(),
                     h.server_cpu(),
                     relay.server_cpu(),
                     h.group(),
+                    suites(a, h),
                     a.server_cpu() / tls_only,
                 );
             }
@@ -814,7 +837,7 @@ impl Results {
         );
         let _ = writeln!(
             out,
-            "The client offers rustls' default groups (X25519MLKEM768 first, with an X25519 key share too) unless the row says \"X25519 client\"; the key exchange column is what was negotiated.\n"
+            "The client offers rustls' default groups (X25519MLKEM768 first, with an X25519 key share too) unless the row says \"X25519 client\"; the key exchange column is what was negotiated. The client lists rustls' default suites (TLS_AES_256_GCM_SHA384 first) unless the row says \"AES-128 first\"; `vespa-tls` servers take the first of their own order that the client offers (TLS_AES_128_GCM_SHA256, docs/CONFIG.md), the other servers here negotiate TLS_AES_256_GCM_SHA384 with it; the suite column is what was negotiated, and the \"AES-128 first\" pair compares ours with bare tokio-rustls on the same suite.\n"
         );
         let _ = writeln!(out, "{}", self.handshake_table());
         let _ = writeln!(
@@ -1029,7 +1052,10 @@ impl Results {
                  bare tokio-rustls would reach about `(bare − verification) / bare` on repeat \
                  peers. The verification is timed in a hot loop in the comparison's process \
                  (median of 5 batches); inside a server on a busy host it costs more, so a \
-                 loaded run can come out below this floor:\n"
+                 loaded run can come out below this floor. It is a floor for the same suite: \
+                 ours also takes TLS_AES_128_GCM_SHA256 where bare tokio-rustls follows the \
+                 client to TLS_AES_256_GCM_SHA384, which the \"AES-128 first\" pair leaves \
+                 out:\n"
             );
             for (section, us, bare, floor) in floors {
                 let _ = writeln!(
@@ -1153,6 +1179,7 @@ impl Results {
                     "row": row.kind.label(),
                     "certificates": row.section,
                     "key_exchange": row.group(),
+                    "cipher_suite": row.suite(),
                     "handshakes_per_s": finite(row.rate()),
                     "server_cpu_us_per_handshake": finite(row.server_cpu()),
                     "client_cpu_us_per_handshake": finite(row.client_cpu()),
@@ -1176,6 +1203,7 @@ impl Results {
                         "ours": ours.label(),
                         "peer": peer.label(),
                         "key_exchange": b.group(),
+                        "cipher_suites": { "ours": a.suite(), "peer": b.suite() },
                         "peer_mix": peer_mix(ours),
                         "handshake_rate_ratio": finite(a.rate() / b.rate()),
                         "server_cpu_ratio": finite(a.server_cpu() / b.server_cpu()),
@@ -1326,13 +1354,18 @@ fn short_version(line: &str) -> String {
 mod tests {
     use super::*;
 
+    const AES_128: &str = "TLS13_AES_128_GCM_SHA256";
+    const AES_256: &str = "TLS13_AES_256_GCM_SHA384";
+
     fn row(kind: Kind, group: &str, rate: f64, cpu: f64) -> Row {
         Row {
             section: "ECDSA P-256",
             kind,
             negotiated: Negotiated {
                 group: Some(group.to_owned()),
-                ..Negotiated::default()
+                // Ours takes AES-128 whatever the client lists first; the others follow the
+                // client, which lists AES-256 first.
+                suite: Some(if kind.ours() { AES_128 } else { AES_256 }.to_owned()),
             },
             samples: vec![Sample {
                 handshakes_per_second: rate,
@@ -1654,6 +1687,7 @@ mod tests {
         assert_eq!(first["server"], "vespa-tls serve (TLS-only)");
         assert_eq!(first["certificates"], "ECDSA P-256");
         assert_eq!(first["key_exchange"], "X25519");
+        assert_eq!(first["cipher_suite"], AES_128);
         assert_eq!(first["handshakes_per_s"], 4500.0);
         assert_eq!(first["server_cpu_us_per_handshake"], 206.0);
         assert_eq!(first["errors"], 0);
@@ -1663,6 +1697,26 @@ mod tests {
         assert_eq!(repeat["peer_mix"]["repeat"], 1.0);
         let ratio = json_ratio(&parsed, Kind::OursFirstContact);
         assert_eq!(ratio["peer"], Kind::BareFirstContact.label());
+        assert_eq!(ratio["cipher_suites"]["ours"], AES_128);
+        assert_eq!(ratio["cipher_suites"]["peer"], AES_256);
+        // The tables say which suite each server chose, and when a pair's differ.
+        let ratios = results.ratio_table();
+        assert!(
+            ratios.contains(&format!(
+                "| ECDSA P-256 | {} | {} | X25519 | {AES_128} / {AES_256} | first contact |",
+                Kind::OursFirstContact.label(),
+                Kind::BareFirstContact.label()
+            )),
+            "{ratios}"
+        );
+        let handshakes = results.handshake_table();
+        assert!(
+            handshakes.contains(&format!(
+                "| ECDSA P-256 | {} | X25519 | {AES_256} | first contact |",
+                Kind::BareFirstContact.label()
+            )),
+            "{handshakes}"
+        );
         let cpu = ratio["server_cpu_ratio"].as_f64().expect("a number");
         assert!((cpu - 206.0 / 204.0).abs() < 1e-9, "{cpu}");
         // Figures that were not measured are null, never NaN (which JSON cannot carry).
