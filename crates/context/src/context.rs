@@ -310,9 +310,6 @@ impl TlsContext {
     }
 }
 
-/// What the verification path says about the bundle and about our own chain: bundle entries
-/// that cannot issue, and whether peers that trust this bundle would accept our certificate as
-/// a client and as a server. Findings, never a reason to refuse a reload.
 /// What every server config of ours sets beyond its builder:
 ///
 /// - no resumption (no session cache, no TLS 1.3 tickets): a resumed session would skip the
@@ -331,6 +328,9 @@ pub(crate) fn server_policy(config: &mut ServerConfig) {
     config.ignore_client_order = true;
 }
 
+/// What the verification path says about the bundle and about our own chain: bundle entries
+/// that cannot issue, and whether peers that trust this bundle would accept our certificate as
+/// a client and as a server. Findings, never a reason to refuse a reload.
 fn trust_findings(
     verification: &PeerVerification,
     material: &CryptoMaterial,

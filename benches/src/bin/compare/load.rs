@@ -27,10 +27,11 @@ const MAX_ROUNDS_PER_CONNECTION: u64 = 1_000_000;
 /// A run stops early after this many failed rounds.
 const MAX_ERRORS: u64 = 50;
 
-/// Which key exchange groups the client offers.
+/// What the client offers: its key exchange groups and the order of its cipher suites
+/// (rustls' default, TLS_AES_256_GCM_SHA384 first, unless a variant says otherwise).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Groups {
-    /// rustls' default order with aws-lc-rs: X25519MLKEM768 first, X25519 next.
+pub(crate) enum Offer {
+    /// rustls' default groups with aws-lc-rs: X25519MLKEM768 first, X25519 next.
     Default,
     /// Only X25519, to match peers that cannot do the hybrid.
     X25519Only,
@@ -50,9 +51,9 @@ pub(crate) struct ClientMaterial {
 /// A TLS 1.3-only client config with a client certificate and no resumption.
 pub(crate) fn client_config(
     material: &ClientMaterial,
-    groups: Groups,
+    offer: Offer,
 ) -> Result<Arc<ClientConfig>, String> {
-    let (provider, roots) = provider_and_roots(material, groups)?;
+    let (provider, roots) = provider_and_roots(material, offer)?;
     let mut config = ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| e.to_string())?
@@ -70,9 +71,9 @@ pub(crate) fn client_config(
 pub(crate) fn first_contact_config(
     material: &ClientMaterial,
     certificates: &[CertificateDer<'static>],
-    groups: Groups,
+    offer: Offer,
 ) -> Result<(Arc<ClientConfig>, Arc<Presented>), String> {
-    let (provider, roots) = provider_and_roots(material, groups)?;
+    let (provider, roots) = provider_and_roots(material, offer)?;
     let key = provider
         .key_provider
         .load_private_key(material.key.clone_key())
@@ -125,13 +126,13 @@ impl Presented {
 
 fn provider_and_roots(
     material: &ClientMaterial,
-    groups: Groups,
+    offer: Offer,
 ) -> Result<(Arc<CryptoProvider>, RootCertStore), String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
-    if groups != Groups::Default {
+    if offer != Offer::Default {
         provider.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519];
     }
-    if groups == Groups::X25519Aes128First {
+    if offer == Offer::X25519Aes128First {
         provider
             .cipher_suites
             .sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);

@@ -29,7 +29,7 @@ use vespa_tls_benches::chart::{ChartRow, handshake_chart};
 use vespa_tls_benches::cpu::{pid_cpu_time, pid_peak_rss_bytes, pid_rss_bytes, process_cpu_time};
 use vespa_tls_pki::{CaParams, CertificateAuthority, KeyType, NodeParams, Validity};
 
-use crate::load::{ClientMaterial, Groups, Target};
+use crate::load::{ClientMaterial, Offer, Target};
 use crate::peers::{NodePaths, Peer, Tools};
 use crate::report::{
     AeadSpeed, ChainVerification, Environment, IdleResult, Kind, Results, Row, Sample, StormResult,
@@ -558,10 +558,7 @@ fn compare_http2(
     )?;
     let bare =
         peers::bare_http_server(tools, "axum on bare tokio-rustls", &pki.server, CLIENT_DNS)?;
-    let config = http2::h2_config(&*load::client_config(
-        &pki.client_material,
-        Groups::Default,
-    )?);
+    let config = http2::h2_config(&*load::client_config(&pki.client_material, Offer::Default)?);
     let seconds = Duration::from_secs_f64(options.seconds);
     let mut result = report::Http2Result {
         section: pki.section,
@@ -652,21 +649,21 @@ fn compare_servers(
         Err(_) => None,
     };
 
-    let default = load::client_config(&pki.client_material, Groups::Default)?;
-    let x25519 = load::client_config(&pki.client_material, Groups::X25519Only)?;
-    let x25519_aes128 = load::client_config(&pki.client_material, Groups::X25519Aes128First)?;
+    let default = load::client_config(&pki.client_material, Offer::Default)?;
+    let x25519 = load::client_config(&pki.client_material, Offer::X25519Only)?;
+    let x25519_aes128 = load::client_config(&pki.client_material, Offer::X25519Aes128First)?;
     // Ours and bare tokio-rustls each get their own count through the same certificates, so
     // each server sees every certificate at most once as long as its count stays within them.
     let first_contact =
-        || load::first_contact_config(&pki.client_material, &pki.first_contact, Groups::X25519Only);
+        || load::first_contact_config(&pki.client_material, &pki.first_contact, Offer::X25519Only);
     let (ours_first_contact, ours_presented) = first_contact()?;
     let (bare_first_contact, bare_presented) = first_contact()?;
     let (bare_first_contact_aes128, bare_presented_aes128) = load::first_contact_config(
         &pki.client_material,
         &pki.first_contact,
-        Groups::X25519Aes128First,
+        Offer::X25519Aes128First,
     )?;
-    let intruder = load::client_config(&pki.intruder_material, Groups::Default)?;
+    let intruder = load::client_config(&pki.intruder_material, Offer::Default)?;
     let tls = |address, config: &Arc<rustls::ClientConfig>| Target {
         address,
         tls: Some(Arc::clone(config)),
@@ -959,7 +956,7 @@ fn bulk_stream(
         peers::bare_server(tools, "bare tokio-rustls (stream)", &pki.server, CLIENT_DNS)?;
     // A client listing AES-128 first: bare tokio-rustls follows the client's order and ours
     // takes AES-128 by its own, so both streams run the same cipher.
-    let config = load::client_config(&pki.client_material, Groups::X25519Aes128First)?;
+    let config = load::client_config(&pki.client_material, Offer::X25519Aes128First)?;
     let tls = Target {
         address: tls_server.address,
         tls: Some(Arc::clone(&config)),
@@ -1027,7 +1024,7 @@ fn idle_memory(
     tools: &Tools,
     pki: &Pki,
 ) -> Result<Vec<IdleResult>, String> {
-    let config = load::client_config(&pki.client_material, Groups::Default)?;
+    let config = load::client_config(&pki.client_material, Offer::Default)?;
     let mut results = Vec::new();
     for (name, server) in [
         (
@@ -1120,7 +1117,7 @@ fn reconnect_storm(
         let (config, _) = load::first_contact_config(
             &pki.client_material,
             &pki.first_contact,
-            Groups::X25519Only,
+            Offer::X25519Only,
         )?;
         let target = Target {
             address: server.address,
